@@ -1,0 +1,147 @@
+"""Settings, one frozen dataclass per concern, validated on construction."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+
+
+class ConfigError(ValueError):
+    """A setting has a value the engine cannot use; the message names it."""
+
+
+def _check(ok: bool, message: str) -> None:
+    if not ok:
+        raise ConfigError(message)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Which weights to use. Both empty means the embedded SmolLM2 GGUF."""
+
+    gguf_path: str | None = None
+    """A local GGUF file for generation (and, without hf_dir, for training too)."""
+    hf_dir: str | None = None
+    """A local Hugging Face model folder (safetensors) for training and scoring."""
+    n_ctx: int = 2048
+    """llama.cpp context length in tokens."""
+    threads: int = 0
+    """CPU threads for llama.cpp and torch; 0 means all cores."""
+
+    def __post_init__(self) -> None:
+        _check(self.n_ctx >= 256, f"n_ctx must be at least 256, got {self.n_ctx}")
+        _check(self.threads >= 0, f"threads must be 0 or more, got {self.threads}")
+        for name in ("gguf_path", "hf_dir"):
+            value = getattr(self, name)
+            if value is not None:
+                _check(Path(value).expanduser().exists(), f"{name}: no such file or folder: {value}")
+
+
+@dataclass(frozen=True)
+class GenerationConfig:
+    """How self-edit candidates are sampled (SEAL: 5 samples, temperature 1.0, top_p 0.95)."""
+
+    candidates: int = 5
+    """Self-edit candidates per passage."""
+    temperature: float = 1.0
+    top_p: float = 0.95
+    max_tokens: int = 256
+    """Upper bound on the length of one candidate."""
+    seed: int | None = None
+    """Sampling seed; None draws a fresh one."""
+
+    def __post_init__(self) -> None:
+        _check(0 <= self.candidates <= 64, f"candidates must be 0..64, got {self.candidates}")
+        _check(0.0 <= self.temperature <= 5.0, f"temperature must be 0..5, got {self.temperature}")
+        _check(0.0 < self.top_p <= 1.0, f"top_p must be in (0, 1], got {self.top_p}")
+        _check(8 <= self.max_tokens <= 4096, f"max_tokens must be 8..4096, got {self.max_tokens}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """The LoRA inner-loop update (SEAL's defaults)."""
+
+    rank: int = 32
+    alpha: int = 64
+    dropout: float = 0.0
+    target_modules: tuple[str, ...] = ("q_proj", "v_proj")
+    lr: float = 1e-3
+    epochs: int = 10
+    batch_size: int = 1
+    max_length: int = 512
+    """Examples longer than this many tokens are truncated (padding is always dynamic)."""
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        _check(1 <= self.rank <= 512, f"rank must be 1..512, got {self.rank}")
+        _check(self.alpha > 0, f"alpha must be positive, got {self.alpha}")
+        _check(0.0 <= self.dropout < 1.0, f"dropout must be in [0, 1), got {self.dropout}")
+        _check(len(self.target_modules) > 0, "target_modules must name at least one module")
+        _check(0 < self.lr < 1, f"lr must be in (0, 1), got {self.lr}")
+        _check(1 <= self.epochs <= 100, f"epochs must be 1..100, got {self.epochs}")
+        _check(1 <= self.batch_size <= 64, f"batch_size must be 1..64, got {self.batch_size}")
+        _check(16 <= self.max_length <= 8192, f"max_length must be 16..8192, got {self.max_length}")
+
+
+PROBE_KINDS = ("given", "cloze", "qa")
+ACCEPT_POLICIES = ("all", "none", "heuristic")
+
+
+@dataclass(frozen=True)
+class SessionConfig:
+    """Everything a session needs; stored with the session so a reopen continues alike."""
+
+    strategy: str = "implications"
+    """Self-edit strategy name (see engine.selfedit.STRATEGIES) or a template file path."""
+    accept: str = "heuristic"
+    """How candidates are accepted when no person decides: all, none, heuristic."""
+    probes: str = "given"
+    """given: the input's questions (cloze when it has none); cloze; qa (model-written)."""
+    passage_tokens: int = 300
+    """Token budget of one passage when papers are split."""
+    greedy_answers: bool = False
+    """Also score a greedy answer (token F1, contains) for every probe."""
+    model: ModelConfig = field(default_factory=ModelConfig)
+    generation: GenerationConfig = field(default_factory=GenerationConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    def __post_init__(self) -> None:
+        _check(self.accept in ACCEPT_POLICIES, f"accept must be one of {', '.join(ACCEPT_POLICIES)}, got {self.accept!r}")
+        _check(self.probes in PROBE_KINDS, f"probes must be one of {', '.join(PROBE_KINDS)}, got {self.probes!r}")
+        _check(32 <= self.passage_tokens <= 4096, f"passage_tokens must be 32..4096, got {self.passage_tokens}")
+
+    def to_dict(self) -> dict:
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = {g.name: _plain(getattr(value, g.name)) for g in fields(value)} if hasattr(value, "__dataclass_fields__") else value
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "SessionConfig":
+        nested = {"model": ModelConfig, "generation": GenerationConfig, "train": TrainConfig}
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        _check(not unknown, f"unknown setting(s): {', '.join(sorted(unknown))}")
+        kwargs = {}
+        for key, value in data.items():
+            if key in nested:
+                _check(isinstance(value, dict), f"{key} must be a mapping")
+                sub_known = {f.name for f in fields(nested[key])}
+                bad = set(value) - sub_known
+                _check(not bad, f"unknown {key} setting(s): {', '.join(sorted(bad))}")
+                if key == "train" and "target_modules" in value:
+                    value = {**value, "target_modules": tuple(value["target_modules"])}
+                try:
+                    kwargs[key] = nested[key](**value)
+                except TypeError as exc:
+                    raise ConfigError(f"{key}: {exc}") from None
+            else:
+                kwargs[key] = value
+        return cls(**kwargs)
+
+    def with_overrides(self, **changes) -> "SessionConfig":
+        return replace(self, **changes)
+
+
+def _plain(value):
+    return list(value) if isinstance(value, tuple) else value

@@ -1,0 +1,102 @@
+"""The session's records as plain dataclasses; the store converts rows to these."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class PassageDraft:
+    """A passage cut from a paper, before it is stored."""
+
+    title: str
+    text: str
+    questions: tuple[tuple[str, str], ...] = ()
+    """(question, answer) pairs that came with the input, if any."""
+
+
+@dataclass(frozen=True)
+class PaperDraft:
+    """A paper read from a file, split into passages, before it is stored."""
+
+    title: str
+    source: str
+    """Where it came from (a path, or 'pasted text')."""
+    sha256: str
+    """Hash of the content, so the same paper is not added to a session twice."""
+    passages: tuple[PassageDraft, ...]
+
+
+@dataclass(frozen=True)
+class Probe:
+    """A fixed question about a passage, with its gold answer."""
+
+    id: int
+    passage_id: int
+    kind: str
+    """given, cloze or qa."""
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True)
+class Passage:
+    id: int
+    paper_id: int
+    position: int
+    """Order of the passage within its session (0-based)."""
+    title: str
+    text: str
+    status: str
+    """new, edits (candidates generated, not yet learned), learned."""
+    probes: tuple[Probe, ...] = ()
+
+
+@dataclass(frozen=True)
+class SelfEdit:
+    id: int
+    passage_id: int
+    strategy: str
+    text: str
+    status: str
+    """pending, accepted, rejected."""
+    decided_by: str | None = None
+    """person, heuristic, policy (accept all/none), or None while pending."""
+    reason: str = ""
+    """Why the gate or the person decided as they did."""
+
+
+@dataclass(frozen=True)
+class Update:
+    id: int
+    version: int
+    """The model version this update produced (version 0 is the base model)."""
+    passage_id: int
+    params: dict
+    losses: tuple[float, ...]
+    adapter_path: str
+    seconds: float
+    examples: int = 0
+
+
+@dataclass(frozen=True)
+class Score:
+    version: int
+    probe_id: int
+    passage_id: int
+    answer_nll: float
+    f1: float | None = None
+    contains: float | None = None
+    answer: str | None = None
+    """The greedy answer, when one was generated."""
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    id: int
+    name: str
+    config: dict
+    current_version: int
+    created_at: str
+    passages: int = 0
+    updates: int = 0
+    extra: dict = field(default_factory=dict)

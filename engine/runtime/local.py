@@ -1,0 +1,115 @@
+"""The local model runtime: llama.cpp generation plus the torch/peft copy for training
+and scoring, loaded lazily. The session loop talks to the model only through this class
+(or a fake with the same methods, in fast tests)."""
+from __future__ import annotations
+
+from pathlib import Path
+from threading import Event, Lock
+from typing import Callable, Iterator
+
+from engine.config import GenerationConfig, ModelConfig, TrainConfig
+from engine.runtime.models import check_gguf, resolve_gguf
+
+
+class LocalRuntime:
+    """Owns the generator (child process) and the peft model (this process)."""
+
+    def __init__(self, model: ModelConfig, lora: TrainConfig):
+        self.model_config = model
+        self.lora = lora
+        self.gguf = check_gguf(resolve_gguf(model))
+        self._generator = None
+        self._lm = None
+        self._initial_state = None
+        self._loaded_adapter: Path | None = None
+        self._lock = Lock()
+
+    @property
+    def name(self) -> str:
+        return self.gguf.name
+
+    # -- loading -------------------------------------------------------------------
+    def generator(self):
+        if self._generator is None:
+            from engine.runtime.generator import Generator
+
+            gen = Generator(self.gguf, n_ctx=self.model_config.n_ctx, threads=self.model_config.threads)
+            gen.load()
+            self._generator = gen
+        return self._generator
+
+    def peft(self):
+        with self._lock:
+            if self._lm is None:
+                from engine.runtime.hf_model import load_peft_model
+                from engine.runtime.trainer import adapter_state
+
+                self._lm = load_peft_model(self.model_config, self.gguf, self.lora)
+                self._initial_state = adapter_state(self._lm.model)
+            return self._lm
+
+    def _use_adapter(self, adapter: Path | None) -> None:
+        """Put the given adapter's weights (None: a fresh, zero-effect LoRA) in the slot."""
+        from engine.runtime.trainer import load_adapter_folder, load_adapter_state
+
+        lm = self.peft()
+        if adapter is None:
+            load_adapter_state(lm.model, self._initial_state)
+        elif self._loaded_adapter != Path(adapter):
+            load_adapter_folder(lm.model, Path(adapter))
+        self._loaded_adapter = None if adapter is None else Path(adapter)
+
+    # -- generation ----------------------------------------------------------------
+    def stream_chat(self, messages: list[dict], config: GenerationConfig, stop: Event | None = None) -> Iterator[str]:
+        return self.generator().stream_chat(
+            messages, max_tokens=config.max_tokens, temperature=config.temperature,
+            top_p=config.top_p, seed=config.seed, stop=stop,
+        )
+
+    # -- scoring -------------------------------------------------------------------
+    def answer_nll(self, adapter: Path | None, base: bool, items: list[tuple[str, str]]) -> list[float]:
+        """Answer NLL per (prompt, answer) under the base model or the given adapter."""
+        from engine.runtime.scorer import answer_nll, version_context
+
+        lm = self.peft()
+        if not base:
+            self._use_adapter(adapter)
+        with version_context(lm.model, base):
+            return answer_nll(lm.model, lm.tokenizer, items)
+
+    def greedy_answers(self, adapter: Path | None, base: bool, prompts: list[str]) -> list[str]:
+        from engine.runtime.scorer import greedy_answers, version_context
+
+        lm = self.peft()
+        if not base:
+            self._use_adapter(adapter)
+        with version_context(lm.model, base):
+            return greedy_answers(lm.model, lm.tokenizer, prompts)
+
+    # -- training ------------------------------------------------------------------
+    def train(
+        self, start: Path | None, examples: list[str], config: TrainConfig,
+        on_step: Callable[[int, int, int, float, float], None] | None = None, stop: Event | None = None,
+    ):
+        """Continue training from the adapter `start` (None: from the base model)."""
+        from engine.runtime.trainer import train_lora
+
+        lm = self.peft()
+        self._use_adapter(start)
+        self._loaded_adapter = None  # the slot now holds weights that are in no folder yet
+        result = train_lora(lm.model, lm.tokenizer, examples, config, on_step=on_step, stop=stop)
+        if result.cancelled:
+            self._loaded_adapter = None if start is None else Path(start)
+        return result
+
+    def save_adapter(self, folder: Path) -> Path:
+        from engine.runtime.trainer import save_adapter
+
+        path = save_adapter(self.peft().model, folder)
+        self._loaded_adapter = Path(path)
+        return path
+
+    def close(self) -> None:
+        if self._generator is not None:
+            self._generator.close()
+            self._generator = None

@@ -1,0 +1,63 @@
+"""Closed-book probe scores on the peft model: teacher-forced answer NLL and greedy answers.
+
+`version_context` picks what is evaluated: the adapter slot as loaded, or the base model
+through peft's adapter switch (no second copy of the weights).
+"""
+from __future__ import annotations
+
+import contextlib
+
+
+def version_context(model, base: bool):
+    """Context in which `model` computes the base model (base=True) or its adapter."""
+    return model.disable_adapter() if base else contextlib.nullcontext()
+
+
+def answer_nll(model, tokenizer, items: list[tuple[str, str]], batch_size: int = 16) -> list[float]:
+    """Mean negative log-likelihood per answer token of each (prompt, answer) pair."""
+    import torch
+
+    encoded = []
+    for prompt, answer in items:
+        p = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        a = tokenizer(" " + answer.strip(), add_special_tokens=False)["input_ids"] or [tokenizer.eos_token_id]
+        encoded.append((p, a))
+    # Similar lengths batch together, so padding stays small.
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i][0]) + len(encoded[i][1]))
+    out = [0.0] * len(encoded)
+    model.eval()
+    with torch.inference_mode():
+        for k in range(0, len(order), batch_size):
+            chunk = order[k : k + batch_size]
+            width = max(len(encoded[i][0]) + len(encoded[i][1]) for i in chunk)
+            ids = torch.full((len(chunk), width), tokenizer.pad_token_id, dtype=torch.long)
+            mask = torch.zeros((len(chunk), width), dtype=torch.long)
+            for row, i in enumerate(chunk):
+                seq = encoded[i][0] + encoded[i][1]
+                ids[row, : len(seq)] = torch.tensor(seq)
+                mask[row, : len(seq)] = 1
+            logprobs = torch.log_softmax(model(input_ids=ids, attention_mask=mask).logits.float(), dim=-1)
+            for row, i in enumerate(chunk):
+                p, a = encoded[i]
+                positions = torch.arange(len(p) - 1, len(p) + len(a) - 1)
+                picked = logprobs[row, positions, torch.tensor(a)]
+                out[i] = float(-picked.mean())
+    return out
+
+
+def greedy_answers(model, tokenizer, prompts: list[str], max_new_tokens: int = 32) -> list[str]:
+    """Greedy continuation of each prompt, cut at the first line break."""
+    import torch
+
+    answers = []
+    model.eval()
+    with torch.inference_mode():
+        for prompt in prompts:
+            enc = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
+            out = model.generate(
+                **enc, max_new_tokens=max_new_tokens, do_sample=False,
+                pad_token_id=tokenizer.pad_token_id,
+            )
+            text = tokenizer.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+            answers.append(text.strip().split("\n", 1)[0].strip())
+    return answers

@@ -1,0 +1,242 @@
+"""The continual-learning loop of one session, driven by plain method calls.
+
+For each passage, in order: candidates are generated (streamed as Token events), gated,
+accepted by policy or by a person; a LoRA update continues from the current adapter; then
+every passage seen so far is re-scored, which fills one row of the forgetting matrix.
+Every step commits to the store before the next begins, so a killed run resumes where it
+stopped with nothing accepted lost. Long steps honour a stop Event.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+from pathlib import Path
+from threading import Event
+
+from engine import events as ev
+from engine.config import GenerationConfig, SessionConfig
+from engine.domain import Passage, PaperDraft, Score, SelfEdit, SessionInfo, Update
+from engine.evaluate import Matrix, build_matrix, contains_match, probe_prompt, token_f1
+from engine.probes import parse_qa_pairs, probes_for, qa_probe_messages
+from engine.selfedit import build_messages, gate, resolve_strategy, to_examples
+from engine.store import Store
+
+
+class Session:
+    """One named session in a session home, with the model runtime it drives."""
+
+    def __init__(self, store: Store, info: SessionInfo, home: Path, runtime):
+        self.store = store
+        self.info = info
+        self.home = Path(home)
+        self.runtime = runtime
+        self.config = SessionConfig.from_dict(info.config)
+        self.strategy = resolve_strategy(self.config.strategy)
+        self.timings: dict[str, float] = {"generate": 0.0, "train": 0.0, "score": 0.0}
+
+    # -- state ---------------------------------------------------------------------
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def current_version(self) -> int:
+        return self.store.get_session(self.name).current_version
+
+    def passages(self) -> list[Passage]:
+        return self.store.passages(self.info.id)
+
+    def updates(self) -> list[Update]:
+        return self.store.updates(self.info.id)
+
+    def self_edits(self, passage_id: int) -> list[SelfEdit]:
+        return self.store.self_edits(passage_id)
+
+    def adapter_for(self, version: int) -> Path | None:
+        if version == 0:
+            return None
+        update = self.store.update_for_version(self.info.id, version)
+        return Path(update.adapter_path) if update else None
+
+    def matrix(self, metric: str = "answer_nll") -> Matrix:
+        updates = self.updates()
+        versions = [0] + [u.version for u in updates]
+        learned = {u.passage_id: u.version for u in updates}
+        cols = [p.id for p in self.passages()]
+        return build_matrix(self.store.scores(self.info.id), versions, cols, learned, metric)
+
+    # -- papers --------------------------------------------------------------------
+    def add_paper(self, draft: PaperDraft, on_event: ev.OnEvent = ev.ignore) -> list[Passage]:
+        """Store a paper's passages with their fixed probes; a paper already here is reused."""
+        existing = self.store.find_paper(self.info.id, draft.sha256)
+        if existing is not None:
+            return [p for p in self.passages() if p.paper_id == existing]
+        probes = [self._probes(p.title, p.text, p.questions, on_event) for p in draft.passages]
+        passages = self.store.add_paper(self.info.id, draft, probes)
+        on_event(ev.PaperAdded(passages[0].paper_id, draft.title, tuple(p.id for p in passages)))
+        return passages
+
+    def _probes(self, title: str, text: str, given, on_event) -> list[tuple[str, str, str]]:
+        probes = probes_for(title, text, list(given), self.config.probes)
+        if self.config.probes == "qa":
+            on_event(ev.Stage("probes", f"writing questions about {title}"))
+            greedy = GenerationConfig(candidates=1, temperature=0.0, max_tokens=200)
+            written = "".join(self.runtime.stream_chat(qa_probe_messages(title, text), greedy))
+            probes += [("qa", q, a) for q, a in parse_qa_pairs(written)]
+        return probes
+
+    # -- self-edits ----------------------------------------------------------------
+    def generate(self, passage: Passage, on_event: ev.OnEvent = ev.ignore, stop: Event | None = None) -> list[SelfEdit]:
+        """Sample the missing candidates of a passage, streaming tokens; returns all of them."""
+        wanted = self.config.generation.candidates
+        have = self.store.self_edits(passage.id)
+        messages = build_messages(self.strategy, passage.title, passage.text)
+        on_event(ev.Stage("generate", f"{wanted - len(have)} candidates", passage.id))
+        started = time.perf_counter()
+        for index in range(len(have), wanted):
+            if stop is not None and stop.is_set():
+                break
+            t0, pieces = time.perf_counter(), []
+            for piece in self.runtime.stream_chat(messages, self.config.generation, stop):
+                pieces.append(piece)
+                on_event(ev.Token(passage.id, index, piece))
+            if stop is not None and stop.is_set():
+                break  # a half-written candidate is dropped, not stored
+            edit = self.store.add_self_edit(passage.id, self.strategy.name, "".join(pieces).strip())
+            have.append(edit)
+            on_event(ev.CandidateDone(passage.id, index, edit.id, edit.text, len(pieces), time.perf_counter() - t0))
+        self.timings["generate"] += time.perf_counter() - started
+        if len(have) >= wanted and passage.status == "new":
+            self.store.set_passage_status(passage.id, "edits")
+        return have
+
+    def apply_policy(self, passage: Passage, on_event: ev.OnEvent = ev.ignore, policy: str | None = None) -> list[SelfEdit]:
+        """Decide every pending candidate by the session's accept policy (all/none/heuristic)."""
+        policy = policy or self.config.accept
+        edits = self.store.self_edits(passage.id)
+        prompt_text = "\n".join(m["content"] for m in build_messages(self.strategy, passage.title, passage.text))
+        verdicts = gate([e.text for e in edits], passage.text, prompt_text)
+        out = []
+        for edit, verdict in zip(edits, verdicts):
+            if edit.status != "pending":
+                out.append(edit)
+                continue
+            if policy == "heuristic":
+                accepted, by, reason = verdict.ok, "heuristic", verdict.reason
+            else:
+                accepted, by, reason = policy == "all", "policy", f"accept={policy}; gate: {verdict.reason}"
+            edit = self.store.decide_self_edit(edit.id, "accepted" if accepted else "rejected", by, reason)
+            on_event(ev.GateDecision(edit.id, accepted, by, reason))
+            out.append(edit)
+        return out
+
+    def decide(self, edit_id: int, accept: bool, reason: str = "") -> SelfEdit:
+        """A person's decision, which overrules any earlier one."""
+        return self.store.decide_self_edit(edit_id, "accepted" if accept else "rejected", "person", reason)
+
+    def examples_for(self, passage: Passage) -> list[str]:
+        """Training examples: every accepted self-edit's lines, then the passage itself."""
+        seen, out = set(), []
+        for edit in self.store.self_edits(passage.id, status="accepted"):
+            for example in to_examples(edit.text, passage.title, passage.text, edit.strategy):
+                if example not in seen:
+                    seen.add(example)
+                    out.append(example)
+        passage_example = f"{passage.title}\n{passage.text}"
+        if passage_example in seen:  # keep the passage last, once
+            out.remove(passage_example)
+        return out + [passage_example]
+
+    # -- updates and scores --------------------------------------------------------
+    def learn(self, passage: Passage, on_event: ev.OnEvent = ev.ignore, stop: Event | None = None) -> Update | None:
+        """One LoRA update on the passage's accepted edits, continuing from the current version.
+        Returns None when cancelled; the previous version then stays current."""
+        examples = self.examples_for(passage)
+        version = self.current_version
+        train = self.config.train
+        on_event(ev.Stage("train", f"{len(examples)} examples x {train.epochs} epochs", passage.id))
+
+        def on_step(step, total, epoch, loss, seconds):
+            on_event(ev.TrainStep(step, total, epoch, loss, seconds))
+
+        result = self.runtime.train(self.adapter_for(version), examples, train, on_step, stop)
+        self.timings["train"] += result.seconds
+        if result.cancelled:
+            on_event(ev.Cancelled("update"))
+            return None
+        new_version = max([0] + [u.version for u in self.updates()]) + 1
+        folder = self.runtime.save_adapter(self.home / self.name / "adapters" / f"v{new_version:04d}")
+        update = self.store.add_update(
+            self.info.id, passage.id, new_version, asdict(train), result.losses, str(folder), result.seconds, len(examples)
+        )
+        on_event(ev.UpdateDone(update.id, new_version, passage.id, result.losses[0], result.losses[-1], result.seconds))
+        return update
+
+    def score(self, version: int, passages: list[Passage], on_event: ev.OnEvent = ev.ignore, stop: Event | None = None) -> dict[int, float]:
+        """Score the probes of the given passages under a version; stores and returns mean NLL per passage."""
+        done = self.store.scored_versions(self.info.id)
+        todo = [p for p in passages if (version, p.id) not in done and p.probes]
+        if not todo:
+            return {}
+        on_event(ev.Stage("score", f"version {version}: {sum(len(p.probes) for p in todo)} probes", None))
+        started = time.perf_counter()
+        probes = [(p, probe) for p in todo for probe in p.probes]
+        prompts = [probe_prompt(p.title, probe.question) for p, probe in probes]
+        adapter = self.adapter_for(version)
+        nll = self.runtime.answer_nll(adapter, version == 0, list(zip(prompts, [pr.answer for _, pr in probes])))
+        answers = self.runtime.greedy_answers(adapter, version == 0, prompts) if self.config.greedy_answers else [None] * len(probes)
+        scores = [
+            Score(version, probe.id, p.id, value,
+                  None if ans is None else token_f1(ans, probe.answer),
+                  None if ans is None else contains_match(ans, probe.answer), ans)
+            for (p, probe), value, ans in zip(probes, nll, answers)
+        ]
+        self.store.add_scores(self.info.id, scores)
+        seconds = time.perf_counter() - started
+        self.timings["score"] += seconds
+        means = {}
+        for p in todo:
+            values = [s.answer_nll for s in scores if s.passage_id == p.id]
+            means[p.id] = sum(values) / len(values)
+        on_event(ev.ScoresReady(version, means, seconds))
+        return means
+
+    def step(self, passage: Passage, on_event: ev.OnEvent = ev.ignore, stop: Event | None = None) -> Update | None:
+        """The whole cycle for one passage; resumes from whatever part is already stored."""
+        seen = [p for p in self.passages() if p.position <= passage.position]
+        self.score(0, seen, on_event, stop)
+        self.score(self.current_version, [passage], on_event, stop)
+        if stop is not None and stop.is_set():
+            return None
+        if self.store.passage(passage.id).status == "new":
+            self.generate(passage, on_event, stop)
+            if stop is not None and stop.is_set():
+                on_event(ev.Cancelled("generation"))
+                return None
+        self.apply_policy(passage, on_event)
+        update = self.learn(passage, on_event, stop)
+        if update is not None:
+            self.score(update.version, seen, on_event, stop)
+        return update
+
+    def run(self, on_event: ev.OnEvent = ev.ignore, stop: Event | None = None) -> list[Update]:
+        """Learn every passage not yet learned, in order, and make sure scores are complete."""
+        made = []
+        for passage in self.passages():
+            if stop is not None and stop.is_set():
+                break
+            if passage.status == "learned":
+                continue
+            update = self.step(passage, on_event, stop)
+            if update is not None:
+                made.append(update)
+        self.fill_scores(on_event, stop)
+        return made
+
+    def fill_scores(self, on_event: ev.OnEvent = ev.ignore, stop: Event | None = None) -> None:
+        """Score what a killed run left unscored: each version on the passages seen by then."""
+        passages = self.passages()
+        learned = {u.version: u.passage_id for u in self.updates()}
+        for version, passage_id in learned.items():
+            position = next(p.position for p in passages if p.id == passage_id)
+            self.score(version, [p for p in passages if p.position <= position], on_event, stop)

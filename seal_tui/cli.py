@@ -1,0 +1,217 @@
+"""The `seal` command: a thin client of the engine (and the app when run bare)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+import time
+
+
+
+
+def _user_errors() -> tuple[type[Exception], ...]:
+    from engine.config import ConfigError
+    from engine.ingest import IngestError
+    from engine.runtime.generator import GeneratorError
+    from engine.runtime.hf_model import ModelLoadError
+    from engine.runtime.models import ModelFileError
+    from engine.selfedit import StrategyError
+    from engine.store import StoreError
+
+    return (ConfigError, IngestError, ModelFileError, ModelLoadError, GeneratorError, StrategyError, StoreError)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="seal", description="Continual-learning sessions with a local language model.")
+    sub = parser.add_subparsers(dest="command")
+
+    run = sub.add_parser("run", help="feed papers to a session: self-edits, LoRA updates, re-scoring")
+    run.add_argument("paths", nargs="*", metavar="PATH", help="papers: .txt, .md, .pdf, or SQuAD/SEAL .json")
+    run.add_argument("--session", required=True, help="session name (created when new, continued otherwise)")
+    run.add_argument("--json", action="store_true", help="print one JSON summary on stdout")
+    run.add_argument("--strategy", help="implications, implications-long, rewrites, qa, or a template file")
+    run.add_argument("--edits", type=int, help="self-edit candidates per passage (default 5)")
+    run.add_argument("--accept", choices=["all", "none", "heuristic"], help="how candidates are accepted")
+    run.add_argument("--probes", choices=["given", "cloze", "qa"], help="probe questions per passage")
+    run.add_argument("--epochs", type=int, help="LoRA epochs per update (default 10)")
+    run.add_argument("--lr", type=float, help="LoRA learning rate (default 1e-3)")
+    run.add_argument("--rank", type=int, help="LoRA rank (default 32; fixed once a session has updates)")
+    run.add_argument("--max-tokens", type=int, help="longest self-edit in tokens (default 256)")
+    run.add_argument("--passage-tokens", type=int, help="passage size when splitting papers (default 300)")
+    run.add_argument("--greedy", action="store_true", help="also score greedy answers (F1, contains)")
+    run.add_argument("--model", help="a local GGUF file (default: the embedded SmolLM2-135M)")
+    run.add_argument("--hf-dir", help="a local Hugging Face model folder for training and scoring")
+    run.add_argument("--seed", type=int, help="sampling seed")
+
+    show = sub.add_parser("show", help="the forgetting heatmap of a session")
+    show.add_argument("session")
+    show.add_argument("--metric", choices=["answer_nll", "f1", "contains"], default="answer_nll")
+    show.add_argument("--json", action="store_true", help="print the matrix as JSON")
+
+    sub.add_parser("sessions", help="list sessions")
+
+    bench = sub.add_parser("bench", help="benchmarks")
+    bench.add_argument("what", choices=["cycle"])
+    bench.add_argument("--json", action="store_true")
+    bench.add_argument("--passages", type=int, default=20)
+    return parser
+
+
+def _overrides(args) -> dict:
+    out: dict = {"generation": {}, "train": {}, "model": {}}
+    for arg, key in (("strategy", "strategy"), ("accept", "accept"), ("probes", "probes"), ("passage_tokens", "passage_tokens")):
+        if getattr(args, arg) is not None:
+            out[key] = getattr(args, arg)
+    if args.greedy:
+        out["greedy_answers"] = True
+    for arg, key in (("edits", "candidates"), ("max_tokens", "max_tokens"), ("seed", "seed")):
+        if getattr(args, arg) is not None:
+            out["generation"][key] = getattr(args, arg)
+    for arg, key in (("epochs", "epochs"), ("lr", "lr"), ("rank", "rank")):
+        if getattr(args, arg) is not None:
+            out["train"][key] = getattr(args, arg)
+    if args.rank is not None:
+        out["train"]["alpha"] = 2 * args.rank
+    for arg, key in (("model", "gguf_path"), ("hf_dir", "hf_dir")):
+        if getattr(args, arg) is not None:
+            out["model"][key] = getattr(args, arg)
+    return {k: v for k, v in out.items() if v != {}}
+
+
+def cmd_run(args) -> int:
+    from engine.home import Home
+    from engine.ingest import read_paper
+    from engine.runtime.local import LocalRuntime
+    from engine.selfedit import resolve_strategy
+    from seal_tui.progress import ProgressReporter
+
+    started = time.perf_counter()
+    home = Home()
+    # Everything is checked before the session is touched, so bad input changes nothing.
+    config = home.config_for(args.session, _overrides(args))
+    resolve_strategy(config.strategy)
+    drafts = [d for path in args.paths for d in read_paper(path, config.passage_tokens)]
+    if not drafts and not home.exists(args.session):
+        raise _usage(f"session {args.session!r} does not exist yet: give at least one paper")
+    runtime = LocalRuntime(config.model, config.train)
+    stop = threading.Event()
+    session = home.open(args.session, config, runtime)
+    try:
+        with ProgressReporter() as report:
+            for draft in drafts:
+                session.add_paper(draft, report)
+            session.run(report, stop)
+    except KeyboardInterrupt:
+        stop.set()
+        print("interrupted: everything finished so far is saved; run the same command to continue", file=sys.stderr)
+        return 130
+    finally:
+        runtime.close()
+    timings = {**{k: round(v, 2) for k, v in session.timings.items()}, "total": round(time.perf_counter() - started, 2)}
+    if args.json:
+        print(json.dumps(run_summary(session, timings)))
+    else:
+        _print_show(session)
+    return 0
+
+
+def run_summary(session, timings: dict) -> dict:
+    """The machine-readable result of `seal run --json` (a stable contract)."""
+    matrix = session.matrix("answer_nll")
+    return {
+        "session": session.name,
+        "passages": [{"id": p.id, "title": p.title} for p in session.passages()],
+        "updates": [
+            {"id": u.id, "passage_id": u.passage_id, "loss_first": u.losses[0] if u.losses else None,
+             "loss_last": u.losses[-1] if u.losses else None, "seconds": round(u.seconds, 3)}
+            for u in session.updates()
+        ],
+        "matrix": {
+            "metric": matrix.metric,
+            "rows": ["base" if v == 0 else f"v{v}" for v in matrix.rows],
+            "cols": matrix.cols,
+            "values": matrix.values,
+        },
+        "timings": timings,
+    }
+
+
+def _print_show(session, metric: str = "answer_nll") -> None:
+    from rich.console import Console
+
+    from seal_tui.render import heatmap, summary_table
+
+    console = Console()
+    matrix = session.matrix(metric)
+    titles = {p.id: p.title for p in session.passages()}
+    console.print(heatmap(matrix, titles))
+    table, bwt = summary_table(matrix)
+    console.print(table)
+    console.print(f"backward transfer (BWT): {'-' if bwt is None else f'{bwt:+.3f}'}  (negative means forgetting)")
+
+
+def cmd_show(args) -> int:
+    from engine.home import Home
+
+    home = Home()
+    if not home.exists(args.session):
+        raise _usage(f"no session named {args.session!r} (see `seal sessions`)")
+    session = home.open(args.session, runtime=_NoModel())
+    if args.json:
+        m = session.matrix(args.metric)
+        print(json.dumps({"metric": m.metric, "rows": m.rows, "cols": m.cols, "values": m.values}))
+    else:
+        _print_show(session, args.metric)
+    return 0
+
+
+def cmd_sessions(_args) -> int:
+    from rich.console import Console
+
+    from engine.home import Home
+    from seal_tui.render import sessions_table
+
+    home = Home()
+    sessions = home.sessions()
+    if not sessions:
+        print(f"no sessions yet in {home.path}")
+    else:
+        Console().print(sessions_table(sessions))
+    return 0
+
+
+class _NoModel:
+    """A runtime for read-only commands: any model use is a bug."""
+
+    def __getattr__(self, name):
+        raise RuntimeError(f"read-only command used the model ({name})")
+
+
+class _UsageError(Exception):
+    pass
+
+
+def _usage(message: str) -> _UsageError:
+    return _UsageError(message)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        from seal_tui.launch import launch_app
+
+        return launch_app()
+    handler = {"run": cmd_run, "show": cmd_show, "sessions": cmd_sessions}.get(args.command)
+    if args.command == "bench":
+        from seal_tui.bench import cmd_bench as handler
+    try:
+        return handler(args)
+    except (_UsageError, *_user_errors()) as exc:
+        print(f"seal: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""Rich renderings of a session for the terminal: the forgetting heatmap and session lists."""
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+
+from engine.evaluate import LOWER_IS_BETTER, Matrix, summarize
+
+
+def _colour(value: float, lo: float, hi: float, lower_is_better: bool) -> str:
+    """Green for good, red for bad, on the range of values in this matrix."""
+    t = 0.5 if hi <= lo else (value - lo) / (hi - lo)
+    if lower_is_better:
+        t = 1 - t
+    red, green = int(200 * (1 - t)) + 30, int(180 * t) + 40
+    return f"rgb({red},{green},60)"
+
+
+def heatmap(matrix: Matrix, titles: dict[int, str] | None = None) -> Table:
+    """Versions down, passages across; each cell coloured by its value."""
+    titles = titles or {}
+    numbers = [v for row in matrix.values for v in row if v is not None]
+    lo, hi = (min(numbers), max(numbers)) if numbers else (0.0, 1.0)
+    lower = LOWER_IS_BETTER[matrix.metric]
+    table = Table(title=f"{matrix.metric} ({'lower' if lower else 'higher'} is better)", header_style="bold")
+    table.add_column("version", justify="right")
+    for col in matrix.cols:
+        table.add_column(f"p{col}\n{titles.get(col, '')[:10]}", justify="center")
+    learned_by = {v: p for p, v in matrix.learned_at.items()}
+    for version, row in zip(matrix.rows, matrix.values):
+        label = "base" if version == 0 else f"v{version} (+p{learned_by.get(version, '?')})"
+        cells = []
+        for col, value in zip(matrix.cols, row):
+            if value is None:
+                cells.append(Text("·", style="dim"))
+            else:
+                style = f"bold white on {_colour(value, lo, hi, lower)}"
+                if matrix.learned_at.get(col) == version:
+                    style += " underline"
+                cells.append(Text(f"{value:.2f}", style=style))
+        table.add_row(label, *cells)
+    return table
+
+
+def summary_table(matrix: Matrix) -> tuple[Table, float | None]:
+    """Per passage: when learned, gain then, forgetting since its best."""
+    rows, bwt = summarize(matrix)
+    table = Table(header_style="bold")
+    for name in ("passage", "learned in", "gain", "forgetting"):
+        table.add_column(name, justify="right")
+    fmt = lambda v: "-" if v is None else f"{v:+.2f}"  # noqa: E731
+    for s in rows:
+        table.add_row(f"p{s.passage_id}", "-" if s.learned_at is None else f"v{s.learned_at}", fmt(s.gain), fmt(s.forgetting))
+    return table, bwt
+
+
+def sessions_table(sessions) -> Table:
+    table = Table(header_style="bold")
+    for name in ("session", "passages", "updates", "version", "created"):
+        table.add_column(name)
+    for s in sessions:
+        table.add_row(s.name, str(s.passages), str(s.updates), f"v{s.current_version}", s.created_at[:19])
+    return table
