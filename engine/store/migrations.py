@@ -1,0 +1,116 @@
+"""The store's schema, as numbered migrations applied in order by sqlite_utils.Migrations.
+
+Never edit a migration once it has been released: databases in the wild have already
+applied it and will not run it again. To change the schema, only ADD a new function
+below (m002_..., m003_...) and the next Store() opening each database will apply it.
+
+Vocabularies (passage status, probe kind, ...) are checked in Python (rows.py), not with
+CHECK constraints, so a new value needs no table rebuild.
+"""
+from __future__ import annotations
+
+from sqlite_utils import Database, Migrations
+
+migrations = Migrations("seal")
+
+
+def _run(db: Database, *statements: str) -> None:
+    # One execute per statement: executescript() would commit the migration's transaction.
+    for sql in statements:
+        db.execute(sql)
+
+
+@migrations()
+def m001_initial(db: Database) -> None:
+    _run(
+        db,
+        """
+        CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            config TEXT NOT NULL DEFAULT '{}',
+            current_version INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL
+        )
+        """,
+        """
+        CREATE TABLE papers (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            title TEXT NOT NULL,
+            source TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            UNIQUE (session_id, sha256)
+        )
+        """,
+        """
+        CREATE TABLE passages (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            paper_id INTEGER NOT NULL REFERENCES papers(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            title TEXT NOT NULL,
+            text TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'new',
+            UNIQUE (session_id, position)
+        )
+        """,
+        "CREATE INDEX passages_paper ON passages(paper_id)",
+        """
+        CREATE TABLE probes (
+            id INTEGER PRIMARY KEY,
+            passage_id INTEGER NOT NULL REFERENCES passages(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,
+            question TEXT NOT NULL,
+            answer TEXT NOT NULL
+        )
+        """,
+        "CREATE INDEX probes_passage ON probes(passage_id)",
+        """
+        CREATE TABLE self_edits (
+            id INTEGER PRIMARY KEY,
+            passage_id INTEGER NOT NULL REFERENCES passages(id) ON DELETE CASCADE,
+            strategy TEXT NOT NULL,
+            text TEXT NOT NULL,
+            status TEXT NOT NULL DEFAULT 'pending',
+            decided_by TEXT,
+            reason TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            decided_at TEXT
+        )
+        """,
+        "CREATE INDEX self_edits_passage ON self_edits(passage_id)",
+        """
+        CREATE TABLE updates (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            passage_id INTEGER NOT NULL REFERENCES passages(id) ON DELETE CASCADE,
+            version INTEGER NOT NULL,
+            params TEXT NOT NULL DEFAULT '{}',
+            losses TEXT NOT NULL DEFAULT '[]',
+            adapter_path TEXT NOT NULL,
+            seconds REAL NOT NULL DEFAULT 0,
+            examples INTEGER NOT NULL DEFAULT 0,
+            status TEXT NOT NULL DEFAULT 'active',
+            created_at TEXT NOT NULL,
+            UNIQUE (session_id, version)
+        )
+        """,
+        "CREATE INDEX updates_passage ON updates(passage_id)",
+        """
+        CREATE TABLE scores (
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            version INTEGER NOT NULL,
+            probe_id INTEGER NOT NULL REFERENCES probes(id) ON DELETE CASCADE,
+            passage_id INTEGER NOT NULL REFERENCES passages(id) ON DELETE CASCADE,
+            answer_nll REAL NOT NULL,
+            f1 REAL,
+            "contains" REAL,
+            answer TEXT,
+            PRIMARY KEY (session_id, version, probe_id)
+        )
+        """,
+        "CREATE INDEX scores_probe ON scores(probe_id)",
+        "CREATE INDEX scores_passage ON scores(passage_id)",
+    )
