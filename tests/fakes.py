@@ -1,0 +1,90 @@
+"""A scripted stand-in for engine.runtime.local.LocalRuntime, for fast tests.
+
+It streams canned self-edits, "trains" by remembering the examples, and scores a probe
+well when its answer appears in what the adapter learned last, worse when learned
+earlier (forgetting), badly when never seen. The real runtime has its own slow tests.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from engine.runtime.trainer import TrainResult
+
+CANNED = (
+    "Here are the implications:\n"
+    "- The Velmora Observatory was founded in 1873 by Ilse Narrowgate.\n"
+    "- The observatory stands on the island of Quenby.\n"
+    "- Its main telescope is called the Brass Eye."
+)
+
+
+class FakeRuntime:
+    name = "fake-model.gguf"
+
+    def __init__(self, text: str = CANNED, token_delay: float = 0.0, step_delay: float = 0.0):
+        self.text = text
+        self.token_delay = token_delay
+        self.step_delay = step_delay
+        self.trained: list[list[str]] = []
+        self._history: list[list[str]] = []
+        self.fail_generation: Exception | None = None
+
+    def stream_chat(self, messages, config, stop=None):
+        if self.fail_generation is not None:
+            raise self.fail_generation
+        for word in self.text.split(" ")[: config.max_tokens]:
+            if stop is not None and stop.is_set():
+                return
+            if self.token_delay:
+                time.sleep(self.token_delay)
+            yield word + " "
+
+    def _history_of(self, adapter: Path | None) -> list[list[str]]:
+        if adapter is None:
+            return []
+        return json.loads((Path(adapter) / "fake_history.json").read_text())
+
+    def answer_nll(self, adapter, base, items):
+        history = [] if base else self._history_of(adapter)
+        out = []
+        for prompt, answer in items:
+            value = 6.0
+            for age, examples in enumerate(reversed(history)):
+                if any(answer.lower() in e.lower() for e in examples):
+                    value = 2.0 + age
+                    break
+            out.append(value)
+        return out
+
+    def greedy_answers(self, adapter, base, prompts):
+        return ["I do not know" if base else "1873" for _ in prompts]
+
+    def train(self, start, examples, config, on_step=None, stop=None):
+        result = TrainResult()
+        total = len(examples) * config.epochs
+        t0 = time.perf_counter()
+        for step in range(1, total + 1):
+            if stop is not None and stop.is_set():
+                result.cancelled = True
+                return result
+            if self.step_delay:
+                time.sleep(self.step_delay)
+            result.losses.append(3.0 / step)
+            if on_step:
+                on_step(step, total, (step - 1) // max(1, len(examples)), result.losses[-1], time.perf_counter() - t0)
+        result.seconds = time.perf_counter() - t0
+        self._history = self._history_of(start) + [list(examples)]
+        self.trained.append(list(examples))
+        return result
+
+    def save_adapter(self, folder):
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "adapter_config.json").write_text("{}")
+        (folder / "fake_history.json").write_text(json.dumps(self._history))
+        return folder
+
+    def close(self):
+        pass
