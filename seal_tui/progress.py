@@ -32,7 +32,7 @@ class ProgressReporter:
         self._task = self.progress.add_task(description, total=total, info="")
 
     def __call__(self, event: ev.Event) -> None:
-        log = self.progress.console.log
+        log = self.progress.console.print
         match event:
             case ev.PaperAdded(title=title, passage_ids=ids):
                 log(f"added [bold]{title}[/]: {len(ids)} passage(s)")

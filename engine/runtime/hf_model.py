@@ -40,6 +40,7 @@ def converted_dir(gguf: Path) -> Path:
 
 def _convert_gguf(gguf: Path, target: Path) -> None:
     """Dequantize a GGUF into a safetensors model folder, written atomically."""
+    _quiet_transformers()
     from transformers import AutoModelForCausalLM, AutoTokenizer
     import torch
 
@@ -59,6 +60,17 @@ def _convert_gguf(gguf: Path, target: Path) -> None:
     tokenizer.save_pretrained(tmp)
     shutil.rmtree(target, ignore_errors=True)
     os.replace(tmp, target)
+
+
+def _quiet_transformers() -> None:
+    """No download-style progress bars or deprecation chatter on the user's terminal."""
+    import warnings
+
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    hf_logging.set_verbosity_error()
+    warnings.filterwarnings("ignore", category=FutureWarning, module="transformers")
 
 
 def model_folder(config: ModelConfig, gguf: Path) -> Path:
@@ -91,6 +103,7 @@ def load_peft_model(config: ModelConfig, gguf: Path, train: TrainConfig) -> Load
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    _quiet_transformers()
     folder = model_folder(config, gguf)
     threads = config.threads or os.cpu_count() or 1
     torch.set_num_threads(threads)

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs seal and everything it needs into .venv (override with SEAL_VENV).
+# llama-cpp-python is built from source with flags that suit this CPU (see
+# scripts/llama_cmake_args.py); the built wheel is kept per flag set, so a later install
+# reuses it and a wheel built with other flags is never picked up by mistake.
+set -euo pipefail
+cd "$(dirname "$0")"
+venv="${SEAL_VENV:-.venv}"
+python="${PYTHON:-python3}"
+
+"$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "seal needs Python 3.11 or newer" >&2; exit 1; }
+[ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
+py="$venv/bin/python"
+pip() { "$py" -m pip --disable-pip-version-check "$@"; }
+
+# CPU torch first: a plain "torch" requirement could pull a multi-GB CUDA build.
+"$py" -c 'import torch' 2>/dev/null || pip install torch==2.13.0
+
+cmake_args="$("$py" scripts/llama_cmake_args.py)"
+key="$(printf '%s' "llama-cpp-python==0.3.36 $cmake_args $(uname -m)" | sha256sum | cut -c1-16)"
+wheels="${SEAL_WHEELS:-$HOME/.cache/seal/wheels}/$key"
+if ! ls "$wheels"/llama_cpp_python-*.whl >/dev/null 2>&1; then
+  echo "building llama-cpp-python for this CPU (about 3 to 8 minutes): $cmake_args"
+  mkdir -p "$wheels"
+  CMAKE_ARGS="$cmake_args" pip wheel --no-deps --no-cache-dir -w "$wheels" llama-cpp-python==0.3.36
+fi
+pip install --force-reinstall --no-deps "$wheels"/llama_cpp_python-*.whl
+pip install -e ".[test]"
+"$py" -c 'import llama_cpp, engine, seal_tui' && echo "seal installed in $venv"

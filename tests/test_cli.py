@@ -1,0 +1,106 @@
+"""The `seal` command line: bad input, listing and showing (fast; no model is loaded)."""
+import json
+import sqlite3
+
+import pytest
+
+from engine.config import GenerationConfig, SessionConfig, TrainConfig
+from engine.home import Home
+from engine.ingest import read_paper
+from seal_tui.cli import main
+from tests.fakes import FakeRuntime
+
+
+def dump(home) -> list[str]:
+    conn = sqlite3.connect(home / "seal.db")
+    try:
+        return list(conn.iterdump())
+    finally:
+        conn.close()
+
+
+@pytest.fixture
+def learned_session(fixtures):
+    config = SessionConfig(generation=GenerationConfig(candidates=2), train=TrainConfig(epochs=1))
+    home = Home()
+    session = home.open("demo", config, FakeRuntime())
+    session.add_paper(read_paper(fixtures / "velmora.md", 120)[0])
+    session.run()
+    home.close()
+    return session
+
+
+def write(path, data: bytes):
+    path.write_bytes(data)
+    return path
+
+
+BAD_INPUTS = {
+    "empty.txt": (b"   \n", "empty"),
+    "binary.txt": (b"\x00\x01\x02\xff" * 20, "not"),
+    "broken.json": (b'[{"title": "x", ', "JSON"),
+    "shape.json": (b'[{"title": "x", "context": ""}]', "context"),
+    "fake.pdf": (b"%PDF-1.4 garbage", "PDF"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_INPUTS))
+def test_bad_paper_names_file_and_reason_and_changes_nothing(name, learned_session, seal_home, tmp_path, capsys):
+    data, word = BAD_INPUTS[name]
+    bad = write(tmp_path / name, data)
+    good = tmp_path / "good.txt"
+    good.write_text("A perfectly fine paper about the Quenby lighthouse, built in 1790.")
+    before = dump(seal_home)
+    code = main(["run", str(good), str(bad), "--session", "demo"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert name in err and word.lower() in err.lower()
+    assert "Traceback" not in err
+    assert dump(seal_home) == before
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--edits", "-1"], "candidates"),
+        (["--epochs", "0"], "epochs"),
+        (["--strategy", "poetry"], "poetry"),
+        (["--rank", "8"], "rank cannot change"),
+    ],
+)
+def test_bad_settings_are_refused_before_anything_changes(args, message, learned_session, seal_home, fixtures, capsys):
+    before = dump(seal_home)
+    code = main(["run", str(fixtures / "velmora.md"), "--session", "demo", *args])
+    assert code == 2
+    assert message in capsys.readouterr().err
+    assert dump(seal_home) == before
+
+
+def test_bad_model_file_is_named(tmp_path, fixtures, capsys):
+    junk = write(tmp_path / "model.gguf", b"not a model at all")
+    code = main(["run", str(fixtures / "velmora.md"), "--session", "x", "--model", str(junk)])
+    assert code == 2
+    assert "model.gguf" in capsys.readouterr().err
+    assert not Home().exists("x")
+
+
+def test_new_session_needs_a_paper(capsys):
+    assert main(["run", "--session", "nothing"]) == 2
+    assert "give at least one paper" in capsys.readouterr().err
+
+
+def test_sessions_lists_and_show_draws_the_heatmap(learned_session, capsys):
+    assert main(["sessions"]) == 0
+    out = capsys.readouterr().out
+    assert "demo" in out and "v3" in out
+    assert main(["show", "demo"]) == 0
+    out = capsys.readouterr().out
+    assert "base" in out and "v3" in out and "BWT" in out
+
+
+def test_show_json_and_unknown_session(learned_session, capsys):
+    assert main(["show", "demo", "--json"]) == 0
+    matrix = json.loads(capsys.readouterr().out)
+    assert matrix["rows"] == [0, 1, 2, 3] and len(matrix["cols"]) == 3
+    assert main(["show", "nope"]) == 2
+    assert "no session named 'nope'" in capsys.readouterr().err
