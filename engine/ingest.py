@@ -58,10 +58,13 @@ def paper_from_text(
 ) -> PaperDraft:
     """A paper from plain text; without a title, the first line (if it looks like one) or words."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    title = " ".join((title or _guess_title(text) or _first_words(text)).split())
+    head, _, rest = text.strip().partition("\n")
+    if " ".join(head.split()) == title and rest.strip():
+        text = rest  # the title heads every training example; not again inside the passage
     pieces = split_passages(text, passage_tokens)
     if not pieces:
         raise IngestError(source, "no text (empty or only whitespace)")
-    title = " ".join((title or _guess_title(text) or _first_words(text)).split())
     passages = tuple(PassageDraft(title, piece) for piece in pieces)
     return PaperDraft(title, source, _sha([text]), passages)
 

@@ -119,7 +119,7 @@ class Session:
         policy = policy or self.config.accept
         edits = self.store.self_edits(passage.id)
         prompt_text = "\n".join(m["content"] for m in build_messages(self.strategy, passage.title, passage.text))
-        verdicts = gate([e.text for e in edits], passage.text, prompt_text)
+        verdicts = gate([e.text for e in edits], passage.text, prompt_text, strategy_name=self.strategy.name)
         out = []
         for edit, verdict in zip(edits, verdicts):
             if edit.status != "pending":

@@ -1,0 +1,181 @@
+"""Per-passage probe questions, made once when a passage is added and fixed for the session.
+
+Three kinds (see engine.domain.Probe): `given` pairs that came with the input, `cloze`
+questions cut from the passage itself (no model), and `qa` pairs the model writes about the
+passage. Nothing here calls a model: for `qa` the session renders `qa_probe_messages`,
+generates, and reads the reply with `parse_qa_pairs`.
+
+Probes are scored closed book with "Topic: {title}\\nQuestion: {question}\\nAnswer:" and the
+gold answer, so a cloze question carries its whole sentence and the blank is a short span.
+"""
+from __future__ import annotations
+
+import re
+from typing import Sequence
+
+BLANK = "____"
+MAX_ANSWER_WORDS = 30
+"""Model-written answers longer than this are dropped: they cannot be scored as a short span."""
+MAX_QUESTION_WORDS = 40
+"""Longer sentences are cut to a window of words around the blank."""
+
+_MONTH = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
+          r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)")
+_NUMBER = re.compile(
+    rf"\b\d{{1,2}}\s+{_MONTH}\s+\d{{4}}\b"                    # 31 March 1889
+    rf"|\b{_MONTH}\s+\d{{1,2}},?\s+\d{{4}}\b"                 # March 31, 1889
+    rf"|\b{_MONTH}\s+\d{{4}}\b"                               # March 1889
+    r"|[$€£]?\b\d(?:[\d,]*\d)?(?:\.\d+)?(?:\s?(?:%|percent\b|per cent\b)"
+    r"|\s(?:thousand|million|billion|trillion)\b)?")
+_CAP = r"[A-Z][\w'’-]*"
+_NAME = re.compile(rf"\b{_CAP}(?:\s+(?:(?:of|the|de|du|la|von|van|and|for)\s+)*{_CAP})+")
+_WORD_CAP = re.compile(rf"\b{_CAP}")
+_LEADING = re.compile(r"^(?:The|A|An|In|On|At|By|For|From|During|After|Before|This|That|It|Its|Their)\s+")
+_ABBREV = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Dr|Prof|St|Mt|Jr|Sr|vs|etc|No|Fig|al|approx|ca|e\.g|i\.e)|\b[A-Z])\.$")
+_QA_BULLET = re.compile(r"^\s*(?:[-*•+]\s+|\(?\d{1,3}[.)]\s*)")
+_Q = re.compile(r"^(?:q|question)\s*\d*\s*[:.]\s*(.*)$", re.I)
+_A = re.compile(r"^(?:[Aa]|[B-D]|[Aa]nswer|ANSWER)\s*\d*\s*:\s*(.*)$")  # small models letter answers B:, C:
+_ASKS = re.compile(r"\?|^(?:what|who|whom|whose|when|where|which|why|how|is|are|was|were|do|does|did|can"
+                   r"|could|name|list|give|state)\b", re.I)
+_A_INLINE = re.compile(r"\s(?:[Aa]|[B-D]|[Aa]nswer|ANSWER)\s*\d*\s*:\s*")
+
+
+def sentences(text: str) -> list[str]:
+    """Split text into sentences, not breaking after common abbreviations or initials."""
+    out, current = [], ""
+    for piece in re.split(r"(?<=[.!?])\s+", " ".join(text.split())):
+        current = f"{current} {piece}" if current else piece
+        if not _ABBREV.search(current):
+            out.append(current)
+            current = ""
+    return out + [current] if current else out
+
+
+def _spans(sentence: str) -> list[tuple[int, int, str]]:
+    """Maskable spans of one sentence as (tier, start, span); lower tiers are better."""
+    found = [(0, m.start(), m.group().strip()) for m in _NUMBER.finditer(sentence)]
+    for m in _NAME.finditer(sentence):
+        start, span = m.start(), m.group()
+        if start == 0 and (lead := _LEADING.match(span)):
+            start, span = start + lead.end(), span[lead.end():]
+        tier = 1 if " " in span else 2
+        if tier == 1 or start > 0:
+            found.append((tier, start, span))
+    for m in _WORD_CAP.finditer(sentence):
+        if m.start() > 0 and len(m.group()) > 1:
+            found.append((2, m.start(), m.group()))
+    kept: list[tuple[int, int, str]] = []
+    for tier, start, span in sorted(set(found)):  # better tiers claim their characters first
+        if all(start + len(span) <= s or start >= s + len(x) for _, s, x in kept):
+            kept.append((tier, start, span))
+    return kept
+
+
+def _usable(span: str, sentence: str, title_words: set[str]) -> bool:
+    words = set(re.findall(r"\w+", span.lower()))
+    if not words or words <= title_words:
+        return False
+    return sentence.count(span) == 1  # a span seen twice would give its own answer away
+
+
+def _question(sentence: str, start: int, span: str) -> str:
+    masked = f"{sentence[:start]}{BLANK}{sentence[start + len(span):]}"
+    words = masked.split()
+    if len(words) > MAX_QUESTION_WORDS:
+        at = next(i for i, w in enumerate(words) if BLANK in w)
+        lo = max(0, min(at - MAX_QUESTION_WORDS // 2, len(words) - MAX_QUESTION_WORDS))
+        window = words[lo:lo + MAX_QUESTION_WORDS]
+        masked = ("… " if lo else "") + " ".join(window) + (" …" if lo + MAX_QUESTION_WORDS < len(words) else "")
+    return f"Fill in the blank: {masked}"
+
+
+def cloze_probes(title: str, text: str, limit: int = 4) -> list[tuple[str, str]]:
+    """(question, answer) pairs that blank out a salient span: numbers and dates first, then
+    multi-word names, then other capitalized words; one per sentence before any sentence
+    gets a second; spans found in the title are skipped. Returned in passage order.
+    With nothing salient, the longest word of the first sentence (of 3+ words) is blanked."""
+    if limit <= 0:
+        return []
+    title_words = set(re.findall(r"\w+", title.lower()))
+    sents = sentences(text)
+    options = [
+        [(tier, start, span) for tier, start, span in _spans(s) if _usable(span, s, title_words)]
+        for s in sents
+    ]
+    chosen: list[tuple[int, int, str]] = []  # (sentence index, start, span)
+    used: set[str] = set()
+    while len(chosen) < limit and any(options):  # one round = at most one more span per sentence
+        picks = []
+        for i, opts in enumerate(options):
+            while opts and opts[0][2].lower() in used:
+                opts.pop(0)
+            if opts:
+                picks.append((opts[0][0], i, *opts.pop(0)[1:]))
+        for _, i, start, span in sorted(picks):
+            if len(chosen) < limit and span.lower() not in used:
+                chosen.append((i, start, span))
+                used.add(span.lower())
+    if not chosen and sents:  # the longest word of the first sentence of 3+ words
+        i = next((k for k, x in enumerate(sents) if len(x.split()) >= 3), 0)
+        words = [(m.start(), m.group()) for m in re.finditer(r"[^\W\d_][\w'’-]*", sents[i])]
+        fresh = [w for w in words if w[1].lower() not in title_words] or words
+        if fresh:
+            start, word = max(fresh, key=lambda w: (len(w[1]), -w[0]))
+            chosen.append((i, start, word))
+    return [(_question(sents[i], start, span), span) for i, start, span in sorted(chosen)]
+
+
+def parse_qa_pairs(text: str, limit: int = 5) -> list[tuple[str, str]]:
+    """(question, answer) pairs from model output written as "Q: ... A: ..." or
+    "Question: ... Answer: ...", on one line or two consecutive lines. Dropped: an empty
+    answer or one over MAX_ANSWER_WORDS words, a "question" that asks nothing (no '?' and
+    no question word: small models put statements there), and repeated questions."""
+    lines = [_QA_BULLET.sub("", x.replace("**", "")).strip() for x in text.splitlines()]
+    lines = [x for x in lines if x]
+    out, seen, i = [], set(), 0
+    while i < len(lines) and len(out) < limit:
+        q = _Q.match(lines[i])
+        i += 1
+        if q is None:
+            continue
+        parts = _A_INLINE.split(_QA_BULLET.sub("", q.group(1)), maxsplit=1)
+        if len(parts) == 1 and i < len(lines) and (a := _A.match(lines[i])):
+            parts, i = [parts[0], a.group(1)], i + 1
+        if len(parts) != 2:
+            continue
+        question, answer = parts[0].strip(), parts[1].strip()
+        if (answer and len(answer.split()) <= MAX_ANSWER_WORDS and _ASKS.search(question)
+                and question.lower() not in seen):
+            seen.add(question.lower())
+            out.append((question, answer))
+    return out
+
+
+def qa_probe_messages(title: str, passage: str, n: int = 3) -> list[dict]:
+    """Chat messages asking the model for n short question/answer pairs about the passage."""
+    return [
+        {"role": "system", "content": "You write short quiz questions with short answers."},
+        {"role": "user", "content": (
+            f"Title: {title}\n\n{passage}\n\n"
+            f"Write {n} quiz questions about this passage. After each question, give its short "
+            "answer. Start each question with Q: and each answer with A:")},
+    ]
+
+
+def probes_for(title: str, text: str, given: Sequence[tuple[str, str]], kind: str,
+               limit: int = 4) -> list[tuple[str, str, str]]:
+    """The fixed probes of a passage as (kind, question, answer) tuples.
+
+    kind 'given': the given pairs when there are any (blank ones skipped), else cloze probes.
+    kind 'cloze': cloze probes.
+    kind 'qa': cloze probes too; the model-written qa probes need a model, so the session
+    adds them separately (qa_probe_messages + parse_qa_pairs) with kind 'qa'.
+    Each tuple's kind says how that probe was made, so a fallback reads 'cloze'.
+    """
+    if kind not in ("given", "cloze", "qa"):
+        raise ValueError(f"probe kind must be given, cloze or qa, got {kind!r}")
+    if kind == "given":
+        pairs = [(q.strip(), a.strip()) for q, a in given if q.strip() and a.strip()]
+        if pairs:
+            return [("given", q, a) for q, a in pairs]
+    return [("cloze", q, a) for q, a in cloze_probes(title, text, limit)]
