@@ -24,7 +24,7 @@ def learned_session(fixtures):
     config = SessionConfig(generation=GenerationConfig(candidates=2), train=TrainConfig(epochs=1))
     home = Home()
     session = home.open("demo", config, FakeRuntime())
-    session.add_paper(read_paper(fixtures / "velmora.md", 120)[0])
+    session.add_paper(read_paper(fixtures / "velmora.md")[0])
     session.run()
     home.close()
     return session

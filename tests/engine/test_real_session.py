@@ -32,7 +32,7 @@ def runtime():
 
 def test_learning_lowers_nll_and_later_updates_move_earlier_columns(runtime, fixtures):
     session = Home().open("real", SHORT, runtime)
-    passages = session.add_paper(read_paper(fixtures / "velmora.md", 120)[0])
+    passages = session.add_paper(read_paper(fixtures / "velmora.md")[0])
     first, second = passages[0], passages[1]
     u1 = session.step(first)
     u2 = session.step(second)
@@ -61,7 +61,7 @@ def _accepted(db) -> list[int]:
 
 def test_killed_run_resumes_with_nothing_accepted_lost(seal_home, fixtures):
     cmd = [sys.executable, "-m", "seal_tui.cli", "run", str(fixtures / "velmora.md"), "--session", "k",
-           "--edits", "2", "--max-tokens", "48", "--epochs", "3", "--passage-tokens", "120",
+           "--edits", "2", "--max-tokens", "48", "--epochs", "3",
            "--accept", "all", "--seed", "3", "--json"]
     env = {**os.environ, "SEAL_HOME": str(seal_home)}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)

@@ -16,7 +16,7 @@ def open_session(name="demo", runtime=None, **overrides):
 def test_run_learns_each_passage_and_fills_the_matrix(fixtures):
     session = open_session()
     seen = []
-    session.add_paper(read_paper(fixtures / "velmora.md", 120)[0], seen.append)
+    session.add_paper(read_paper(fixtures / "velmora.md")[0], seen.append)
     updates = session.run(seen.append)
     passages = session.passages()
     assert len(updates) == len(passages) == 3
@@ -33,7 +33,7 @@ def test_run_learns_each_passage_and_fills_the_matrix(fixtures):
 def test_training_examples_are_accepted_lines_plus_the_passage(fixtures):
     runtime = FakeRuntime()
     session = open_session(runtime=runtime, accept="all")
-    passage = session.add_paper(read_paper(fixtures / "velmora.md", 120)[0])[0]
+    passage = session.add_paper(read_paper(fixtures / "velmora.md")[0])[0]
     session.step(passage)
     examples = runtime.trained[0]
     assert examples[-1] == f"{passage.title}\n{passage.text}"
@@ -44,7 +44,7 @@ def test_training_examples_are_accepted_lines_plus_the_passage(fixtures):
 def test_accept_none_trains_on_the_passage_only(fixtures):
     runtime = FakeRuntime()
     session = open_session(runtime=runtime, accept="none")
-    passage = session.add_paper(read_paper(fixtures / "velmora.md", 120)[0])[0]
+    passage = session.add_paper(read_paper(fixtures / "velmora.md")[0])[0]
     session.step(passage)
     assert runtime.trained[0] == [f"{passage.title}\n{passage.text}"]
     assert {e.status for e in session.self_edits(passage.id)} == {"rejected"}
@@ -52,7 +52,7 @@ def test_accept_none_trains_on_the_passage_only(fixtures):
 
 def test_same_paper_twice_is_not_added_again(fixtures):
     session = open_session()
-    draft = read_paper(fixtures / "velmora.md", 120)[0]
+    draft = read_paper(fixtures / "velmora.md")[0]
     first = session.add_paper(draft)
     again = session.add_paper(draft)
     assert [p.id for p in again] == [p.id for p in first]
@@ -61,7 +61,7 @@ def test_same_paper_twice_is_not_added_again(fixtures):
 
 def test_cancelled_update_keeps_previous_version_and_accepted_edits(fixtures):
     session = open_session()
-    session.add_paper(read_paper(fixtures / "velmora.md", 120)[0])
+    session.add_paper(read_paper(fixtures / "velmora.md")[0])
     stop = threading.Event()
 
     def stop_on_first_step(event):
@@ -85,7 +85,7 @@ def test_cancelled_update_keeps_previous_version_and_accepted_edits(fixtures):
 def test_person_decisions_overrule_and_edits_change_training(fixtures):
     runtime = FakeRuntime()
     session = open_session(runtime=runtime)
-    passage = session.add_paper(read_paper(fixtures / "velmora.md", 120)[0])[0]
+    passage = session.add_paper(read_paper(fixtures / "velmora.md")[0])[0]
     first, second = session.generate(passage)
     session.decide(first.id, False, "off topic")
     session.edit_text(second.id, "Quenby has nineteen-hour winter nights.")
@@ -101,7 +101,7 @@ def test_person_decisions_overrule_and_edits_change_training(fixtures):
 
 def test_regenerate_sets_pending_candidates_aside(fixtures):
     session = open_session()
-    passage = session.add_paper(read_paper(fixtures / "velmora.md", 120)[0])[0]
+    passage = session.add_paper(read_paper(fixtures / "velmora.md")[0])[0]
     session.generate(passage)
     fresh = session.regenerate(passage)
     edits = session.self_edits(passage.id)
@@ -111,7 +111,7 @@ def test_regenerate_sets_pending_candidates_aside(fixtures):
 
 def test_learning_then_forgetting_shows_in_the_matrix(fixtures):
     session = open_session(accept="all")
-    session.add_paper(read_paper(fixtures / "velmora.md", 120)[0])
+    session.add_paper(read_paper(fixtures / "velmora.md")[0])
     session.run()
     m = session.matrix()
     p0 = session.passages()[0].id
