@@ -54,7 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", help="benchmarks")
     bench.add_argument("what", choices=["cycle"])
     bench.add_argument("--json", action="store_true")
-    bench.add_argument("--passages", type=int, default=20)
+    bench.add_argument("--passages", type=int, default=20, help="passages for the scoring scale-up")
+    bench.add_argument("--data", help="paper to benchmark on (default: the shipped sample)")
     return parser
 
 

@@ -1,0 +1,332 @@
+"""Text generation with llama.cpp, run in a child process.
+
+A native crash in llama.cpp (a segfault) ends the child, not the app: the call in flight
+raises GeneratorCrashed and the next call starts a fresh child. The child loads the model
+once and serves commands over a Pipe:
+
+    parent -> child   (name, kwargs)           one command at a time; ("cancel", {}) mid-stream
+    child  -> parent  ("piece", text)*         zero or more, streamed commands only
+                      ("done", result) | ("error", reason)   exactly one, ends the command
+
+A new command is a function `_cmd_<name>(llm, conn, **kwargs)` listed in COMMANDS. Nothing
+here imports llama_cpp in the parent process.
+
+The child is started with multiprocessing's "spawn", which re-imports the program's main
+module in the child: a script that uses Generator must guard its entry point with
+`if __name__ == "__main__":` (console scripts and pytest already do).
+"""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import random
+import re
+import signal
+import threading
+import time
+from collections import deque
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Callable, Iterator
+
+from engine.runtime.models import check_gguf
+
+_POLL_S = 0.05  # how often a waiting parent looks at the stop event and the child's health
+
+
+class GeneratorError(Exception):
+    """Generation failed; the message says why in one line."""
+
+
+class GeneratorCrashed(GeneratorError):
+    """The child process died during a call; the next call starts a new one."""
+
+    def __init__(self, reason: str):
+        super().__init__(f"the generation backend stopped ({reason}); it will restart on next use")
+        self.reason = reason
+
+
+# ---------------------------------------------------------------- child process
+
+
+def _cmd_chat(llm, conn, *, messages, max_tokens, temperature, top_p, seed):
+    tokens = 0
+    stream = llm.create_chat_completion(
+        messages=messages, max_tokens=max_tokens, temperature=temperature,
+        top_p=top_p, seed=seed, stream=True)
+    cancelled = False
+    try:
+        for chunk in stream:
+            text = chunk["choices"][0]["delta"].get("content")
+            if text:
+                tokens += 1
+                conn.send(("piece", text))
+            if conn.poll() and conn.recv()[0] == "cancel":
+                cancelled = True
+                break
+    finally:
+        stream.close()
+    conn.send(("done", {"tokens": tokens, "cancelled": cancelled}))
+
+
+def _cmd_greedy(llm, conn, *, prompt, max_tokens, stop_strings):
+    out = llm.create_completion(prompt, max_tokens=max_tokens, temperature=0.0,
+                                stop=list(stop_strings) or None)
+    conn.send(("done", {"text": out["choices"][0]["text"],
+                        "tokens": out["usage"]["completion_tokens"]}))
+
+
+COMMANDS: dict[str, Callable] = {"chat": _cmd_chat, "greedy": _cmd_greedy}
+
+
+def _first_error(log: deque) -> str:
+    for level, text in log:
+        if level >= 4 and text.strip():  # GGML_LOG_LEVEL_ERROR
+            return re.sub(r"^(\w+: )+", "", text.strip())
+    return ""
+
+
+def _child_main(conn, model_path: str, n_ctx: int, threads: int, log_path: str) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    os.dup2(fd, 1)  # nothing from here may reach the app's terminal
+    os.dup2(fd, 2)
+    os.close(fd)
+    log: deque = deque(maxlen=50)
+    try:
+        import ctypes
+
+        import llama_cpp
+
+        @llama_cpp.llama_log_callback
+        def keep_log(level, text, _user):
+            log.append((level, text.decode("utf-8", "replace")))
+            if level in (3, 4):  # warnings and errors go to the log file
+                os.write(2, text)
+
+        llama_cpp.llama_log_set(keep_log, ctypes.c_void_p(0))
+        llm = llama_cpp.Llama(model_path=model_path, n_ctx=n_ctx, n_threads=threads,
+                              verbose=False)
+    except Exception as exc:  # noqa: BLE001 - every load failure becomes one line
+        conn.send(("error", _first_error(log) or f"{type(exc).__name__}: {exc}"))
+        return
+    conn.send(("done", {"n_ctx": llm.n_ctx()}))
+    while True:
+        try:
+            name, kwargs = conn.recv()
+        except (EOFError, OSError):
+            name = "close"
+        if name == "close":
+            llm.close()  # freed here, not in interpreter teardown (which logs noise)
+            return
+        if name not in COMMANDS:  # includes a "cancel" that arrived after its command ended
+            if name != "cancel":
+                conn.send(("error", f"unknown command {name!r}"))
+            continue
+        try:
+            COMMANDS[name](llm, conn, **kwargs)
+        except Exception as exc:  # noqa: BLE001 - reported to the caller, child lives on
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
+
+
+# ---------------------------------------------------------------- parent side
+
+
+def _send_cancel(conn) -> bool:
+    try:
+        conn.send(("cancel", {}))
+    except (OSError, ValueError):
+        pass
+    return True
+
+
+def _exit_reason(code: int | None) -> str:
+    if code is None:
+        return "exit status unknown"
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+class Generator:
+    """llama.cpp chat and greedy completion in a crash-isolated child process.
+
+    One call at a time: other threads wait on a lock. `tokens_per_second` is the speed of
+    the last call, wall clock from request to last token (prompt processing included).
+    """
+
+    def __init__(self, gguf_path: str | os.PathLike, n_ctx: int = 2048, threads: int = 0,
+                 *, log_path: str | os.PathLike | None = None):
+        self.gguf_path = Path(gguf_path).expanduser()
+        self.n_ctx = n_ctx
+        self.threads = threads or os.cpu_count() or 1
+        self.log_path = os.fspath(log_path) if log_path else os.devnull
+        self.tokens_per_second = 0.0
+        """Speed of the last call: tokens generated / wall seconds (prompt included)."""
+        self.last_tokens = 0
+        """Tokens the model generated in the last call (after a stop: up to the stop)."""
+        self._proc = None
+        self._conn = None
+        self._lock = threading.Lock()
+        self._owner: int | None = None
+        self._result: dict = {}
+
+    # lifecycle ---------------------------------------------------------------
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id while one is running."""
+        return self._proc.pid if self._proc is not None else None
+
+    def load(self) -> None:
+        """Start the child and wait until the model is loaded (no-op if it is)."""
+        with self._locked():
+            self._ensure_started()
+
+    def close(self) -> None:
+        """Stop the child (politely, then by force). The generator may be loaded again."""
+        proc, conn, self._proc, self._conn = self._proc, self._conn, None, None
+        if proc is None:
+            return
+        try:
+            conn.send(("cancel", {}))  # ends a stream in flight, if any
+            conn.send(("close", {}))
+        except (OSError, ValueError):
+            pass
+        proc.join(2)
+        if proc.is_alive():
+            proc.kill()
+            proc.join(2)
+        conn.close()
+
+    def __enter__(self) -> "Generator":
+        self.load()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # calls -------------------------------------------------------------------
+
+    def stream_chat(self, messages: list[dict], *, max_tokens: int = 256,
+                    temperature: float = 1.0, top_p: float = 0.95, seed: int | None = None,
+                    stop: threading.Event | None = None) -> Iterator[str]:
+        """Yield the reply to a chat as text pieces while llama.cpp produces them.
+
+        Setting `stop` ends generation within a token or so; the iterator then just ends.
+        `seed` None draws a fresh one. Closing the iterator early cancels the rest.
+        """
+        seed = random.randrange(2**31) if seed is None else seed
+        kwargs = dict(messages=list(messages), max_tokens=max_tokens,
+                      temperature=temperature, top_p=top_p, seed=seed)
+        with self._locked():
+            if stop is not None and stop.is_set():
+                return
+            yield from self._call("chat", kwargs, stop)
+
+    def complete(self, messages: list[dict], **options) -> str:
+        """The whole reply to a chat (same options as stream_chat)."""
+        return "".join(self.stream_chat(messages, **options))
+
+    def greedy(self, prompt: str, max_tokens: int = 64,
+               stop_strings: tuple[str, ...] = ("\n",)) -> str:
+        """Plain (non-chat) greedy continuation of `prompt`, cut at the first stop string."""
+        with self._locked():
+            for _ in self._call("greedy", dict(prompt=prompt, max_tokens=max_tokens,
+                                                stop_strings=tuple(stop_strings))):
+                pass
+            return self._result["text"]
+
+    # internals ---------------------------------------------------------------
+
+    @contextmanager
+    def _locked(self):
+        """One call at a time; the same thread asking again would wait forever, so it fails."""
+        if self._owner == threading.get_ident():
+            raise GeneratorError("the generator is busy with an unfinished stream in this thread")
+        with self._lock:
+            self._owner = threading.get_ident()
+            try:
+                yield
+            finally:
+                self._owner = None
+
+    def _ensure_started(self) -> None:
+        if self._proc is not None:
+            return
+        path = check_gguf(self.gguf_path)
+        ctx = mp.get_context("spawn")
+        parent, child = ctx.Pipe()
+        proc = ctx.Process(target=_child_main, name="seal-llama", daemon=True,
+                           args=(child, str(path), self.n_ctx, self.threads, self.log_path))
+        proc.start()
+        child.close()  # so the child's death shows as EOF here
+        self._proc, self._conn = proc, parent
+        try:
+            for _ in self._exchange(None):
+                pass
+        except GeneratorError as exc:
+            self.close()
+            reason = (f"the backend process stopped ({exc.reason})" if isinstance(exc, GeneratorCrashed)
+                      else str(exc).removeprefix("generation failed: "))
+            raise GeneratorError(f"could not load model {path.name}: {reason}") from None
+
+    def _call(self, name: str, kwargs: dict, stop: threading.Event | None = None) -> Iterator[str]:
+        self._ensure_started()
+        start = time.perf_counter()
+        try:
+            self._conn.send((name, kwargs))
+        except (OSError, ValueError):
+            pass  # a dead child: _exchange reports it
+        yield from self._exchange(stop)
+        elapsed = time.perf_counter() - start
+        self.last_tokens = self._result.get("tokens", 0)
+        self.tokens_per_second = self.last_tokens / elapsed if elapsed > 0 else 0.0
+
+    def _exchange(self, stop: threading.Event | None) -> Iterator[str]:
+        """Read replies to the command in flight until it ends; yield its pieces."""
+        conn, proc, cancelled, finished = self._conn, self._proc, False, False
+        try:
+            while True:
+                try:
+                    ready = conn.poll(_POLL_S)
+                    message = conn.recv() if ready else None
+                except (EOFError, OSError):
+                    self._crashed(conn, proc)
+                if message is None:
+                    if stop is not None and stop.is_set() and not cancelled:
+                        cancelled = _send_cancel(conn)
+                    if not proc.is_alive():
+                        self._crashed(conn, proc)
+                    continue
+                kind, payload = message
+                if kind == "piece":
+                    if stop is not None and stop.is_set():
+                        if not cancelled:
+                            cancelled = _send_cancel(conn)
+                        continue  # drop pieces produced after the stop
+                    yield payload
+                elif kind == "done":
+                    finished = True
+                    self._result = payload
+                    return
+                else:
+                    finished = True
+                    raise GeneratorError(f"generation failed: {payload}")
+        finally:
+            if not finished and self._conn is conn:  # the caller left early: resync
+                _send_cancel(conn)
+                for _ in self._exchange(None):
+                    pass
+
+    def _crashed(self, conn, proc):
+        if self._conn is not conn:  # close() ran during the call
+            raise GeneratorError("the generator was closed during the call")
+        proc.join(1)
+        self._proc = self._conn = None
+        conn.close()
+        raise GeneratorCrashed(_exit_reason(proc.exitcode))
+
