@@ -69,6 +69,8 @@ class TrainConfig:
     batch_size: int = 1
     max_length: int = 512
     """Examples longer than this many tokens are truncated (padding is always dynamic)."""
+    bf16: bool = True
+    """Autocast matmuls to bfloat16 where the hardware supports it (weights stay fp32)."""
     seed: int = 0
 
     def __post_init__(self) -> None:

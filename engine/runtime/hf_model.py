@@ -125,5 +125,7 @@ def load_peft_model(config: ModelConfig, gguf: Path, train: TrainConfig) -> Load
         target_modules=list(train.target_modules), task_type="CAUSAL_LM", bias="none",
     )
     torch.manual_seed(train.seed)
+    if torch.cuda.is_available():  # scales up to a GPU when there is one
+        base = base.to("cuda")
     model = get_peft_model(base, lora)
     return LoadedModel(model=model, tokenizer=tokenizer, folder=folder)

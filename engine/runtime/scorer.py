@@ -36,7 +36,8 @@ def answer_nll(model, tokenizer, items: list[tuple[str, str]], batch_size: int =
                 seq = encoded[i][0] + encoded[i][1]
                 ids[row, : len(seq)] = torch.tensor(seq)
                 mask[row, : len(seq)] = 1
-            logprobs = torch.log_softmax(model(input_ids=ids, attention_mask=mask).logits.float(), dim=-1)
+            out_logits = model(input_ids=ids.to(model.device), attention_mask=mask.to(model.device)).logits
+            logprobs = torch.log_softmax(out_logits.float(), dim=-1).cpu()
             for row, i in enumerate(chunk):
                 p, a = encoded[i]
                 positions = torch.arange(len(p) - 1, len(p) + len(a) - 1)
@@ -53,7 +54,7 @@ def greedy_answers(model, tokenizer, prompts: list[str], max_new_tokens: int = 3
     model.eval()
     with torch.inference_mode():
         for prompt in prompts:
-            enc = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)
+            enc = tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(model.device)
             out = model.generate(
                 **enc, max_new_tokens=max_new_tokens, do_sample=False,
                 pad_token_id=tokenizer.pad_token_id,

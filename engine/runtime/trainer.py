@@ -91,6 +91,20 @@ def save_adapter(model, folder: Path) -> Path:
     return folder
 
 
+def _autocast(model, wanted: bool):
+    """bfloat16 autocast on hardware with native bf16 matmuls, else a no-op context."""
+    import contextlib
+
+    import torch
+
+    device = model.device.type
+    if device == "cuda":
+        ok = torch.cuda.is_bf16_supported()
+    else:
+        ok = getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)()
+    return torch.autocast(device, dtype=torch.bfloat16) if wanted and ok else contextlib.nullcontext()
+
+
 def train_lora(
     model,
     tokenizer,
@@ -123,8 +137,9 @@ def train_lora(
                     load_adapter_state(model, start_state)
                     result.cancelled = True
                     return result
-                ids, mask, labels = _collate(batch, tokenizer.pad_token_id)
-                loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+                ids, mask, labels = (t.to(model.device) for t in _collate(batch, tokenizer.pad_token_id))
+                with _autocast(model, config.bf16):
+                    loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
                 loss.backward()
                 optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
