@@ -13,6 +13,13 @@ def version_context(model, base: bool):
     return model.disable_adapter() if base else contextlib.nullcontext()
 
 
+def _autocast(model):
+    """Scoring matmuls in bfloat16 where the hardware has them natively (as in training)."""
+    from engine.runtime.trainer import _autocast as train_autocast
+
+    return train_autocast(model, True)
+
+
 def answer_nll(model, tokenizer, items: list[tuple[str, str]], batch_size: int = 16) -> list[float]:
     """Mean negative log-likelihood per answer token of each (prompt, answer) pair."""
     import torch
@@ -25,6 +32,8 @@ def answer_nll(model, tokenizer, items: list[tuple[str, str]], batch_size: int =
     # Similar lengths batch together, so padding stays small.
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i][0]) + len(encoded[i][1]))
     out = [0.0] * len(encoded)
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model
+    decoder, head = getattr(base, base.base_model_prefix), base.get_output_embeddings()
     model.eval()
     with torch.inference_mode():
         for k in range(0, len(order), batch_size):
@@ -36,12 +45,14 @@ def answer_nll(model, tokenizer, items: list[tuple[str, str]], batch_size: int =
                 seq = encoded[i][0] + encoded[i][1]
                 ids[row, : len(seq)] = torch.tensor(seq)
                 mask[row, : len(seq)] = 1
-            out_logits = model(input_ids=ids.to(model.device), attention_mask=mask.to(model.device)).logits
-            logprobs = torch.log_softmax(out_logits.float(), dim=-1).cpu()
+            with _autocast(model):
+                hidden = decoder(input_ids=ids.to(model.device), attention_mask=mask.to(model.device)).last_hidden_state
             for row, i in enumerate(chunk):
                 p, a = encoded[i]
-                positions = torch.arange(len(p) - 1, len(p) + len(a) - 1)
-                picked = logprobs[row, positions, torch.tensor(a)]
+                positions = torch.arange(len(p) - 1, len(p) + len(a) - 1, device=hidden.device)
+                # The vocabulary projection only where an answer token is predicted.
+                logprobs = torch.log_softmax(head(hidden[row, positions]).float(), dim=-1)
+                picked = logprobs[torch.arange(len(a)), torch.tensor(a, device=hidden.device)]
                 out[i] = float(-picked.mean())
     return out
 
