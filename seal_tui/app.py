@@ -1,0 +1,106 @@
+"""SealApp: wires the screens together. The model runtime and the session home come from
+outside (tests hand in a scripted runtime and a temporary home); nothing heavy is
+imported until a session screen's worker builds the runtime after the first frame."""
+from __future__ import annotations
+
+from functools import partial
+from typing import Callable, Iterable
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from engine.config import SessionConfig
+from engine.home import Home
+
+
+def local_runtime(config: SessionConfig):
+    """The real model (llama.cpp + torch/peft), imported only when a session needs it."""
+    from engine.runtime.local import LocalRuntime
+
+    return LocalRuntime(config.model, config.train)
+
+
+def prepare_child_processes() -> None:
+    """The real runtime runs llama.cpp in a "spawn" child process. multiprocessing starts
+    its resource tracker on first use and hands it sys.stderr's file descriptor, which
+    Textual has replaced by then (it has none: "bad value(s) in fds_to_keep"). Starting
+    the tracker before the app runs avoids that; it is a small helper process."""
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
+
+
+class SealApp(App):
+    CSS_PATH = "app.tcss"
+    TITLE = "seal"
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (140, "-wide")]
+    BINDINGS = [
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("q", "quit", "Quit"),
+        Binding("ctrl+s", "screenshot", "Screenshot", show=False),
+    ]
+
+    def __init__(self, runtime_factory: Callable[[SessionConfig], object] | None = None, home: Home | None = None) -> None:
+        super().__init__()
+        if runtime_factory is None:
+            prepare_child_processes()
+        self.runtime_factory = runtime_factory or local_runtime
+        self.home = home or Home()
+
+    def on_mount(self) -> None:
+        from seal_tui.screens.sessions import SessionsScreen
+
+        self.push_screen(SessionsScreen())
+
+    def open_session(self, name: str, config: SessionConfig | None = None, paper: str | None = None) -> None:
+        """Create the session when a config is given for a new name, then show it."""
+        from seal_tui.screens.session import SessionScreen
+
+        if config is not None and not self.home.exists(name):
+            self.home.open(name, config, runtime=object())  # creates it; the screen opens it for real
+        self.push_screen(SessionScreen(name, paper))
+
+    def training(self) -> bool:
+        return any(w.group == "update" and w.is_running for w in self.workers)
+
+    def action_help(self) -> None:
+        from seal_tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    async def action_quit(self) -> None:
+        if not self.training():
+            self.exit()
+            return
+        from seal_tui.screens.confirm_quit import ConfirmQuitScreen
+
+        def answer(quit_now: bool | None) -> None:
+            if quit_now:
+                for screen in self.screen_stack:
+                    if (stop := getattr(screen, "stop", None)) is not None:
+                        stop.set()
+                self.exit()
+
+        self.push_screen(ConfirmQuitScreen(), answer)
+
+    def action_screenshot(self, filename: str | None = None) -> str:
+        path = self.save_screenshot(filename=filename, path=str(self.home.path))
+        self.notify(f"Saved {path}")
+        return path
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Every binding of the screen (and the focused card) in the command palette too."""
+        yield from super().get_system_commands(screen)
+        seen = set()
+        for key, active in screen.active_bindings.items():
+            binding = active.binding
+            if binding.system or not binding.description or binding.action in seen or active.node is self:
+                continue
+            seen.add(binding.action)
+            title = binding.tooltip or binding.description
+            yield SystemCommand(title, f"{title} (key {binding.key_display or key})",
+                                partial(active.node.run_action, binding.action))
+        yield SystemCommand("Help", "Keys and how a session goes (key ?)", self.action_help)
+        yield SystemCommand("Screenshot", "Save an SVG of the screen into the session home (ctrl+s)", self.action_screenshot)

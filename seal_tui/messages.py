@@ -1,0 +1,92 @@
+"""The app's own messages: small dataclasses posted by workers and widgets.
+
+Workers run engine calls in threads and report back only through these; widgets change
+only in the handlers that receive them, on the UI thread.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+from engine import events as ev
+
+
+@dataclass
+class EngineEvent(Message):
+    """One event the engine reported from a worker thread."""
+
+    event: ev.Event
+
+
+@dataclass
+class TrainProgress(Message):
+    """Where the running update is; carries every loss so far, so a flood of steps can
+    collapse into the newest one without losing the loss line."""
+
+    step: int
+    total: int
+    epoch: int
+    loss: float
+    seconds: float
+    losses: tuple[float, ...]
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, TrainProgress)
+
+
+@dataclass
+class RuntimeReady(Message):
+    """The model runtime is built (and warmed where it can be) and attached to the session."""
+
+    name: str
+
+
+@dataclass
+class RuntimeFailed(Message):
+    reason: str
+
+
+@dataclass
+class WorkDone(Message):
+    """A worker finished its engine call; `kind` names which (paper, generate, update)."""
+
+    kind: str
+    passage_id: int | None = None
+    note: str = ""
+
+
+@dataclass
+class CandidateDecided(Message):
+    """A person accepted or rejected the candidate on a card."""
+
+    edit_id: int
+    accept: bool
+
+
+@dataclass
+class CandidateEditRequested(Message):
+    edit_id: int
+    text: str
+
+
+@dataclass
+class PassageSelected(Message):
+    passage_id: int
+
+
+@dataclass
+class CellSelected(Message):
+    """The heatmap's cursor moved to a (version, passage) cell."""
+
+    version: int
+    passage_id: int
+
+
+@dataclass
+class PaperRequested(Message):
+    """The add-paper dialog was filled: a path, or pasted text with an optional title."""
+
+    path: str = ""
+    text: str = ""
+    title: str = ""

@@ -1,0 +1,48 @@
+"""The key map and how a session goes, on `?`."""
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+HELP = """\
+# seal: keys
+
+A session teaches the model papers one passage at a time. For each passage the model
+writes **self-edits** (its own training data); you keep or veto them; a LoRA **update**
+teaches the model; the **heatmap** then shows what every earlier passage kept or lost.
+
+| key | what it does |
+|-----|--------------|
+| `p` | add a paper (path, file picker with ctrl+o, or pasted text) |
+| `s` | start: the model writes candidates for the selected passage |
+| `a` / `r` / `e` | accept / reject / edit the focused candidate card |
+| `A` / `R` | accept all / reject all candidates of the passage |
+| `g` | regenerate: reject the undecided candidates and write fresh ones |
+| `u` | run the update on the selected passage (undecided cards go to the filter) |
+| `Esc` | cancel the running work; the current version stays |
+| `m` | switch the heatmap metric (answer NLL, F1, contains) |
+| arrows on the heatmap | pick a cell: its passage's probes and scores show below |
+| `h` | update history: parameters, loss curves, accepted edits, timing |
+| `b` | back to the session list |
+| `ctrl+s` | save an SVG screenshot into the session home |
+| `ctrl+p` | command palette: every action by name |
+| `?` | this help |
+| `q` | quit (asks first while an update trains) |
+
+In the passage list ○ is new, ◐ has candidates, ● is learned.
+Tab moves focus between the passage list, the cards and the heatmap.
+Undecided candidates are decided by the session's accept policy when the update starts
+(by default the heuristic gate, whose verdict each card shows). Everything is saved in
+SQLite as it happens: close the app and reopen the session to find it as it was.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [Binding("escape,question_mark,q", "dismiss(None)", "Close")]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll(id="help", classes="dialog"):
+            yield Markdown(HELP)

@@ -1,0 +1,36 @@
+"""Every update of the session, newest last."""
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from seal_tui.widgets.passage_list import label
+from seal_tui.widgets.update_entry import UpdateEntry
+
+
+class HistoryScreen(Screen):
+    BINDINGS = [Binding("escape,h", "app.pop_screen", "Back")]
+
+    def __init__(self, session) -> None:
+        super().__init__()
+        self.session = session
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False)
+        with VerticalScroll(id="history"):
+            passages = {p.id: p for p in self.session.passages()}
+            updates = self.session.updates()
+            if not updates:
+                yield Static("No updates yet: u on the session screen runs one.", classes="empty")
+            for u in updates:
+                p = passages.get(u.passage_id)
+                accepted = self.session.self_edits(u.passage_id) if p else []
+                yield UpdateEntry(u, p, label(p) if p else "?", [e for e in accepted if e.status == "accepted"])
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.title = f"seal · {self.session.name} · history"
+        self.query_one("#history").border_title = f"{len(self.session.updates())} update(s)"

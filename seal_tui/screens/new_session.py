@@ -1,0 +1,91 @@
+"""The create-session form: name, strategy, candidates per passage, probe kind, accept policy."""
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select
+
+from engine.config import ACCEPT_POLICIES, PROBE_KINDS, ConfigError
+from engine.selfedit import STRATEGIES
+
+
+class NewSessionScreen(ModalScreen[tuple[str, dict] | None]):
+    """Returns (name, overrides) once the settings pass the engine's own checks."""
+
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), Binding("ctrl+s", "create", "Create")]
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="new-session", classes="dialog"):
+            yield Label("[b]New session[/]", classes="dialog-title")
+            with Horizontal(classes="field"):
+                yield Label("name", classes="field-label")
+                yield Input(placeholder="e.g. velmora", id="name", compact=True)
+            with Horizontal(classes="field"):
+                yield Label("strategy", classes="field-label")
+                yield Select([(s.name, s.name) for s in STRATEGIES.values()],
+                             value="implications", allow_blank=False, id="strategy", compact=True)
+            with Horizontal(classes="field"):
+                yield Label("candidates", classes="field-label")
+                yield Input("5", type="integer", id="candidates", compact=True)
+            with Horizontal(classes="field"):
+                yield Label("probes", classes="field-label")
+                yield Select([(k, k) for k in PROBE_KINDS], value="given", allow_blank=False, id="probes", compact=True)
+            with Horizontal(classes="field"):
+                yield Label("accept", classes="field-label")
+                yield Select([(k, k) for k in ACCEPT_POLICIES], value="heuristic", allow_blank=False, id="accept", compact=True)
+            with Horizontal(classes="field"):
+                yield Label("model", classes="field-label")
+                yield Input(placeholder="GGUF path (empty: the embedded SmolLM2)", id="gguf", compact=True)
+            yield Label("", id="strategy-help", classes="dim")
+            yield Label("", id="form-error")
+            with Horizontal(classes="buttons"):
+                yield Button("Create", variant="primary", id="create")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#name", Input).focus()
+        self.on_select_changed()
+
+    def on_select_changed(self, event=None) -> None:
+        strategy = STRATEGIES.get(self.query_one("#strategy", Select).value)
+        self.query_one("#strategy-help", Label).update(f"strategy: {strategy.description}" if strategy else "")
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id == "create":
+            self.action_create()
+        else:
+            self.dismiss(None)
+
+    def on_input_submitted(self) -> None:
+        self.action_create()
+
+    def action_create(self) -> None:
+        name = self.query_one("#name", Input).value.strip()
+        error = self.query_one("#form-error", Label)
+        home = self.app.home
+        if not name:
+            error.update("[red]A session needs a name.[/]")
+            return
+        if home.exists(name):
+            error.update(f"[red]A session called {name!r} exists already.[/]")
+            return
+        try:
+            candidates = int(self.query_one("#candidates", Input).value or "0")
+        except ValueError:
+            candidates = -1
+        overrides = {
+            "strategy": self.query_one("#strategy", Select).value,
+            "probes": self.query_one("#probes", Select).value,
+            "accept": self.query_one("#accept", Select).value,
+            "generation": {"candidates": candidates},
+        }
+        if gguf := self.query_one("#gguf", Input).value.strip():
+            overrides["model"] = {"gguf_path": gguf}
+        try:
+            home.config_for(name, overrides)
+        except ConfigError as exc:
+            error.update(f"[red]{exc}[/]")
+            return
+        self.dismiss((name, overrides))

@@ -1,0 +1,367 @@
+"""The session screen: passages, candidate cards, the update, the heatmap and its stats.
+
+It composes the widgets and routes their messages; every engine call that takes time runs
+in a declared thread worker that reports through messages, and the widgets change only in
+the handlers below. Decisions and edits are single quick writes, done in place.
+"""
+from __future__ import annotations
+
+import threading
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer, Header
+from textual.worker import Worker, WorkerState
+
+from engine import events as ev
+from engine.evaluate import METRICS
+from engine.ingest import paper_from_text, read_paper
+from seal_tui.messages import (
+    CandidateDecided, CandidateEditRequested, CellSelected, EngineEvent, PassageSelected,
+    PaperRequested, RuntimeFailed, RuntimeReady, TrainProgress, WorkDone,
+)
+from seal_tui.verdicts import gate_verdicts
+from seal_tui.widgets.candidate_list import CandidateList
+from seal_tui.widgets.heatmap import Heatmap
+from seal_tui.widgets.passage_list import PassageList, label
+from seal_tui.widgets.probe_detail import ProbeDetail
+from seal_tui.widgets.stats import SessionStats
+from seal_tui.widgets.update_progress import UpdateProgress
+
+WORK = ("paper", "generate", "update")
+
+
+class NoModelYet:
+    """Stands in for the runtime until the model has loaded; any use is refused."""
+
+    def __getattr__(self, name):
+        raise RuntimeError("the model is still loading")
+
+
+class SessionScreen(Screen):
+    BINDINGS = [
+        Binding("p", "add_paper", "Paper", tooltip="Add paper"),
+        Binding("s", "generate", "Generate", tooltip="Generate candidates"),
+        Binding("A", "decide_all(True)", "All✓", key_display="A", tooltip="Accept all"),
+        Binding("R", "decide_all(False)", "All✗", key_display="R", tooltip="Reject all"),
+        Binding("g", "regenerate", "Regen", tooltip="Regenerate"),
+        Binding("u", "update", "Update", tooltip="Run the update"),
+        Binding("escape", "cancel", "Cancel", tooltip="Cancel the running work"),
+        Binding("m", "metric", "Metric", tooltip="Switch metric"),
+        Binding("h", "history", "History", tooltip="Update history"),
+        Binding("b", "sessions", "Sessions", show=False, tooltip="Back to sessions"),
+    ]
+
+    def __init__(self, name: str, paper: str | None = None) -> None:
+        super().__init__()
+        self.session_name = name
+        self.first_paper = paper
+        self.session = None
+        self.passage_id: int | None = None
+        self.metric = "answer_nll"
+        self.model_state = "loading"
+        self.model_error = ""
+        self.model_name = ""
+        self.stop = threading.Event()
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False)
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield PassageList(id="passages")
+                yield Heatmap(id="heatmap")
+                yield SessionStats(id="stats")
+                yield ProbeDetail(id="detail")
+            with Vertical(id="right"):
+                yield CandidateList(id="cards")
+                yield UpdateProgress(id="progress")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#passages").border_title = "Passages"
+        self.query_one("#cards").border_title = "Candidates"
+        self.session = self.app.home.open(self.session_name, runtime=NoModelYet())
+        self.title = f"seal · {self.session_name}"
+        self._subtitle()
+        self.refresh_all()
+        self.load_runtime()
+        if self.first_paper:
+            self.add_paper(PaperRequested(path=self.first_paper))
+
+    # -- state -> widgets ------------------------------------------------------------
+    def _subtitle(self) -> None:
+        cfg = self.session.config
+        model = {"loading": "model loading…", "ready": f"model {self.model_name}",
+                 "failed": "model failed to load"}[self.model_state]
+        self.sub_title = f"{cfg.strategy} · {cfg.generation.candidates} candidates · probes {cfg.probes} · {model}"
+
+    @property
+    def passage(self):
+        return next((p for p in self.session.passages() if p.id == self.passage_id), None)
+
+    def refresh_all(self) -> None:
+        passages = self.session.passages()
+        if self.passage_id not in [p.id for p in passages]:
+            self.passage_id = passages[0].id if passages else None
+        self.query_one(PassageList).show(passages, self.passage_id)
+        self.refresh_cards()
+        self.refresh_matrix()
+
+    def refresh_cards(self) -> None:
+        passage = self.passage
+        edits = self.session.self_edits(passage.id) if passage else []
+        verdicts = gate_verdicts(self.session.strategy, passage, edits) if passage else {}
+        cards = self.query_one(CandidateList)
+        cards.show(passage.id if passage else None, self.session.strategy.name, edits, verdicts)
+        cards.border_title = f"Candidates · {label(passage)} {passage.title}" if passage else "Candidates"
+
+    def refresh_matrix(self) -> None:
+        passages = self.session.passages()
+        matrix = self.session.matrix(self.metric)
+        heatmap = self.query_one(Heatmap)
+        heatmap.show(matrix, {p.id: label(p) for p in passages})
+        self.query_one(SessionStats).show(matrix, self.session.current_version, len(passages))
+        self.show_detail()
+
+    def show_detail(self) -> None:
+        heatmap = self.query_one(Heatmap)
+        m = heatmap.matrix
+        passage = self.passage
+        if m is None or passage is None or not m.rows:
+            self.query_one(ProbeDetail).show(None, "", None, [])
+            return
+        row, col = heatmap.cursor
+        if m.cols[col] != passage.id:
+            heatmap.select_column(passage.id)
+            row, col = heatmap.cursor
+        version = m.rows[row]
+        scores = self.session.store.scores(self.session.info.id, version)
+        scores = [s for s in scores if s.passage_id == passage.id]
+        self.query_one(ProbeDetail).show(passage, label(passage), version, scores)
+
+    # -- workers -------------------------------------------------------------------
+    def busy(self) -> str:
+        running = [w for w in self.workers if w.group in WORK and w.is_running]
+        return running[0].description if running else ""
+
+    def training(self) -> bool:
+        return any(w.group == "update" and w.is_running for w in self.workers)
+
+    def _can_start(self, needs_model: bool = True) -> bool:
+        if (doing := self.busy()):
+            self.notify(f"Busy {doing}; Esc cancels it.", severity="warning")
+            return False
+        if needs_model and self.model_state != "ready":
+            why = f"the model failed to load: {self.model_error}" if self.model_state == "failed" else "the model is still loading"
+            self.notify(f"Cannot start yet: {why}.", severity="warning")
+            return False
+        self.stop = threading.Event()
+        return True
+
+    def _reporter(self):
+        losses: list[float] = []
+
+        def on_event(event: ev.Event) -> None:
+            if isinstance(event, ev.TrainStep):
+                losses.append(event.loss)
+                self.post_message(TrainProgress(event.step, event.total, event.epoch, event.loss, event.seconds, tuple(losses)))
+            else:
+                if isinstance(event, ev.Stage) and event.name == "train":
+                    losses.clear()
+                self.post_message(EngineEvent(event))
+        return on_event
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="model", description="loading the model")
+    def load_runtime(self) -> None:
+        runtime = self.app.runtime_factory(self.session.config)
+        warm = getattr(runtime, "generator", None)
+        if callable(warm):
+            warm()  # the real runtime loads llama.cpp here, after the first frame
+        self.session.runtime = runtime
+        self.post_message(RuntimeReady(getattr(runtime, "name", "model")))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="paper", description="adding a paper")
+    def _add_paper(self, request: PaperRequested) -> None:
+        size = self.session.config.passage_tokens
+        if request.path:
+            drafts = read_paper(request.path, size)
+        else:
+            drafts = [paper_from_text(request.text, request.title or None, "pasted text", size)]
+        added = [p for d in drafts for p in self.session.add_paper(d, self._reporter())]
+        self.post_message(WorkDone("paper", added[0].id if added else None, f"{len(added)} passage(s) ready"))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="generate", description="writing candidates")
+    def _generate(self, passage, again: bool) -> None:
+        if again:
+            made = self.session.regenerate(passage, self._reporter(), self.stop)
+        else:
+            made = self.session.generate(passage, self._reporter(), self.stop)
+        self.post_message(WorkDone("generate", passage.id, f"{len(made)} candidate(s) written"))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="update", description="running the update")
+    def _update(self, passage) -> None:
+        update = self.session.step(passage, self._reporter(), self.stop)
+        note = "update cancelled" if update is None else f"v{update.version} learned {label(passage)}"
+        self.post_message(WorkDone("update", passage.id, note))
+
+    # -- actions -------------------------------------------------------------------
+    def check_action(self, action: str, parameters) -> bool | None:
+        """Esc shows in the footer only while there is something to cancel."""
+        if action == "cancel":
+            return bool(self.busy())
+        return True
+
+    def add_paper(self, request: PaperRequested) -> None:
+        if self._can_start(needs_model=self.session.config.probes == "qa"):
+            self.query_one(UpdateProgress).stage("reading the paper…")
+            self._add_paper(request)
+
+    def action_add_paper(self) -> None:
+        from seal_tui.screens.add_paper import AddPaperScreen
+
+        self.app.push_screen(AddPaperScreen(), lambda request: request and self.add_paper(request))
+
+    def _selected(self):
+        passage = self.passage
+        if passage is None:
+            self.notify("No passage selected: add a paper with p.", severity="warning")
+        return passage
+
+    def action_generate(self) -> None:
+        if (passage := self._selected()) and self._can_start():
+            if self.session.config.generation.candidates - len(self.session.self_edits(passage.id)) <= 0:
+                self.notify("This passage has its candidates; g writes fresh ones.")
+                return
+            self._generate(passage, False)
+
+    def action_regenerate(self) -> None:
+        if (passage := self._selected()) and self._can_start():
+            self._generate(passage, True)
+
+    def action_update(self) -> None:
+        if (passage := self._selected()) and self._can_start():
+            if passage.status == "learned":
+                self.notify(f"{label(passage)} is already learned.", severity="warning")
+                return
+            self.query_one(UpdateProgress).start(f"learning {label(passage)}…")
+            self._update(passage)
+
+    def action_cancel(self) -> None:
+        if self.busy():
+            self.stop.set()
+            self.notify("Cancelling… the current version stays.", severity="warning")
+
+    def action_decide_all(self, accept: bool) -> None:
+        if (passage := self._selected()):
+            for edit in self.session.self_edits(passage.id):
+                self.session.decide(edit.id, accept, "all at once")
+            self.refresh_cards()
+
+    def action_metric(self) -> None:
+        self.metric = METRICS[(METRICS.index(self.metric) + 1) % len(METRICS)]
+        self.refresh_matrix()
+        if self.metric != "answer_nll" and not self.session.config.greedy_answers:
+            self.notify(f"{self.metric} needs greedy answers (greedy_answers=true); only NLL is scored here.")
+
+    def action_history(self) -> None:
+        from seal_tui.screens.history import HistoryScreen
+
+        self.app.push_screen(HistoryScreen(self.session))
+
+    def action_sessions(self) -> None:
+        if self.busy():
+            self.notify("Finish or cancel the running work first.", severity="warning")
+        else:
+            self.app.pop_screen()
+
+    # -- messages ------------------------------------------------------------------
+    def on_runtime_ready(self, message: RuntimeReady) -> None:
+        self.model_state, self.model_name = "ready", message.name
+        self._subtitle()
+
+    def on_runtime_failed(self, message: RuntimeFailed) -> None:
+        self.model_state, self.model_error = "failed", message.reason
+        self._subtitle()
+
+    def on_passage_selected(self, message: PassageSelected) -> None:
+        if message.passage_id != self.passage_id:
+            self.passage_id = message.passage_id
+            self.refresh_cards()
+            self.show_detail()
+
+    def on_cell_selected(self, message: CellSelected) -> None:
+        if message.passage_id != self.passage_id:
+            self.passage_id = message.passage_id
+            self.query_one(PassageList).show(self.session.passages(), self.passage_id)
+            self.refresh_cards()
+        self.show_detail()
+
+    def on_candidate_decided(self, message: CandidateDecided) -> None:
+        self.session.decide(message.edit_id, message.accept)
+        self.refresh_cards()
+
+    def on_candidate_edit_requested(self, message: CandidateEditRequested) -> None:
+        from seal_tui.screens.edit_candidate import EditCandidateScreen
+
+        def save(text: str | None) -> None:
+            if text is None:
+                return
+            try:
+                self.session.edit_text(message.edit_id, text)
+            except ValueError as exc:
+                self.notify(str(exc), severity="error")
+            self.refresh_cards()
+
+        self.app.push_screen(EditCandidateScreen(message.text), save)
+
+    def on_engine_event(self, message: EngineEvent) -> None:
+        event, cards, progress = message.event, self.query_one(CandidateList), self.query_one(UpdateProgress)
+        match event:
+            case ev.Stage(name=name, detail=detail, passage_id=pid):
+                if name == "generate" and pid == self.passage_id:
+                    self.refresh_cards()
+                progress.stage(f"{name}: {detail}")
+            case ev.Token(passage_id=pid, index=index, text=text) if pid == cards.passage_id:
+                cards.card(index).append(text)
+            case ev.CandidateDone(passage_id=pid, index=index, edit_id=eid, text=text) if pid == cards.passage_id:
+                card = cards.card(index)
+                card.edit_id, card.text, card.status = eid, text, "pending"
+            case ev.GateDecision(edit_id=eid, accepted=ok, decided_by=by, reason=reason):
+                if (card := cards.by_edit(eid)) is not None:
+                    card.decided_by, card.reason, card.status = by, reason, "accepted" if ok else "rejected"
+            case ev.UpdateDone(version=v, loss_first=a, loss_last=b):
+                self.notify(f"v{v} trained: loss {a:.3f} → {b:.3f}")
+            case ev.ScoresReady():
+                self.refresh_matrix()
+            case ev.Cancelled(what=what):
+                self.notify(f"The {what} was cancelled; version v{self.session.current_version} stays.", severity="warning")
+            case ev.EngineError(message=text, where=where):
+                self.notify(text, title=where or "engine", severity="error")
+
+    def on_train_progress(self, m: TrainProgress) -> None:
+        self.query_one(UpdateProgress).step(m.step, m.total, m.epoch, m.loss, m.seconds, m.losses)
+
+    def on_work_done(self, message: WorkDone) -> None:
+        if message.kind == "paper" and message.passage_id is not None:
+            self.passage_id = message.passage_id
+        self.refresh_all()
+        if message.kind == "update":
+            self.query_one(Heatmap).select_last_row()
+            self.show_detail()
+        losses = self.session.updates()[-1].losses if message.kind == "update" and self.session.updates() else ()
+        self.query_one(UpdateProgress).idle(message.note, tuple(losses))
+
+    @on(Worker.StateChanged)
+    def worker_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        self.refresh_bindings()
+        if event.state == WorkerState.ERROR:
+            reason = str(worker.error) or type(worker.error).__name__
+            if worker.group == "model":
+                self.post_message(RuntimeFailed(reason))
+            self.notify(reason, title=f"Failed {worker.description}", severity="error", timeout=10)
+            self.refresh_all()
+            self.query_one(UpdateProgress).idle(f"failed {worker.description}")

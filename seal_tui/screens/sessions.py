@@ -1,0 +1,105 @@
+"""Pick a session, create one, or (on a first run) start the demo on the sample paper."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, OptionList, Static
+from textual.widgets.option_list import Option
+
+from engine.config import ConfigError
+
+SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "velmora.md"
+DEMO = "velmora-demo"
+WELCOME = (
+    "[b]Welcome to seal.[/] No sessions yet.\n\n"
+    "A session teaches the local model a paper, one passage at a time: it writes its own "
+    "training notes (self-edits), you keep or veto them, a LoRA update teaches it, and a "
+    "heatmap shows what it keeps and forgets.\n\n"
+    "Press [b]d[/] to start the demo on a short sample paper about an invented observatory "
+    "(facts the model cannot already know), or [b]n[/] to create your own session."
+)
+
+
+class SessionsScreen(Screen):
+    BINDINGS = [
+        Binding("enter", "open", "Open", show=False),
+        Binding("n", "new", "New session"),
+        Binding("d", "demo", "Demo"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=False)
+        with Vertical(id="sessions-body"):
+            yield Static(WELCOME, id="welcome")
+            yield OptionList(id="session-list")
+            with Horizontal(classes="buttons"):
+                yield Button("Open", variant="primary", id="open")
+                yield Button("New session (n)", id="new")
+                yield Button("Demo (d)", id="demo")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.title, self.sub_title = "seal", "sessions"
+        self.query_one("#session-list").border_title = "Sessions"
+        self.reload()
+
+    def on_screen_resume(self) -> None:
+        self.reload()
+
+    def reload(self) -> None:
+        sessions = self.app.home.sessions()
+        options = self.query_one("#session-list", OptionList)
+        options.clear_options()
+        for s in sessions:
+            cfg = s.config
+            text = Text.assemble(
+                (s.name, "bold"), (f"  v{s.current_version}", "green"),
+                (f"  {s.passages} passage(s) · {s.updates} update(s) · {cfg.get('strategy', '')} · "
+                 f"{cfg.get('generation', {}).get('candidates', '?')} candidates · probes {cfg.get('probes', '')}", "dim"),
+            )
+            options.add_option(Option(text, id=s.name))
+        self.query_one("#welcome").display = not sessions
+        options.display = bool(sessions)
+        self.query_one("#open").display = bool(sessions)
+        if sessions:
+            options.highlighted = 0
+            options.focus()
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        self.app.open_session(event.option.id)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        self.run_action(event.button.id)
+
+    def action_open(self) -> None:
+        options = self.query_one("#session-list", OptionList)
+        if options.highlighted is not None:
+            self.app.open_session(options.get_option_at_index(options.highlighted).id)
+
+    def action_new(self) -> None:
+        from seal_tui.screens.new_session import NewSessionScreen
+
+        def create(result: tuple[str, dict] | None) -> None:
+            if result:
+                name, overrides = result
+                self.app.open_session(name, self.app.home.config_for(name, overrides))
+
+        self.app.push_screen(NewSessionScreen(), create)
+
+    def action_demo(self) -> None:
+        """The demo session on the shipped sample paper (reopened when it exists)."""
+        home = self.app.home
+        if home.exists(DEMO):
+            self.app.open_session(DEMO)
+            return
+        try:
+            config = home.config_for(DEMO, {"generation": {"candidates": 3}})
+        except ConfigError as exc:
+            self.notify(str(exc), severity="error")
+            return
+        self.app.open_session(DEMO, config, paper=str(SAMPLE))

@@ -1,0 +1,1 @@
+"""The session screen's parts, one widget per module."""

@@ -1,0 +1,126 @@
+"""The forgetting heatmap: versions down, passages across, one coloured cell per score.
+
+A cursor picks a cell (arrow keys); the screen shows that passage's probes and scores at
+that version. The colour scale runs over the values in view, with a legend under it.
+"""
+from __future__ import annotations
+
+from rich.text import Text
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.widget import Widget
+
+from engine.evaluate import LOWER_IS_BETTER, Matrix, summarize
+from seal_tui.messages import CellSelected
+
+METRIC_NAMES = {"answer_nll": "answer NLL", "f1": "F1", "contains": "contains"}
+CELL = 7
+LABEL = 8
+
+
+def colour(value: float, lo: float, hi: float, lower_is_better: bool) -> str:
+    """Green for good, red for bad, on the range of values shown."""
+    t = 0.5 if hi <= lo else (value - lo) / (hi - lo)
+    if lower_is_better:
+        t = 1 - t
+    return f"rgb({int(190 * (1 - t)) + 40},{int(170 * t) + 50},70)"
+
+
+class Heatmap(Widget, can_focus=True):
+    BINDINGS = [
+        Binding("left", "move(0, -1)", "◀", show=False),
+        Binding("right", "move(0, 1)", "▶", show=False),
+        Binding("up", "move(-1, 0)", "▲", show=False),
+        Binding("down", "move(1, 0)", "▼", show=False),
+    ]
+
+    cursor: reactive[tuple[int, int]] = reactive((0, 0))
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.matrix: Matrix | None = None
+        self.labels: dict[int, str] = {}
+
+    def show(self, matrix: Matrix, labels: dict[int, str]) -> None:
+        self.matrix, self.labels = matrix, labels
+        row, col = self.cursor
+        if row >= len(matrix.rows) or col >= len(matrix.cols):
+            self.cursor = (max(0, len(matrix.rows) - 1), max(0, min(col, len(matrix.cols) - 1)))
+        self.border_title = f"Forgetting · {METRIC_NAMES[matrix.metric]}"
+        self.refresh(layout=True)
+
+    def select_column(self, passage_id: int) -> None:
+        if self.matrix and passage_id in self.matrix.cols:
+            self.cursor = (self.cursor[0], self.matrix.cols.index(passage_id))
+
+    def select_last_row(self) -> None:
+        if self.matrix and self.matrix.rows:
+            self.cursor = (len(self.matrix.rows) - 1, self.cursor[1])
+
+    def action_move(self, drow: int, dcol: int) -> None:
+        if not self.matrix or not self.matrix.cols:
+            return
+        row = min(max(0, self.cursor[0] + drow), len(self.matrix.rows) - 1)
+        col = min(max(0, self.cursor[1] + dcol), len(self.matrix.cols) - 1)
+        self.cursor = (row, col)
+        self.post_message(CellSelected(self.matrix.rows[row], self.matrix.cols[col]))
+
+    def watch_cursor(self) -> None:
+        self.refresh()
+
+    def get_content_width(self, container, viewport) -> int:
+        cols = len(self.matrix.cols) if self.matrix else 0
+        return max(LABEL + CELL * cols, 36)
+
+    def get_content_height(self, container, viewport, width) -> int:
+        rows = len(self.matrix.rows) if self.matrix else 0
+        return rows + 5 if self.matrix and self.matrix.cols else 1
+
+    def render(self) -> Text:
+        m = self.matrix
+        if m is None or not m.cols:
+            return Text("No passages yet.", style="dim")
+        lower = LOWER_IS_BETTER[m.metric]
+        numbers = [v for row in m.values for v in row if v is not None]
+        lo, hi = (min(numbers), max(numbers)) if numbers else (0.0, 1.0)
+        learned_by = {v: p for p, v in m.learned_at.items()}
+        out = Text(no_wrap=True)
+        out.append(" " * LABEL)
+        for col in m.cols:
+            out.append(self.labels.get(col, f"#{col}").center(CELL), style="bold")
+        for r, (version, row) in enumerate(zip(m.rows, m.values)):
+            out.append("\n")
+            tag = "base" if version == 0 else f"v{version}"
+            if version in learned_by:
+                tag += f"+{self.labels.get(learned_by[version], '?')}"
+            out.append(tag[:LABEL - 1].ljust(LABEL), style="bold" if version == m.rows[-1] else "")
+            for c, (col, value) in enumerate(zip(m.cols, row)):
+                here = (r, c) == self.cursor
+                if value is None:
+                    out.append(("[ · ]" if here else "·").center(CELL), style="reverse" if here else "dim")
+                    continue
+                style = f"bold white on {colour(value, lo, hi, lower)}"
+                if m.learned_at.get(col) == version:
+                    style += " underline"
+                if here:
+                    style += " reverse"
+                out.append(f"{value:.2f}".center(CELL - 1), style=style)
+                out.append(" ")
+        summaries, _bwt = summarize(m)
+        for name, attr in (("gain", "gain"), ("forget", "forgetting")):
+            out.append("\n")
+            out.append(name.ljust(LABEL), style="italic")
+            for s in summaries:
+                v = getattr(s, attr)
+                out.append(("-" if v is None else f"{v:+.2f}").center(CELL), style="dim" if v is None else "")
+        out.append("\n")
+        good, bad = (lo, hi) if lower else (hi, lo)
+        out.append("good ")
+        for i in range(10):
+            out.append(" ", style=f"on {colour(good + (bad - good) * i / 9, lo, hi, lower)}")
+        out.append(" bad")
+        if numbers:
+            out.append(f"\n{good:.2f} → {bad:.2f}, {'lower' if lower else 'higher'} is better", style="dim")
+        else:
+            out.append("\nno scores for this metric yet", style="dim")
+        return out

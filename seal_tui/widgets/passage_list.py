@@ -1,0 +1,57 @@
+"""The session's passages in order, each with its status and its probe questions."""
+from __future__ import annotations
+
+from rich.text import Text
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from engine.domain import Passage
+from seal_tui.messages import PassageSelected
+
+STATUS = {"new": ("○", "dim"), "edits": ("◐", "yellow"), "learned": ("●", "green")}
+
+
+def label(passage: Passage) -> str:
+    return f"P{passage.position + 1}"
+
+
+class PassageList(OptionList):
+    """One option per passage; moving the highlight selects the passage."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.passages: list[Passage] = []
+
+    def show(self, passages: list[Passage], selected_id: int | None = None) -> None:
+        self.passages = list(passages)
+        keep = self.highlighted
+        self.clear_options()
+        self.add_options([Option(self._prompt(p), id=str(p.id)) for p in passages])
+        ids = [p.id for p in passages]
+        if selected_id in ids:
+            self.highlighted = ids.index(selected_id)
+        elif passages:
+            self.highlighted = keep if keep is not None and keep < len(passages) else 0
+
+    def on_resize(self) -> None:
+        if self.passages:
+            ids = [p.id for p in self.passages]
+            selected = ids[self.highlighted] if self.highlighted is not None and self.highlighted < len(ids) else None
+            self.show(self.passages, selected)
+
+    def _prompt(self, p: Passage) -> Text:
+        icon, style = STATUS.get(p.status, ("?", ""))
+        width = max(30, (self.size.width or 48) - 6)
+        head = f"{label(p)} {p.title}"
+        tail = f" · {len(p.probes)} probes"
+        text = Text.assemble((icon + " ", style), (head if len(head) + len(tail) <= width else head[: width - len(tail) - 1] + "…", "bold"))
+        text.append(tail, style="dim italic")
+        snippet = " ".join(p.text.split())
+        snippet = snippet if len(snippet) <= width else snippet[: width - 1] + "…"
+        text.append(f"\n  {snippet}", style="dim")
+        return text
+
+    def on_option_list_option_highlighted(self, event: OptionList.OptionHighlighted) -> None:
+        event.stop()
+        if event.option.id is not None:
+            self.post_message(PassageSelected(int(event.option.id)))

@@ -1,0 +1,56 @@
+"""The running update: steps, epoch, ETA, and the loss so far as a line."""
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Label, ProgressBar, Sparkline
+
+IDLE = "idle: [b]u[/] learns the selected passage"
+
+
+def eta(step: int, total: int, seconds: float) -> str:
+    if step <= 0 or total <= step:
+        return ""
+    left = seconds / step * (total - step)
+    return f"ETA {left:.0f}s" if left < 120 else f"ETA {left / 60:.1f}m"
+
+
+class UpdateProgress(Vertical):
+    """Idle line, or a bar with steps/ETA and a live loss sparkline while training."""
+
+    def compose(self) -> ComposeResult:
+        yield Label(IDLE, id="update-status")
+        with Horizontal(id="update-bar"):
+            yield ProgressBar(total=None, show_eta=False, id="update-steps")
+            yield Label("", id="update-loss")
+        yield Sparkline([], id="update-sparkline")
+
+    def on_mount(self) -> None:
+        self.border_title = "Update"
+        self.idle(IDLE)
+
+    def stage(self, text: str) -> None:
+        """A long step began (scoring, generating...): an indeterminate bar."""
+        self.add_class("-busy")
+        self.query_one("#update-status", Label).update(text)
+        self.query_one(ProgressBar).update(total=None, progress=0)
+
+    def start(self, text: str) -> None:
+        self.stage(text)
+        self.query_one(Sparkline).data = []
+        self.query_one("#update-loss", Label).update("")
+
+    def step(self, step: int, total: int, epoch: int, loss: float, seconds: float, losses: tuple[float, ...]) -> None:
+        self.add_class("-busy")
+        self.query_one(ProgressBar).update(total=total, progress=step)
+        self.query_one("#update-loss", Label).update(
+            f"step {step}/{total} · epoch {epoch + 1} · loss {loss:.3f} · {eta(step, total, seconds)}"
+        )
+        self.query_one(Sparkline).data = list(losses)
+
+    def idle(self, text: str, losses: tuple[float, ...] = ()) -> None:
+        self.remove_class("-busy")
+        self.query_one("#update-status", Label).update(text)
+        self.query_one(ProgressBar).update(total=100, progress=0)
+        self.query_one("#update-loss", Label).update("")
+        self.query_one(Sparkline).data = list(losses)

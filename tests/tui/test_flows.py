@@ -1,0 +1,313 @@
+"""The app driven by Pilot against the scripted runtime: the flows a person goes through."""
+from __future__ import annotations
+
+import pytest
+
+from engine.home import Home
+from seal_tui.screens.confirm_quit import ConfirmQuitScreen
+from seal_tui.screens.edit_candidate import EditCandidateScreen
+from seal_tui.screens.help import HelpScreen
+from seal_tui.screens.history import HistoryScreen
+from seal_tui.screens.session import SessionScreen
+from seal_tui.screens.sessions import DEMO, SessionsScreen
+from seal_tui.widgets.candidate_card import CandidateCard
+from seal_tui.widgets.heatmap import Heatmap
+from seal_tui.widgets.update_progress import UpdateProgress
+from tests.fakes import FakeRuntime
+from tests.tui.conftest import make_app, open_session, until
+
+pytestmark = pytest.mark.asyncio
+
+
+def messages(app) -> list[str]:
+    return [n.message for n in app._notifications]
+
+
+def cards(screen) -> list[CandidateCard]:
+    return screen.query_one("#cards").cards
+
+
+async def test_create_a_session_with_the_form_and_add_a_paper(sample):
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        assert isinstance(app.screen, SessionsScreen)
+        assert app.screen.query_one("#welcome").display  # first run: the demo is offered
+        await pilot.press("n")
+        form = app.screen
+        form.query_one("#name").value = "mine"
+        form.query_one("#candidates").value = "3"
+        await pilot.click("#create")
+        await until(pilot, lambda: isinstance(app.screen, SessionScreen), what="session screen")
+        screen = app.screen
+        assert screen.session.config.generation.candidates == 3
+        await pilot.press("p")
+        await pilot.pause()
+        app.screen.query_one("#path").value = str(sample)
+        await pilot.press("enter")
+        await until(pilot, lambda: len(screen.query_one("#passages").passages) == 3, what="passages listed")
+        assert all(p.probes for p in screen.session.passages())
+
+
+async def test_form_refuses_a_bad_setting():
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("n")
+        app.screen.query_one("#name").value = "x"
+        app.screen.query_one("#candidates").value = "99"
+        await pilot.click("#create")
+        await pilot.pause()
+        assert "candidates must be 0..64" in str(app.screen.query_one("#form-error").render())
+        assert not Home().exists("x")
+
+
+async def test_pasted_text_becomes_a_passage():
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_session(pilot)
+        await pilot.press("p")
+        await pilot.pause()
+        app.screen.query_one("#pasted").text = "The Glass Library of Orrin holds nine thousand scrolls. It was built in 1402."
+        app.screen.query_one("#title").value = "Orrin"
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: screen.session.passages() and not screen.busy())
+        assert screen.session.passages()[0].title == "Orrin"
+
+
+async def test_candidates_stream_into_cards_with_the_gate_verdict(sample):
+    app = make_app(FakeRuntime(token_delay=0.01))
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_session(pilot, paper=sample)
+        # the action `s` runs (pilot.press would wait for the busy stream to settle)
+        await screen.run_action("generate")
+        await until(pilot, lambda: cards(screen) and cards(screen)[0].text, what="first tokens")
+        first = cards(screen)[0]
+        assert first.status == "streaming" and first.edit_id is None
+        await until(pilot, lambda: not screen.busy(), what="generation done")
+        await pilot.pause()
+        shown = cards(screen)
+        assert len(shown) == 2
+        assert all(c.edit_id and c.status == "pending" and c.verdict for c in shown)
+        assert "Brass Eye" in shown[0].text
+
+
+async def test_accept_reject_and_edit_from_the_keyboard(sample):
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_session(pilot, paper=sample)
+        await pilot.press("s")
+        await until(pilot, lambda: not screen.busy() and len(cards(screen)) == 2)
+        await pilot.pause()
+        first, second = cards(screen)
+        first.focus()
+        await pilot.pause()
+        await pilot.press("a")
+        second.focus()
+        await pilot.pause()
+        await pilot.press("r")
+        await pilot.pause()
+        edits = screen.session.self_edits(screen.passage_id)
+        assert [(e.status, e.decided_by) for e in edits] == [("accepted", "person"), ("rejected", "person")]
+        assert cards(screen)[0].status == "accepted"
+        cards(screen)[1].focus()
+        await pilot.pause()
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, EditCandidateScreen))
+        app.screen.query_one("#edit-text").text = "Quenby winters have nineteen-hour nights."
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert screen.session.self_edits(screen.passage_id)[1].text == "Quenby winters have nineteen-hour nights."
+        assert "nineteen-hour" in cards(screen)[1].text
+        await pilot.press("A")
+        await pilot.pause()
+        assert {e.status for e in screen.session.self_edits(screen.passage_id)} == {"accepted"}
+
+
+async def test_update_shows_progress_and_the_heatmap_gains_a_row(sample):
+    app = make_app(FakeRuntime(step_delay=0.1))
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_session(pilot, paper=sample)
+        progress = screen.query_one(UpdateProgress)
+        await screen.run_action("update")
+        await until(pilot, lambda: "step" in str(progress.query_one("#update-loss").render()), what="train steps")
+        assert progress.has_class("-busy")
+        await until(pilot, lambda: not screen.busy(), what="update done")
+        await pilot.pause()
+        heatmap = screen.query_one(Heatmap)
+        assert heatmap.matrix.rows == [0, 1]
+        first = screen.session.passages()[0]
+        assert heatmap.matrix.cell(1, first.id) < heatmap.matrix.cell(0, first.id)
+        assert screen.session.current_version == 1
+        assert any("v1 trained" in m for m in messages(app))
+        assert len(progress.query_one("#update-sparkline").data) > 1
+
+
+async def test_escape_cancels_the_update_and_keeps_the_version(sample):
+    app = make_app(FakeRuntime(step_delay=0.2))
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_session(pilot, paper=sample)
+        progress = screen.query_one(UpdateProgress)
+        await screen.run_action("update")
+        await until(pilot, lambda: "step" in str(progress.query_one("#update-loss").render()), what="train steps")
+        await pilot.press("escape")
+        await until(pilot, lambda: not screen.busy(), what="cancel")
+        await pilot.pause()
+        assert screen.session.current_version == 0
+        assert screen.session.updates() == []
+        assert screen.session.passages()[0].status != "learned"
+        assert any("cancelled" in m for m in messages(app))
+        assert screen.query_one(Heatmap).matrix.rows == [0]
+
+
+async def test_a_bad_path_is_a_notification_not_a_crash():
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_session(pilot)
+        await pilot.press("p")
+        await pilot.pause()
+        app.screen.query_one("#path").value = "/no/such/paper.md"
+        await pilot.press("enter")
+        await until(pilot, lambda: any("/no/such/paper.md" in m for m in messages(app)), what="error note")
+        assert app.screen is screen and screen.session.passages() == []
+
+
+async def test_a_generation_crash_is_a_notification(sample):
+    runtime = FakeRuntime()
+    runtime.fail_generation = RuntimeError("backend crashed")
+    app = make_app(runtime)
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_session(pilot, paper=sample)
+        await pilot.press("s")
+        await until(pilot, lambda: any("backend crashed" in m for m in messages(app)), what="error note")
+        assert not screen.busy() and screen.session.self_edits(screen.passage_id) == []
+        runtime.fail_generation = None
+        await pilot.press("s")  # the app goes on: the next try works
+        await until(pilot, lambda: len(screen.session.self_edits(screen.passage_id)) == 2)
+
+
+async def test_a_model_that_fails_to_load_is_reported(sample):
+    def broken(_config):
+        raise OSError("no GGUF file found")
+
+    app = make_app()
+    app.runtime_factory = broken
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.open_session("x", Home().config_for("x"))
+        await until(pilot, lambda: getattr(app.screen, "model_state", "") == "failed", what="failure")
+        assert "no GGUF file found" in " ".join(messages(app))
+        assert "failed" in app.screen.sub_title
+        await pilot.press("s")  # refused politely
+        await pilot.pause()
+        assert isinstance(app.screen, SessionScreen)
+
+
+async def test_quitting_during_an_update_asks_first(sample):
+    app = make_app(FakeRuntime(step_delay=0.2))
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_session(pilot, paper=sample)
+        await screen.run_action("update")
+        await until(pilot, app.training, what="training")
+        await pilot.press("q")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmQuitScreen))
+        await pilot.press("n")
+        await pilot.pause()
+        assert app.screen is screen and app.is_running
+        await pilot.press("escape")
+        await until(pilot, lambda: not screen.busy())
+
+
+async def test_reopening_finds_the_session_as_it_was(sample):
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_session(pilot, "kept", paper=sample)
+        await pilot.press("s")
+        await until(pilot, lambda: not screen.busy() and len(cards(screen)) == 2)
+        await pilot.pause()
+        cards(screen)[1].focus()
+        await pilot.pause()
+        await pilot.press("r")
+        await pilot.press("u")
+        await until(pilot, lambda: not screen.busy() and screen.session.current_version == 1)
+    again = make_app()
+    async with again.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert isinstance(again.screen, SessionsScreen)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(again.screen, SessionScreen))
+        screen = again.screen
+        await pilot.pause()
+        assert screen.session.current_version == 1
+        assert screen.query_one(Heatmap).matrix.rows == [0, 1]
+        assert [c.status for c in cards(screen)] == ["accepted", "rejected"]
+        assert cards(screen)[1].decided_by == "person"
+
+
+async def test_first_run_demo_opens_on_the_sample_paper():
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, SessionScreen))
+        screen = app.screen
+        await until(pilot, lambda: len(screen.session.passages()) == 3 and not screen.busy(), what="demo paper")
+        assert screen.session_name == DEMO
+        assert "Velmora" in screen.session.passages()[0].title
+
+
+async def test_help_history_metric_and_palette(sample):
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_session(pilot, paper=sample)
+        await pilot.press("u")
+        await until(pilot, lambda: not screen.busy() and screen.session.current_version == 1)
+        await pilot.press("question_mark")
+        await until(pilot, lambda: isinstance(app.screen, HelpScreen))
+        await pilot.press("escape")
+        await pilot.press("h")
+        await until(pilot, lambda: isinstance(app.screen, HistoryScreen))
+        assert len(app.screen.query(".update-entry")) == 1
+        await pilot.press("escape")
+        await pilot.pause()
+        await pilot.press("m")
+        await pilot.pause()
+        assert screen.query_one(Heatmap).matrix.metric == "f1"
+        titles = [c.title for c in app.get_system_commands(screen)]
+        assert {"Add paper", "Generate candidates", "Accept all", "Run the update", "Switch metric", "Update history", "Help"} <= set(titles)
+
+
+async def test_a_heatmap_cell_shows_its_probes_and_scores(sample):
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_session(pilot, paper=sample)
+        await screen.run_action("update")
+        await until(pilot, lambda: not screen.busy() and screen.session.current_version == 1)
+        await pilot.pause()
+        heatmap = screen.query_one(Heatmap)
+        heatmap.focus()
+        await pilot.pause()
+        await pilot.press("up")  # from v1 to base
+        detail = str(screen.query_one("#detail").render())
+        assert "base" in detail and "nll 6.00" in detail
+        await pilot.press("down")
+        assert "v1" in str(screen.query_one("#detail").render())
+        await pilot.press("right")  # the next passage becomes the selected one
+        assert screen.passage_id == screen.session.passages()[1].id
+
+
+async def test_file_picker_and_screenshot(sample, tmp_path):
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_session(pilot)
+        await pilot.press("p")
+        await pilot.pause()
+        await pilot.press("ctrl+o")
+        await pilot.pause()
+        from seal_tui.screens.file_picker import FilePickerScreen
+
+        assert isinstance(app.screen, FilePickerScreen)
+        app.screen.dismiss(str(sample))
+        await pilot.pause()
+        assert app.screen.query_one("#path").value == str(sample)
+        await pilot.press("escape")
+        await pilot.pause()
+        path = app.action_screenshot("shot.svg")
+        assert path.endswith("shot.svg") and "<svg" in open(path).read()
+        assert app.screen is screen
