@@ -9,7 +9,7 @@ stopped with nothing accepted lost. Long steps honour a stop Event.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from threading import Event
 
@@ -18,7 +18,7 @@ from engine.config import GenerationConfig, SessionConfig
 from engine.domain import Passage, PaperDraft, Score, SelfEdit, SessionInfo, Update
 from engine.evaluate import Matrix, build_matrix, contains_match, probe_prompt, token_f1
 from engine.probes import parse_qa_pairs, probes_for, qa_probe_messages
-from engine.selfedit import build_messages, gate, resolve_strategy, to_examples
+from engine.selfedit import GateVerdict, build_messages, gate, resolve_strategy, to_examples
 from engine.store import Store
 
 
@@ -57,6 +57,13 @@ class Session:
             return None
         update = self.store.update_for_version(self.info.id, version)
         return Path(update.adapter_path) if update else None
+
+    def attach_runtime(self, runtime) -> None:
+        """Give the session its model runtime (an app loads it after opening the session)."""
+        self.runtime = runtime
+
+    def scores(self, version: int | None = None) -> list[Score]:
+        return self.store.scores(self.info.id, version)
 
     def matrix(self, metric: str = "answer_nll") -> Matrix:
         updates = self.updates()
@@ -101,7 +108,7 @@ class Session:
             if stop is not None and stop.is_set():
                 break
             t0, pieces = time.perf_counter(), []
-            for piece in self.runtime.stream_chat(messages, self.config.generation, stop):
+            for piece in self.runtime.stream_chat(messages, self._sampling(index), stop):
                 pieces.append(piece)
                 on_event(ev.Token(passage.id, index, piece))
             if stop is not None and stop.is_set():
@@ -114,14 +121,28 @@ class Session:
             self.store.set_passage_status(passage.id, "edits")
         return made
 
+    def _sampling(self, index: int) -> GenerationConfig:
+        """A fixed seed still gives each candidate its own sample (seed + index)."""
+        gen = self.config.generation
+        return gen if gen.seed is None else replace(gen, seed=gen.seed + index)
+
+    def verdicts(self, passage: Passage, edits: list[SelfEdit] | None = None) -> dict[int, GateVerdict]:
+        """The heuristic gate's verdict per candidate id; it decides nothing."""
+        edits = self.store.self_edits(passage.id) if edits is None else edits
+        if not edits:
+            return {}
+        prompt_text = "\n".join(m["content"] for m in build_messages(self.strategy, passage.title, passage.text))
+        found = gate([e.text for e in edits], passage.text, prompt_text, strategy_name=self.strategy.name)
+        return {e.id: v for e, v in zip(edits, found)}
+
     def apply_policy(self, passage: Passage, on_event: ev.OnEvent = ev.ignore, policy: str | None = None) -> list[SelfEdit]:
         """Decide every pending candidate by the session's accept policy (all/none/heuristic)."""
         policy = policy or self.config.accept
         edits = self.store.self_edits(passage.id)
-        prompt_text = "\n".join(m["content"] for m in build_messages(self.strategy, passage.title, passage.text))
-        verdicts = gate([e.text for e in edits], passage.text, prompt_text, strategy_name=self.strategy.name)
+        verdicts = self.verdicts(passage, edits)
         out = []
-        for edit, verdict in zip(edits, verdicts):
+        for edit in edits:
+            verdict = verdicts[edit.id]
             if edit.status != "pending":
                 out.append(edit)
                 continue
@@ -168,6 +189,7 @@ class Session:
         """One LoRA update on the passage's accepted edits, continuing from the current version.
         Returns None when cancelled; the previous version then stays current."""
         examples = self.examples_for(passage)
+        edit_ids = [e.id for e in self.store.self_edits(passage.id, status="accepted")]
         version = self.current_version
         train = self.config.train
         on_event(ev.Stage("train", f"{len(examples)} examples x {train.epochs} epochs", passage.id))
@@ -183,7 +205,7 @@ class Session:
         new_version = max([0] + [u.version for u in self.updates()]) + 1
         folder = self.runtime.save_adapter(self.home / self.name / "adapters" / f"v{new_version:04d}")
         update = self.store.add_update(
-            self.info.id, passage.id, new_version, asdict(train), result.losses, str(folder), result.seconds, len(examples)
+            self.info.id, passage.id, new_version, {**asdict(train), "edit_ids": edit_ids}, result.losses, str(folder), result.seconds, len(examples)
         )
         on_event(ev.UpdateDone(update.id, new_version, passage.id, result.losses[0], result.losses[-1], result.seconds))
         return update

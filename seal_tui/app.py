@@ -21,16 +21,6 @@ def local_runtime(config: SessionConfig):
     return LocalRuntime(config.model, config.train)
 
 
-def prepare_child_processes() -> None:
-    """The real runtime runs llama.cpp in a "spawn" child process. multiprocessing starts
-    its resource tracker on first use and hands it sys.stderr's file descriptor, which
-    Textual has replaced by then (it has none: "bad value(s) in fds_to_keep"). Starting
-    the tracker before the app runs avoids that; it is a small helper process."""
-    from multiprocessing import resource_tracker
-
-    resource_tracker.ensure_running()
-
-
 class SealApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "seal"
@@ -43,8 +33,6 @@ class SealApp(App):
 
     def __init__(self, runtime_factory: Callable[[SessionConfig], object] | None = None, home: Home | None = None) -> None:
         super().__init__()
-        if runtime_factory is None:
-            prepare_child_processes()
         self.runtime_factory = runtime_factory or local_runtime
         self.home = home or Home()
 

@@ -30,10 +30,12 @@ class FakeRuntime:
         self.trained: list[list[str]] = []
         self._history: list[list[str]] = []
         self.fail_generation: Exception | None = None
+        self.seeds: list[int | None] = []
 
     def stream_chat(self, messages, config, stop=None):
         if self.fail_generation is not None:
             raise self.fail_generation
+        self.seeds.append(config.seed)
         for word in self.text.split(" ")[: config.max_tokens]:
             if stop is not None and stop.is_set():
                 return

@@ -22,6 +22,7 @@ import os
 import random
 import re
 import signal
+import sys
 import threading
 import time
 from collections import deque
@@ -151,6 +152,18 @@ def _exit_reason(code: int | None) -> str:
     return f"exit code {code}"
 
 
+@contextmanager
+def _real_std_streams():
+    """multiprocessing hands the process's stderr descriptor to the helpers it starts; a
+    host that replaced sys.stderr (a terminal UI does) has none, so the originals stand in."""
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = sys.__stdout__ or saved[0], sys.__stderr__ or saved[1]
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
+
+
 class Generator:
     """llama.cpp chat and greedy completion in a crash-isolated child process.
 
@@ -262,7 +275,8 @@ class Generator:
         parent, child = ctx.Pipe()
         proc = ctx.Process(target=_child_main, name="seal-llama", daemon=True,
                            args=(child, str(path), self.n_ctx, self.threads, self.log_path))
-        proc.start()
+        with _real_std_streams():
+            proc.start()
         child.close()  # so the child's death shows as EOF here
         self._proc, self._conn = proc, parent
         try:

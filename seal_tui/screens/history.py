@@ -27,8 +27,9 @@ class HistoryScreen(Screen):
                 yield Static("No updates yet: u on the session screen runs one.", classes="empty")
             for u in updates:
                 p = passages.get(u.passage_id)
-                accepted = self.session.self_edits(u.passage_id) if p else []
-                yield UpdateEntry(u, p, label(p) if p else "?", [e for e in accepted if e.status == "accepted"])
+                trained = set(u.params.get("edit_ids", []))
+                edits = self.session.self_edits(u.passage_id) if p else []
+                yield UpdateEntry(u, p, label(p) if p else "?", [e for e in edits if e.id in trained])
         yield Footer(compact=True)
 
     def on_mount(self) -> None:

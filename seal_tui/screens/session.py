@@ -23,7 +23,6 @@ from seal_tui.messages import (
     CandidateDecided, CandidateEditRequested, CellSelected, EngineEvent, PassageSelected,
     PaperRequested, RuntimeFailed, RuntimeReady, TrainProgress, WorkDone,
 )
-from seal_tui.verdicts import gate_verdicts
 from seal_tui.widgets.candidate_list import CandidateList
 from seal_tui.widgets.heatmap import Heatmap
 from seal_tui.widgets.passage_list import PassageList, label
@@ -113,7 +112,7 @@ class SessionScreen(Screen):
     def refresh_cards(self) -> None:
         passage = self.passage
         edits = self.session.self_edits(passage.id) if passage else []
-        verdicts = gate_verdicts(self.session.strategy, passage, edits) if passage else {}
+        verdicts = {i: (v.ok, v.reason) for i, v in self.session.verdicts(passage, edits).items()} if passage else {}
         cards = self.query_one(CandidateList)
         cards.show(passage.id if passage else None, self.session.strategy.name, edits, verdicts)
         cards.border_title = f"Candidates · {label(passage)} {passage.title}" if passage else "Candidates"
@@ -138,7 +137,7 @@ class SessionScreen(Screen):
             heatmap.select_column(passage.id)
             row, col = heatmap.cursor
         version = m.rows[row]
-        scores = self.session.store.scores(self.session.info.id, version)
+        scores = self.session.scores(version)
         scores = [s for s in scores if s.passage_id == passage.id]
         self.query_one(ProbeDetail).show(passage, label(passage), version, scores)
 
@@ -180,7 +179,7 @@ class SessionScreen(Screen):
         warm = getattr(runtime, "generator", None)
         if callable(warm):
             warm()  # the real runtime loads llama.cpp here, after the first frame
-        self.session.runtime = runtime
+        self.session.attach_runtime(runtime)
         self.post_message(RuntimeReady(getattr(runtime, "name", "model")))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="paper", description="adding a paper")

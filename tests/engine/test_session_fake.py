@@ -117,3 +117,22 @@ def test_learning_then_forgetting_shows_in_the_matrix(fixtures):
     p0 = session.passages()[0].id
     assert m.cell(1, p0) < m.cell(0, p0)  # learned
     assert m.cell(3, p0) > m.cell(1, p0)  # then partly forgotten
+
+
+def test_a_fixed_seed_still_samples_each_candidate_differently(fixtures):
+    runtime = FakeRuntime()
+    config = SessionConfig(generation=GenerationConfig(candidates=3, seed=11))
+    session = Home().open("seeded", config, runtime)
+    passage = session.add_paper(read_paper(fixtures / "velmora.md")[0])[0]
+    session.generate(passage)
+    assert runtime.seeds == [11, 12, 13]
+
+
+def test_an_update_records_the_edits_it_trained_on(fixtures):
+    session = open_session(accept="all")
+    passage = session.add_paper(read_paper(fixtures / "velmora.md")[0])[0]
+    update = session.step(passage)
+    accepted = [e.id for e in session.self_edits(passage.id) if e.status == "accepted"]
+    assert update.params["edit_ids"] == accepted and accepted
+    session.decide(accepted[0], False, "changed my mind")
+    assert session.updates()[0].params["edit_ids"] == accepted
