@@ -5,6 +5,7 @@ Everything is measured in one run on this machine, so the ratios compare like wi
 from __future__ import annotations
 
 import os
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -20,28 +21,36 @@ def _tps(tokens: int, seconds: float) -> float:
     return round(tokens / seconds, 1) if seconds > 0 else 0.0
 
 
-def generation_speed(gguf: Path, threads: int, max_tokens: int, seed: int = 1234) -> dict:
+def generation_speed(gguf: Path, threads: int, max_tokens: int, seed: int = 1234, reps: int = 3) -> dict:
     """Tokens/s of the app's generator, raw in-process llama-cpp-python, and transformers."""
-    import llama_cpp
+    import llama_cpp  # torch is imported only after the llama.cpp runs: it competes for threads
+
+    from engine.runtime.generator import Generator
+
+    runs: dict[str, list[float]] = {"raw_llamacpp": [], "app": []}
+    llm = llama_cpp.Llama(model_path=str(gguf), n_ctx=2048, n_threads=threads, verbose=False)
+    with Generator(gguf, threads=threads) as gen:
+        streams = {
+            "raw_llamacpp": lambda: (c["choices"][0]["delta"].get("content") for c in llm.create_chat_completion(
+                messages=PROMPT, max_tokens=max_tokens, temperature=1.0, top_p=0.95, seed=seed, stream=True)),
+            "app": lambda: gen.stream_chat(PROMPT, max_tokens=max_tokens, temperature=1.0, top_p=0.95, seed=seed),
+        }
+        for stream in streams.values():
+            list(stream())  # warm-up
+        for _ in range(reps):  # interleaved, so a noisy moment hits both sides
+            for name, stream in streams.items():
+                t0 = time.perf_counter()
+                tokens = sum(1 for piece in stream() if piece)
+                runs[name].append(_tps(tokens, time.perf_counter() - t0))
+    del llm
+    out = {name: statistics.median(values) for name, values in runs.items()}
+
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from engine.runtime.generator import Generator
-    from engine.runtime.hf_model import model_folder
+    from engine.runtime.hf_model import _quiet_transformers, model_folder
 
-    out = {}
-    llm = llama_cpp.Llama(model_path=str(gguf), n_ctx=2048, n_threads=threads, verbose=False)
-    with Generator(gguf, threads=threads) as gen:
-        for name, stream in (
-            ("raw_llamacpp", lambda: (c["choices"][0]["delta"].get("content") for c in llm.create_chat_completion(
-                messages=PROMPT, max_tokens=max_tokens, temperature=1.0, top_p=0.95, seed=seed, stream=True))),
-            ("app", lambda: gen.stream_chat(PROMPT, max_tokens=max_tokens, temperature=1.0, top_p=0.95, seed=seed)),
-        ):
-            list(stream())  # warm-up
-            t0 = time.perf_counter()
-            tokens = sum(1 for piece in stream() if piece)
-            out[name] = _tps(tokens, time.perf_counter() - t0)
-    del llm
+    _quiet_transformers()
     folder = model_folder(ModelConfig(), gguf)
     tok = AutoTokenizer.from_pretrained(folder, local_files_only=True)
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32, local_files_only=True)
