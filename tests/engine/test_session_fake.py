@@ -136,3 +136,26 @@ def test_an_update_records_the_edits_it_trained_on(fixtures):
     assert update.params["edit_ids"] == accepted and accepted
     session.decide(accepted[0], False, "changed my mind")
     assert session.updates()[0].params["edit_ids"] == accepted
+
+
+def test_greedy_answers_add_f1_and_contains(fixtures):
+    session = open_session(greedy_answers=True)
+    passage = session.add_paper(read_paper(fixtures / "velmora.md")[0])[0]
+    session.step(passage)
+    gold = {p.id: p.answer for p in passage.probes}
+    scores = session.scores(1)
+    assert scores and all(s.answer == "1873" for s in scores)  # what the fake model answers
+    for s in scores:
+        expected = 1.0 if gold[s.probe_id] == "1873" else 0.0
+        assert (s.f1, s.contains) == (expected, expected)
+    assert "1873" in gold.values()
+    assert session.matrix("f1").cell(1, passage.id) is not None
+
+
+def test_model_written_probes_are_added_to_cloze_ones(fixtures):
+    runtime = FakeRuntime(text="Q: Who founded the Velmora Observatory? A: Ilse Narrowgate\nQ: When was the Brass Eye installed? A: 1888")
+    session = open_session(runtime=runtime, probes="qa")
+    passage = session.add_paper(read_paper(fixtures / "velmora.md")[0])[0]
+    kinds = [p.kind for p in passage.probes]
+    assert "cloze" in kinds and kinds.count("qa") == 2
+    assert ("Who founded the Velmora Observatory?", "Ilse Narrowgate") in [(p.question, p.answer) for p in passage.probes]
