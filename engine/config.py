@@ -69,6 +69,9 @@ class TrainConfig:
     batch_size: int = 1
     max_length: int = 512
     """Examples longer than this many tokens are truncated (padding is always dynamic)."""
+    replay: float = 0.0
+    """Replay: earlier passages' examples mixed into each update, as a share of the new
+    examples (0.5 adds one old example per two new ones). 0 keeps plain SEAL behaviour."""
     bf16: bool = True
     """Autocast matmuls to bfloat16 where the hardware supports it (weights stay fp32)."""
     seed: int = 0
@@ -82,10 +85,34 @@ class TrainConfig:
         _check(1 <= self.epochs <= 100, f"epochs must be 1..100, got {self.epochs}")
         _check(1 <= self.batch_size <= 64, f"batch_size must be 1..64, got {self.batch_size}")
         _check(16 <= self.max_length <= 8192, f"max_length must be 16..8192, got {self.max_length}")
+        _check(0.0 <= self.replay <= 10.0, f"replay must be 0..10, got {self.replay}")
+
+
+@dataclass(frozen=True)
+class FilterConfig:
+    """The reward filter (ReST-EM's filter, done locally): a cheap trial update per
+    candidate, kept when it helps its passage without hurting earlier ones too much."""
+
+    trial_epochs: int = 3
+    """Epochs of each trial update (the real update uses TrainConfig.epochs)."""
+    min_gain: float = 0.05
+    """Least drop in this passage's mean probe NLL (nats) for a candidate to be kept."""
+    budget: float = 0.5
+    """Forgetting budget: most rise in earlier passages' mean probe NLL (nats) allowed."""
+    top_k: int = 3
+    """Keep at most this many candidates per passage, best gain first."""
+    anchor_probes: int = 8
+    """Probes of earlier passages checked for damage (spread over those passages)."""
+
+    def __post_init__(self) -> None:
+        _check(1 <= self.trial_epochs <= 20, f"trial_epochs must be 1..20, got {self.trial_epochs}")
+        _check(self.budget >= 0, f"budget must be 0 or more, got {self.budget}")
+        _check(1 <= self.top_k <= 64, f"top_k must be 1..64, got {self.top_k}")
+        _check(0 <= self.anchor_probes <= 200, f"anchor_probes must be 0..200, got {self.anchor_probes}")
 
 
 PROBE_KINDS = ("given", "cloze", "qa")
-ACCEPT_POLICIES = ("all", "none", "heuristic")
+ACCEPT_POLICIES = ("all", "none", "heuristic", "filter")
 
 
 @dataclass(frozen=True)
@@ -95,7 +122,8 @@ class SessionConfig:
     strategy: str = "implications"
     """Self-edit strategy name (see engine.selfedit.STRATEGIES) or a template file path."""
     accept: str = "heuristic"
-    """How candidates are accepted when no person decides: all, none, heuristic."""
+    """How candidates are accepted when no person decides: all, none, heuristic, or
+    filter (the heuristic gate, then trial updates judged by their reward)."""
     probes: str = "given"
     """given: the input's questions (cloze when it has none); cloze; qa (model-written)."""
     passage_tokens: int = 300
@@ -105,6 +133,7 @@ class SessionConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
+    filter: FilterConfig = field(default_factory=FilterConfig)
 
     def __post_init__(self) -> None:
         _check(self.accept in ACCEPT_POLICIES, f"accept must be one of {', '.join(ACCEPT_POLICIES)}, got {self.accept!r}")
@@ -120,7 +149,7 @@ class SessionConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "SessionConfig":
-        nested = {"model": ModelConfig, "generation": GenerationConfig, "train": TrainConfig}
+        nested = {"model": ModelConfig, "generation": GenerationConfig, "train": TrainConfig, "filter": FilterConfig}
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         _check(not unknown, f"unknown setting(s): {', '.join(sorted(unknown))}")

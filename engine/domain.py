@@ -63,6 +63,10 @@ class SelfEdit:
     """person, heuristic, policy (accept all/none), or None while pending."""
     reason: str = ""
     """Why the gate or the person decided as they did."""
+    reward: float | None = None
+    """Reward filter: gain on this passage's probes from a trial update on this edit alone."""
+    damage: float | None = None
+    """Reward filter: how much that trial update worsened earlier passages' probes."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,10 @@ class Update:
     adapter_path: str
     seconds: float
     examples: int = 0
+    parent_version: int = 0
+    """The version this update continued from."""
+    status: str = "active"
+    """active (on the session's current path) or abandoned (rolled back)."""
 
 
 @dataclass(frozen=True)

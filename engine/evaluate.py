@@ -53,7 +53,9 @@ class Matrix:
     cols: list[int]
     values: list[list[float | None]]
     learned_at: dict[int, int] = field(default_factory=dict)
-    """passage id -> the version whose update learned it."""
+    """passage id -> the version whose update learned it (on the current path)."""
+    abandoned: set[int] = field(default_factory=set)
+    """Versions left behind by a rollback: shown, but not part of the metrics."""
 
     def cell(self, version: int, passage_id: int) -> float | None:
         return self.values[self.rows.index(version)][self.cols.index(passage_id)]
@@ -94,18 +96,19 @@ def summarize(matrix: Matrix) -> tuple[list[PassageSummary], float | None]:
     BWT averages, over passages learned before the last version, the change from the
     score right after learning to the latest score (negative means forgetting).
     """
-    latest = matrix.rows[-1] if matrix.rows else None
+    path = [r for r in matrix.rows if r not in matrix.abandoned]
+    latest = path[-1] if path else None
     out, transfers = [], []
     for col in matrix.cols:
         v = matrix.learned_at.get(col)
         gain = forgetting = None
-        if v is not None and v in matrix.rows:
+        if v is not None and v in path:
             after = matrix.cell(v, col)
-            prior = [r for r in matrix.rows if r < v and matrix.cell(r, col) is not None]
+            prior = [r for r in path if r < v and matrix.cell(r, col) is not None]
             before = matrix.cell(prior[-1], col) if prior else None
             if after is not None and before is not None:
                 gain = _better(matrix.metric, before, after)
-            since = [matrix.cell(r, col) for r in matrix.rows if r >= v and matrix.cell(r, col) is not None]
+            since = [matrix.cell(r, col) for r in path if r >= v and matrix.cell(r, col) is not None]
             now = matrix.cell(latest, col)
             if since and now is not None:
                 best = min(since) if LOWER_IS_BETTER[matrix.metric] else max(since)

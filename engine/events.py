@@ -55,6 +55,24 @@ class GateDecision(Event):
 
 
 @dataclass(frozen=True)
+class TrialDone(Event):
+    """The reward filter's trial update of one candidate has been scored."""
+
+    edit_id: int
+    index: int
+    total: int
+    reward: float
+    damage: float
+    seconds: float
+
+
+@dataclass(frozen=True)
+class RolledBack(Event):
+    version: int
+    abandoned: tuple[int, ...]
+
+
+@dataclass(frozen=True)
 class TrainStep(Event):
     step: int
     total: int

@@ -8,12 +8,14 @@ stopped with nothing accepted lost. Long steps honour a stop Event.
 """
 from __future__ import annotations
 
+import random
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
 from threading import Event
 
 from engine import events as ev
+from engine import reward_filter
 from engine.config import GenerationConfig, SessionConfig
 from engine.domain import Passage, PaperDraft, Score, SelfEdit, SessionInfo, Update
 from engine.evaluate import Matrix, build_matrix, contains_match, probe_prompt, token_f1
@@ -68,9 +70,18 @@ class Session:
     def matrix(self, metric: str = "answer_nll") -> Matrix:
         updates = self.updates()
         versions = [0] + [u.version for u in updates]
-        learned = {u.passage_id: u.version for u in updates}
+        learned = {u.passage_id: u.version for u in updates if u.status == "active"}
         cols = [p.id for p in self.passages()]
-        return build_matrix(self.store.scores(self.info.id), versions, cols, learned, metric)
+        matrix = build_matrix(self.store.scores(self.info.id), versions, cols, learned, metric)
+        matrix.abandoned = {u.version for u in updates if u.status == "abandoned"}
+        return matrix
+
+    def rollback(self, version: int, on_event: ev.OnEvent = ev.ignore) -> None:
+        """Make an earlier version current again; later versions stay in the history as
+        abandoned, and the next update continues from this one."""
+        self.store.rollback(self.info.id, version)
+        abandoned = tuple(u.version for u in self.updates() if u.status == "abandoned")
+        on_event(ev.RolledBack(version, abandoned))
 
     # -- papers --------------------------------------------------------------------
     def add_paper(self, draft: PaperDraft, on_event: ev.OnEvent = ev.ignore) -> list[Passage]:
@@ -135,25 +146,49 @@ class Session:
         found = gate([e.text for e in edits], passage.text, prompt_text, strategy_name=self.strategy.name)
         return {e.id: v for e, v in zip(edits, found)}
 
-    def apply_policy(self, passage: Passage, on_event: ev.OnEvent = ev.ignore, policy: str | None = None) -> list[SelfEdit]:
-        """Decide every pending candidate by the session's accept policy (all/none/heuristic)."""
+    def apply_policy(
+        self, passage: Passage, on_event: ev.OnEvent = ev.ignore, policy: str | None = None, stop: Event | None = None
+    ) -> list[SelfEdit]:
+        """Decide every pending candidate by an accept policy (all/none/heuristic/filter);
+        a person's decisions stand. Cancelled filter trials leave the rest pending."""
         policy = policy or self.config.accept
         edits = self.store.self_edits(passage.id)
         verdicts = self.verdicts(passage, edits)
-        out = []
-        for edit in edits:
+        pending = [e for e in edits if e.status == "pending"]
+        decisions: dict[int, tuple[bool, str, str]] = {}
+        for edit in pending:
             verdict = verdicts[edit.id]
-            if edit.status != "pending":
-                out.append(edit)
-                continue
-            if policy == "heuristic":
-                accepted, by, reason = verdict.ok, "heuristic", verdict.reason
-            else:
-                accepted, by, reason = policy == "all", "policy", f"accept={policy}; gate: {verdict.reason}"
-            edit = self.store.decide_self_edit(edit.id, "accepted" if accepted else "rejected", by, reason)
-            on_event(ev.GateDecision(edit.id, accepted, by, reason))
-            out.append(edit)
-        return out
+            if policy in ("heuristic", "filter") and not verdict.ok:
+                decisions[edit.id] = (False, "heuristic", verdict.reason)
+            elif policy == "heuristic":
+                decisions[edit.id] = (True, "heuristic", verdict.reason)
+            elif policy in ("all", "none"):
+                decisions[edit.id] = (policy == "all", "policy", f"accept={policy}; gate: {verdict.reason}")
+        if policy == "filter":
+            trials = reward_filter.run_trials(self, passage, [e for e in pending if e.id not in decisions], on_event, stop)
+            f = self.config.filter
+            for edit_id, (ok, reason) in reward_filter.verdicts(trials, f.min_gain, f.budget, f.top_k).items():
+                decisions[edit_id] = (ok, "filter", reason)
+        for edit_id, (accepted, by, reason) in decisions.items():
+            self.store.decide_self_edit(edit_id, "accepted" if accepted else "rejected", by, reason)
+            on_event(ev.GateDecision(edit_id, accepted, by, reason))
+        return self.store.self_edits(passage.id)
+
+    def strategy_stats(self) -> dict[str, dict]:
+        """Per strategy: candidates written, accepted, acceptance rate, mean filter reward."""
+        stats: dict[str, dict] = {}
+        for passage in self.passages():
+            for e in self.store.self_edits(passage.id):
+                row = stats.setdefault(e.strategy, {"candidates": 0, "accepted": 0, "rewards": []})
+                row["candidates"] += 1
+                row["accepted"] += e.status == "accepted"
+                if e.reward is not None:
+                    row["rewards"].append(e.reward)
+        for row in stats.values():
+            rewards = row.pop("rewards")
+            row["acceptance"] = row["accepted"] / row["candidates"]
+            row["mean_reward"] = sum(rewards) / len(rewards) if rewards else None
+        return stats
 
     def decide(self, edit_id: int, accept: bool, reason: str = "") -> SelfEdit:
         """A person's decision, which overrules any earlier one."""
@@ -170,6 +205,13 @@ class Session:
         for edit in self.store.self_edits(passage.id, status="pending"):
             self.store.decide_self_edit(edit.id, "rejected", "person", "regenerated")
         return self.generate(passage, on_event, stop, count=self.config.generation.candidates)
+
+    def replay_examples(self, passage: Passage, count: int, version: int) -> list[str]:
+        """A seeded sample of the examples of passages learned earlier on the current path."""
+        if count <= 0:
+            return []
+        pool = [x for p in self.passages() if p.status == "learned" and p.id != passage.id for x in self.examples_for(p)]
+        return random.Random(self.config.train.seed * 7919 + version).sample(pool, min(count, len(pool)))
 
     def examples_for(self, passage: Passage) -> list[str]:
         """Training examples: every accepted self-edit's lines, then the passage itself."""
@@ -192,7 +234,10 @@ class Session:
         edit_ids = [e.id for e in self.store.self_edits(passage.id, status="accepted")]
         version = self.current_version
         train = self.config.train
-        on_event(ev.Stage("train", f"{len(examples)} examples x {train.epochs} epochs", passage.id))
+        replayed = self.replay_examples(passage, round(train.replay * len(examples)), version)
+        detail = f"{len(examples)} examples" + (f" + {len(replayed)} replayed" if replayed else "")
+        examples = examples + replayed
+        on_event(ev.Stage("train", f"{detail} x {train.epochs} epochs", passage.id))
 
         def on_step(step, total, epoch, loss, seconds):
             on_event(ev.TrainStep(step, total, epoch, loss, seconds))
@@ -251,7 +296,10 @@ class Session:
             if stop is not None and stop.is_set():
                 on_event(ev.Cancelled("generation"))
                 return None
-        self.apply_policy(passage, on_event)
+        self.apply_policy(passage, on_event, stop=stop)
+        if stop is not None and stop.is_set():
+            on_event(ev.Cancelled("reward filter"))
+            return None
         update = self.learn(passage, on_event, stop)
         if update is not None:
             self.score(update.version, seen, on_event, stop)

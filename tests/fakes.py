@@ -31,6 +31,7 @@ class FakeRuntime:
         self._history: list[list[str]] = []
         self.fail_generation: Exception | None = None
         self.seeds: list[int | None] = []
+        self.trials: list[list[str]] = []
 
     def stream_chat(self, messages, config, stop=None):
         if self.fail_generation is not None:
@@ -48,17 +49,16 @@ class FakeRuntime:
             return []
         return json.loads((Path(adapter) / "fake_history.json").read_text())
 
+    @staticmethod
+    def _score(history, answer):
+        for age, examples in enumerate(reversed(history)):
+            if any(answer.lower() in e.lower() for e in examples):
+                return 2.0 + age
+        return 6.0
+
     def answer_nll(self, adapter, base, items):
         history = [] if base else self._history_of(adapter)
-        out = []
-        for prompt, answer in items:
-            value = 6.0
-            for age, examples in enumerate(reversed(history)):
-                if any(answer.lower() in e.lower() for e in examples):
-                    value = 2.0 + age
-                    break
-            out.append(value)
-        return out
+        return [self._score(history, answer) for _, answer in items]
 
     def greedy_answers(self, adapter, base, prompts):
         return ["I do not know" if base else "1873" for _ in prompts]
@@ -80,6 +80,14 @@ class FakeRuntime:
         self._history = self._history_of(start) + [list(examples)]
         self.trained.append(list(examples))
         return result
+
+    def trial(self, start, examples, config, items, stop=None):
+        """What-if training: scores as if these examples were learned last."""
+        if stop is not None and stop.is_set():
+            return None
+        self.trials.append(list(examples))
+        history = self._history_of(start) + [list(examples)]
+        return [self._score(history, answer) for _, answer in items]
 
     def save_adapter(self, folder):
         folder = Path(folder)

@@ -27,6 +27,7 @@ import threading
 import time
 from collections import deque
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -77,7 +78,81 @@ def _cmd_greedy(llm, conn, *, prompt, max_tokens, stop_strings):
                         "tokens": out["usage"]["completion_tokens"]}))
 
 
-COMMANDS: dict[str, Callable] = {"chat": _cmd_chat, "greedy": _cmd_greedy}
+class _Refused(Exception):
+    """A command cannot be done; the message (one line) goes to the caller as is."""
+
+
+_live: dict = {"adapter": None, "log": deque()}  # child-side state: the applied LoRA, the llama.cpp log
+
+
+def _handles(llm):
+    """llama.cpp's model and context pointers (private attributes of llama-cpp-python 0.3)."""
+    model = getattr(getattr(llm, "_model", None), "model", None)
+    ctx = getattr(getattr(llm, "_ctx", None), "ctx", None)
+    if not model or not ctx:
+        raise _Refused("this llama-cpp-python exposes no model/context handles (Llama._model.model, "
+                       "Llama._ctx.ctx); adapter hot-swap needs llama-cpp-python 0.3.x")
+    return model, ctx
+
+
+def _forget_state(llm) -> None:
+    """Nothing computed before now may be reused: KV cache, prompt-prefix match, saved states."""
+    llm.reset()
+    if getattr(llm, "cache", None) is not None:
+        llm.set_cache(None)
+
+
+def _cmd_set_adapter(llm, conn, *, path, scale):
+    import ctypes
+
+    import llama_cpp
+
+    start = time.perf_counter()
+    model, ctx = _handles(llm)
+    new = None
+    if path is not None:
+        _live["log"].clear()
+        new = llama_cpp.llama_adapter_lora_init(model, os.fsencode(path))
+        if not new:
+            reason = _first_error(_live["log"]) or "llama.cpp could not load it"
+            raise _Refused(f"{Path(path).name}: {reason}")
+        adapters = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(new)
+        scales = (ctypes.c_float * 1)(scale)
+        status = llama_cpp.llama_set_adapters_lora(ctx, adapters, 1, scales)
+    else:
+        status = llama_cpp.llama_set_adapters_lora(ctx, None, 0, None)
+    if status != 0:
+        if new:
+            llama_cpp.llama_adapter_lora_free(new)
+        raise _Refused(f"llama.cpp refused to apply the adapter (status {status})")
+    old, _live["adapter"] = _live["adapter"], new
+    if old:  # no longer on the context: safe to free
+        llama_cpp.llama_adapter_lora_free(old)
+    _forget_state(llm)
+    conn.send(("done", {"seconds": time.perf_counter() - start}))
+
+
+def _cmd_next_token(llm, conn, *, prompt, top_k):
+    import llama_cpp
+    import numpy as np
+
+    _, ctx = _handles(llm)
+    tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=False)
+    if not tokens or len(tokens) > llm.n_ctx():
+        raise _Refused(f"the prompt has {len(tokens)} tokens; it must have 1 to {llm.n_ctx()} "
+                       f"(the context window)")
+    _forget_state(llm)
+    llm.eval(tokens)
+    logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(ctx, -1), shape=(llm.n_vocab(),))
+    order = np.argsort(-logits, kind="stable")
+    if top_k is not None:
+        order = order[:top_k]
+    conn.send(("done", {"prompt_tokens": list(tokens),
+                        "top": [(int(i), float(logits[i])) for i in order]}))
+
+
+COMMANDS: dict[str, Callable] = {"chat": _cmd_chat, "greedy": _cmd_greedy,
+                                 "set_adapter": _cmd_set_adapter, "next_token": _cmd_next_token}
 
 
 def _first_error(log: deque) -> str:
@@ -94,6 +169,7 @@ def _child_main(conn, model_path: str, n_ctx: int, threads: int, log_path: str) 
     os.dup2(fd, 2)
     os.close(fd)
     log: deque = deque(maxlen=50)
+    _live["log"] = log
     try:
         import ctypes
 
@@ -126,6 +202,8 @@ def _child_main(conn, model_path: str, n_ctx: int, threads: int, log_path: str) 
             continue
         try:
             COMMANDS[name](llm, conn, **kwargs)
+        except _Refused as exc:
+            conn.send(("error", str(exc)))
         except Exception as exc:  # noqa: BLE001 - reported to the caller, child lives on
             conn.send(("error", f"{type(exc).__name__}: {exc}"))
 
@@ -164,11 +242,22 @@ def _real_std_streams():
         sys.stdout, sys.stderr = saved
 
 
+@dataclass(frozen=True)
+class NextToken:
+    """llama.cpp's scores for the token after a prompt."""
+
+    prompt_tokens: list[int]
+    """The ids llama.cpp evaluated (with BOS where the model adds one)."""
+    top: list[tuple[int, float]]
+    """(token id, logit) pairs, best first."""
+
+
 class Generator:
     """llama.cpp chat and greedy completion in a crash-isolated child process.
 
     One call at a time: other threads wait on a lock. `tokens_per_second` is the speed of
     the last call, wall clock from request to last token (prompt processing included).
+    A LoRA adapter set with `set_adapter` stays applied across child restarts.
     """
 
     def __init__(self, gguf_path: str | os.PathLike, n_ctx: int = 2048, threads: int = 0,
@@ -186,6 +275,9 @@ class Generator:
         self._lock = threading.Lock()
         self._owner: int | None = None
         self._result: dict = {}
+        self._adapter: tuple[str, float] | None = None  # what the live child has applied
+        self.last_swap_seconds = 0.0
+        """How long the last adapter switch took in the child (load, apply, cache reset)."""
 
     # lifecycle ---------------------------------------------------------------
 
@@ -222,7 +314,45 @@ class Generator:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    @property
+    def adapter(self) -> str | None:
+        """The GGUF LoRA adapter applied to generation, or None for the base model."""
+        return self._adapter[0] if self._adapter else None
+
     # calls -------------------------------------------------------------------
+
+    def set_adapter(self, path: str | os.PathLike | None, scale: float = 1.0) -> float:
+        """Switch generation to a GGUF LoRA adapter (None: the base model) without reloading
+        the model; returns the seconds the switch took. Cached prompt state is dropped.
+
+        On failure the previous adapter stays applied. A child restarted after a crash
+        applies the current adapter again before its first call.
+        """
+        target = None if path is None else os.fspath(check_gguf(path))
+        with self._locked():
+            if self._proc is None:
+                self._ensure_started(reapply=False)
+                self._adapter = None
+            try:
+                for _ in self._call("set_adapter", dict(path=target, scale=float(scale))):
+                    pass
+            except GeneratorCrashed:
+                raise
+            except GeneratorError as exc:
+                reason = str(exc).removeprefix("generation failed: ")
+                raise GeneratorError(f"could not switch the adapter: {reason}") from None
+            self._adapter = None if target is None else (target, float(scale))
+            self.last_swap_seconds = self._result["seconds"]
+            return self.last_swap_seconds
+
+    def next_token(self, prompt: str, top_k: int | None = 20) -> NextToken:
+        """The logits llama.cpp gives the token after `prompt` (plain text, no chat template):
+        the `top_k` best (all of the vocabulary when None), with the current adapter."""
+        with self._locked():
+            for _ in self._call("next_token", dict(prompt=prompt, top_k=top_k)):
+                pass
+            return NextToken(prompt_tokens=self._result["prompt_tokens"],
+                             top=[(int(i), float(v)) for i, v in self._result["top"]])
 
     def stream_chat(self, messages: list[dict], *, max_tokens: int = 256,
                     temperature: float = 1.0, top_p: float = 0.95, seed: int | None = None,
@@ -267,7 +397,7 @@ class Generator:
             finally:
                 self._owner = None
 
-    def _ensure_started(self) -> None:
+    def _ensure_started(self, reapply: bool = True) -> None:
         if self._proc is not None:
             return
         path = check_gguf(self.gguf_path)
@@ -287,6 +417,21 @@ class Generator:
             reason = (f"the backend process stopped ({exc.reason})" if isinstance(exc, GeneratorCrashed)
                       else str(exc).removeprefix("generation failed: "))
             raise GeneratorError(f"could not load model {path.name}: {reason}") from None
+        if reapply and self._adapter is not None:
+            self._reapply_adapter()
+
+    def _reapply_adapter(self) -> None:
+        """A fresh child has the base model only: apply the current adapter again."""
+        adapter, scale = self._adapter
+        try:
+            self._conn.send(("set_adapter", dict(path=adapter, scale=scale)))
+            for _ in self._exchange(None):
+                pass
+        except GeneratorError as exc:
+            self.close()
+            reason = exc.reason if isinstance(exc, GeneratorCrashed) else str(exc).removeprefix("generation failed: ")
+            raise GeneratorError(f"could not apply adapter {Path(adapter).name} again after a restart: "
+                                 f"{reason}; set another adapter or None") from None
 
     def _call(self, name: str, kwargs: dict, stop: threading.Event | None = None) -> Iterator[str]:
         self._ensure_started()

@@ -102,6 +102,22 @@ class LocalRuntime:
             self._loaded_adapter = None if start is None else Path(start)
         return result
 
+    def trial(self, start: Path | None, examples: list[str], config: TrainConfig,
+              items: list[tuple[str, str]], stop: Event | None = None) -> list[float] | None:
+        """Train from `start` on examples, score items with the result, then put `start`
+        back: a what-if that leaves no trace. None when cancelled."""
+        from engine.runtime.scorer import answer_nll
+        from engine.runtime.trainer import adapter_state, load_adapter_state, train_lora
+
+        lm = self.peft()
+        self._use_adapter(start)
+        saved = adapter_state(lm.model)
+        try:
+            result = train_lora(lm.model, lm.tokenizer, examples, config, stop=stop)
+            return None if result.cancelled else answer_nll(lm.model, lm.tokenizer, items)
+        finally:
+            load_adapter_state(lm.model, saved)
+
     def save_adapter(self, folder: Path) -> Path:
         from engine.runtime.trainer import save_adapter
 

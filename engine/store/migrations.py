@@ -114,3 +114,15 @@ def m001_initial(db: Database) -> None:
         "CREATE INDEX scores_probe ON scores(probe_id)",
         "CREATE INDEX scores_passage ON scores(passage_id)",
     )
+
+
+@migrations()
+def m002_paths_and_rewards(db: Database) -> None:
+    """Rollback needs each update's parent version; the reward filter stores its scores."""
+    _run(
+        db,
+        "ALTER TABLE updates ADD COLUMN parent_version INTEGER",
+        "UPDATE updates SET parent_version = version - 1",
+        "ALTER TABLE self_edits ADD COLUMN reward REAL",
+        "ALTER TABLE self_edits ADD COLUMN damage REAL",
+    )

@@ -16,7 +16,7 @@ class StoreError(Exception):
 PASSAGE_STATUSES = ("new", "edits", "learned")
 PROBE_KINDS = ("given", "cloze", "qa")
 SELF_EDIT_STATUSES = ("pending", "accepted", "rejected")
-DECIDERS = ("person", "heuristic", "policy")
+DECIDERS = ("person", "heuristic", "policy", "filter")
 SESSION_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
@@ -93,7 +93,7 @@ def self_edit(row: sqlite3.Row) -> SelfEdit:
     return SelfEdit(
         id=row["id"], passage_id=row["passage_id"], strategy=row["strategy"],
         text=row["text"], status=row["status"], decided_by=row["decided_by"],
-        reason=row["reason"],
+        reason=row["reason"], reward=row["reward"], damage=row["damage"],
     )
 
 
@@ -103,6 +103,7 @@ def update(row: sqlite3.Row) -> Update:
         params=json.loads(row["params"]),
         losses=tuple(float(x) for x in json.loads(row["losses"])),
         adapter_path=row["adapter_path"], seconds=row["seconds"], examples=row["examples"],
+        parent_version=row["parent_version"], status=row["status"],
     )
 
 

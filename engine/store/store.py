@@ -213,7 +213,7 @@ class Store:
 
     def add_update(
         self, session_id: int, passage_id: int, version: int, params: dict, losses: list[float],
-        adapter_path: str, seconds: float, examples: int,
+        adapter_path: str, seconds: float, examples: int, parent_version: int | None = None,
     ) -> Update:
         """Record a LoRA update; the session moves to its version and the passage is learned.
 
@@ -230,16 +230,49 @@ class Store:
             if old is not None and tuple(old) != (passage_id, adapter_path):
                 raise StoreError(f"version {version} of this session already exists (passage {old[0]})")
             if old is None:
+                if parent_version is None:  # by default an update continues from the current version
+                    parent_version = conn.execute(
+                        "SELECT current_version FROM sessions WHERE id = ?", (session_id,)).fetchone()[0]
                 conn.execute(
                     "INSERT INTO updates (session_id, passage_id, version, params, losses, adapter_path,"
-                    " seconds, examples, status, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?)",
+                    " seconds, examples, status, created_at, parent_version)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)",
                     (session_id, passage_id, version, rows.to_json(params),
                      rows.to_json([float(x) for x in losses]), adapter_path, float(seconds),
-                     int(examples), rows.now()),
+                     int(examples), rows.now(), parent_version),
                 )
             conn.execute("UPDATE sessions SET current_version = ? WHERE id = ?", (version, session_id))
             conn.execute("UPDATE passages SET status = 'learned' WHERE id = ?", (passage_id,))
         return self.update_for_version(session_id, version)
+
+    def rollback(self, session_id: int, version: int) -> None:
+        """Make `version` current again. Updates off its path are marked abandoned (kept in
+        the history); passages only they had learned go back to 'edits', edits intact."""
+        with self._c.write() as conn:
+            parents = dict(conn.execute(
+                "SELECT version, parent_version FROM updates WHERE session_id = ?", (session_id,)).fetchall())
+            if version != 0 and version not in parents:
+                raise StoreError(f"no version {version} in this session")
+            path, v = set(), version
+            while v != 0:
+                path.add(v)
+                v = parents[v]
+            for v in parents:
+                conn.execute("UPDATE updates SET status = ? WHERE session_id = ? AND version = ?",
+                             ("active" if v in path else "abandoned", session_id, v))
+            conn.execute("UPDATE sessions SET current_version = ? WHERE id = ?", (version, session_id))
+            conn.execute(
+                "UPDATE passages SET status = 'edits' WHERE session_id = ? AND status = 'learned' AND id NOT IN"
+                " (SELECT passage_id FROM updates WHERE session_id = ? AND status = 'active')",
+                (session_id, session_id),
+            )
+
+    def set_reward(self, edit_id: int, reward: float, damage: float) -> SelfEdit:
+        """Store a reward-filter trial's result on a self-edit."""
+        with self._c.write() as conn:
+            self._c.change(conn, "self-edit", "UPDATE self_edits SET reward = ?, damage = ? WHERE id = ?",
+                           (float(reward), float(damage), edit_id))
+        return self._self_edit(edit_id)
 
     def updates(self, session_id: int) -> list[Update]:
         found = self._c.all("SELECT * FROM updates WHERE session_id = ? ORDER BY version", (session_id,))

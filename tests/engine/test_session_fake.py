@@ -9,7 +9,8 @@ from tests.fakes import FakeRuntime
 
 
 def open_session(name="demo", runtime=None, **overrides):
-    config = SessionConfig(generation=GenerationConfig(candidates=2), train=TrainConfig(epochs=2), **overrides)
+    overrides.setdefault("train", TrainConfig(epochs=2))
+    config = SessionConfig(generation=GenerationConfig(candidates=2), **overrides)
     return Home().open(name, config, runtime or FakeRuntime())
 
 
@@ -159,3 +160,92 @@ def test_model_written_probes_are_added_to_cloze_ones(fixtures):
     kinds = [p.kind for p in passage.probes]
     assert "cloze" in kinds and kinds.count("qa") == 2
     assert ("Who founded the Velmora Observatory?", "Ilse Narrowgate") in [(p.question, p.answer) for p in passage.probes]
+
+
+def test_reward_filter_keeps_candidates_that_teach_their_passage(fixtures):
+    runtime = FakeRuntime()
+    config = SessionConfig(accept="filter", generation=GenerationConfig(candidates=2), train=TrainConfig(epochs=1))
+    session = Home().open("filtered", config, runtime)
+    passage = session.add_paper(read_paper(fixtures / "velmora.md")[0])[0]
+    session.generate(passage)
+    first, second = session.self_edits(passage.id)
+    session.edit_text(second.id, "Ships once sailed to the moon on silver winds.")  # off topic
+    seen = []
+    session.apply_policy(passage, seen.append)
+    a, b = session.self_edits(passage.id)
+    assert a.reward > 0 and a.damage == 0.0  # no earlier passages: nothing to damage
+    assert a.status == "accepted" and a.decided_by == "filter" and "reward" in a.reason
+    assert (b.status, b.decided_by, b.reward) == ("rejected", "heuristic", None)  # the gate vets first
+    assert len(runtime.trials) == 1 and session.current_version == 0
+    assert any(isinstance(e, ev.TrialDone) for e in seen)
+    assert any(isinstance(e, ev.Stage) and e.name == "filter" and "about" in e.detail for e in seen)
+
+
+def test_reward_filter_rejects_damage_over_budget(fixtures):
+    from engine.config import FilterConfig
+    from engine.reward_filter import Trial, verdicts
+    from engine.domain import SelfEdit
+
+    edits = [SelfEdit(i, 1, "implications", f"e{i}", "pending") for i in range(4)]
+    trials = [Trial(edits[0], 1.0, 0.1), Trial(edits[1], 0.01, 0.0), Trial(edits[2], 2.0, 0.9), Trial(edits[3], 0.5, 0.0)]
+    f = FilterConfig(min_gain=0.05, budget=0.5, top_k=1)
+    out = verdicts(trials, f.min_gain, f.budget, f.top_k)
+    assert out[0] == (True, "reward +1.00, damage +0.10: rank 1")
+    assert out[1][0] is False and "below" in out[1][1]
+    assert out[2][0] is False and "budget" in out[2][1]
+    assert out[3][0] is False and "beyond top 1" in out[3][1]
+
+
+def test_rollback_abandons_later_versions_and_continues_from_the_chosen_one(fixtures):
+    session = open_session(accept="all")
+    session.add_paper(read_paper(fixtures / "velmora.md")[0])
+    session.run()
+    p = session.passages()
+    session.rollback(1)
+    assert session.current_version == 1
+    assert [(u.version, u.status) for u in session.updates()] == [(1, "active"), (2, "abandoned"), (3, "abandoned")]
+    assert [x.status for x in session.passages()] == ["learned", "edits", "edits"]
+    made = session.run()  # relearns passages 2 and 3 from version 1, with their accepted edits
+    assert [(u.version, u.parent_version) for u in made] == [(4, 1), (5, 4)]
+    m = session.matrix()
+    assert m.rows == [0, 1, 2, 3, 4, 5] and m.abandoned == {2, 3}
+    assert m.learned_at == {p[0].id: 1, p[1].id: 4, p[2].id: 5}
+    assert m.cell(2, p[0].id) is not None  # the abandoned path stays visible
+
+
+def test_replay_mixes_earlier_examples_into_later_updates(fixtures):
+    runtime = FakeRuntime()
+    session = open_session(runtime=runtime, accept="all", train=TrainConfig(epochs=1, replay=1.0))
+    session.add_paper(read_paper(fixtures / "velmora.md")[0])
+    session.run()
+    first, second = session.passages()[:2]
+    assert runtime.trained[0] == session.examples_for(first)  # nothing to replay yet
+    new = session.examples_for(second)
+    assert runtime.trained[1][: len(new)] == new
+    replayed = runtime.trained[1][len(new):]
+    assert replayed and set(replayed) <= set(session.examples_for(first))
+
+
+def test_strategy_stats_count_acceptance(fixtures):
+    session = open_session(accept="all")
+    passage = session.add_paper(read_paper(fixtures / "velmora.md")[0])[0]
+    session.step(passage)
+    stats = session.strategy_stats()
+    assert stats == {"implications": {"candidates": 2, "accepted": 2, "acceptance": 1.0, "mean_reward": None}}
+
+
+def test_reward_filter_measures_damage_on_earlier_passages(fixtures):
+    from engine.config import FilterConfig
+
+    config = SessionConfig(accept="filter", generation=GenerationConfig(candidates=1), train=TrainConfig(epochs=1),
+                           filter=FilterConfig(budget=0.25))
+    session = Home().open("damage", config, FakeRuntime())
+    first, second = session.add_paper(read_paper(fixtures / "velmora.md")[0])[:2]
+    session.step(first)  # learned: its probes now score 2.0 in the fake
+    session.generate(second)
+    session.apply_policy(second)
+    edit = session.self_edits(second.id)[0]
+    # the trial makes the first passage's facts one update older in the fake (2.0 -> 3.0),
+    # except those the new candidate repeats
+    assert 0.25 < edit.damage <= 1.0 and edit.reward > 0
+    assert edit.status == "rejected" and "damage over the budget of 0.25" in edit.reason

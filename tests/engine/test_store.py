@@ -59,7 +59,7 @@ def test_opening_creates_folder_applies_migrations_once_and_keeps_data(tmp_path)
     assert [s.name for s in again.list_sessions()] == ["one"]
     assert migrations.pending(again.db) == []
     applied = [m.name for m in migrations.applied(again.db)]
-    assert applied == ["m001_initial"] and len(applied) == len(set(applied))
+    assert applied == ["m001_initial", "m002_paths_and_rewards"] and len(applied) == len(set(applied))
     assert again.db.journal_mode == "wal"
     assert again.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     again.close()
@@ -432,3 +432,24 @@ def test_one_store_can_be_shared_by_threads(store, session):
     for t in threads:
         t.join()
     assert errors == [] and len(store.self_edits(p.id)) == 80
+
+
+def test_m002_gives_existing_updates_their_parent_version(tmp_path):
+    """A database made before m002 gets linear parents for its updates."""
+    from sqlite_utils import Database
+
+    from engine.store.migrations import migrations
+
+    path = tmp_path / "old.db"
+    db = Database(path)
+    migrations.apply(db, stop_before="m002_paths_and_rewards")
+    db.execute("INSERT INTO sessions (id, name, created_at) VALUES (1, 's', 'now')")
+    db.execute("INSERT INTO papers (id, session_id, title, source, sha256, created_at) VALUES (1, 1, 't', 'x', 'h', 'now')")
+    db.execute("INSERT INTO passages (id, session_id, paper_id, position, title, text) VALUES (1, 1, 1, 0, 't', 'x')")
+    for v in (1, 2):
+        db.execute("INSERT INTO updates (session_id, passage_id, version, params, losses, adapter_path, seconds,"
+                   " examples, created_at) VALUES (1, 1, ?, '{}', '[]', 'a', 0, 0, 'now')", (v,))
+    db.conn.commit()
+    db.close()
+    store = Store(path)
+    assert [(u.version, u.parent_version, u.status) for u in store.updates(1)] == [(1, 0, "active"), (2, 1, "active")]

@@ -1,0 +1,102 @@
+"""The reward filter: ReST-EM's filter, done locally, with STABLE's forgetting budget.
+
+Each candidate that passes the heuristic gate gets a cheap trial update on its own
+examples, starting from the session's current adapter. Its reward is the drop in this
+passage's mean probe NLL; its damage is the rise in earlier passages' mean probe NLL (on
+a fixed subset of anchor probes). Candidates with enough reward and damage within budget
+are kept, best first, at most top_k. The trials never change the session's version.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from threading import Event
+
+from engine import events as ev
+from engine.domain import Passage, Probe, SelfEdit
+from engine.evaluate import probe_prompt
+from engine.selfedit import to_examples
+
+DEFAULT_SECONDS_PER_STEP = 0.3
+"""Used for the time estimate before a session has timed any update."""
+
+
+@dataclass(frozen=True)
+class Trial:
+    edit: SelfEdit
+    reward: float
+    damage: float
+
+
+def anchor_probes(earlier: list[Passage], limit: int) -> list[tuple[Passage, Probe]]:
+    """Up to `limit` probes spread evenly over earlier passages (round robin, newest first)."""
+    queues = [[(p, q) for q in p.probes] for p in reversed(earlier) if p.probes]
+    out = []
+    while queues and len(out) < limit:
+        for queue in list(queues):
+            if len(out) < limit:
+                out.append(queue.pop(0))
+            if not queue:
+                queues.remove(queue)
+    return out
+
+
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def estimate_seconds(session, steps: int) -> float:
+    """Seconds for `steps` training steps, from the session's last timed update."""
+    timed = [u for u in session.updates() if u.losses]
+    per_step = timed[-1].seconds / len(timed[-1].losses) if timed else DEFAULT_SECONDS_PER_STEP
+    return steps * per_step
+
+
+def run_trials(session, passage: Passage, candidates: list[SelfEdit], on_event: ev.OnEvent = ev.ignore,
+               stop: Event | None = None) -> list[Trial]:
+    """Trial-update each candidate; stores and returns reward and damage per candidate."""
+    config = session.config.filter
+    trial_train = replace(session.config.train, epochs=config.trial_epochs)
+    earlier = [p for p in session.passages() if p.position < passage.position and p.status == "learned"]
+    anchors = anchor_probes(earlier, config.anchor_probes)
+    own = [(passage, q) for q in passage.probes]
+    items = [(probe_prompt(p.title, q.question), q.answer) for p, q in own + anchors]
+    version = session.current_version
+    start = session.adapter_for(version)
+    before = session.runtime.answer_nll(start, version == 0, items)
+    examples = {e.id: to_examples(e.text, passage.title, passage.text, e.strategy) for e in candidates}
+    steps = sum(len(x) for x in examples.values()) * trial_train.epochs
+    on_event(ev.Stage("filter", f"{len(candidates)} trial updates, about {estimate_seconds(session, steps):.0f}s", passage.id))
+    trials = []
+    for index, edit in enumerate(candidates):
+        if stop is not None and stop.is_set():
+            break
+        t0 = time.perf_counter()
+        after = session.runtime.trial(start, examples[edit.id], trial_train, items, stop)
+        if after is None:  # cancelled mid-trial
+            break
+        reward = _mean(before[: len(own)]) - _mean(after[: len(own)])
+        damage = _mean(after[len(own):]) - _mean(before[len(own):]) if anchors else 0.0
+        session.store.set_reward(edit.id, reward, damage)
+        trials.append(Trial(edit, reward, damage))
+        on_event(ev.TrialDone(edit.id, index, len(candidates), reward, damage, time.perf_counter() - t0))
+    return trials
+
+
+def verdicts(trials: list[Trial], min_gain: float, budget: float, top_k: int) -> dict[int, tuple[bool, str]]:
+    """Keep or drop each trialled candidate, with the reason a person reads on its card."""
+    out = {}
+    eligible = []
+    for t in trials:
+        scores = f"reward {t.reward:+.2f}, damage {t.damage:+.2f}"
+        if t.reward < min_gain:
+            out[t.edit.id] = (False, f"{scores}: reward below {min_gain:.2f}")
+        elif t.damage > budget:
+            out[t.edit.id] = (False, f"{scores}: damage over the budget of {budget:.2f}")
+        else:
+            eligible.append(t)
+    eligible.sort(key=lambda t: t.reward, reverse=True)
+    for rank, t in enumerate(eligible, 1):
+        scores = f"reward {t.reward:+.2f}, damage {t.damage:+.2f}"
+        out[t.edit.id] = (rank <= top_k, f"{scores}: rank {rank}" + ("" if rank <= top_k else f", beyond top {top_k}"))
+    return out
