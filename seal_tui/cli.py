@@ -32,7 +32,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print one JSON summary on stdout")
     run.add_argument("--strategy", help="implications, implications-long, rewrites, qa, or a template file")
     run.add_argument("--edits", type=int, help="self-edit candidates per passage (default 5)")
-    run.add_argument("--accept", choices=["all", "none", "heuristic"], help="how candidates are accepted")
+    run.add_argument("--accept", choices=["all", "none", "heuristic", "filter"],
+                     help="how candidates are accepted (filter: trial updates judged by their reward)")
+    run.add_argument("--replay", type=float, help="mix earlier passages' examples into updates (share, e.g. 0.5)")
+    run.add_argument("--budget", type=float, help="reward filter: forgetting budget in nats (default 0.5)")
+    run.add_argument("--top-k", type=int, help="reward filter: keep at most this many per passage (default 3)")
     run.add_argument("--probes", choices=["given", "cloze", "qa"], help="probe questions per passage")
     run.add_argument("--epochs", type=int, help="LoRA epochs per update (default 10)")
     run.add_argument("--lr", type=float, help="LoRA learning rate (default 1e-3)")
@@ -51,6 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("sessions", help="list sessions")
 
+    rollback = sub.add_parser("rollback", help="make an earlier version current again (later ones are kept, abandoned)")
+    rollback.add_argument("session")
+    rollback.add_argument("version", type=int, help="the version to return to (0 = the base model)")
+
     bench = sub.add_parser("bench", help="benchmarks")
     bench.add_argument("what", choices=["cycle"])
     bench.add_argument("--json", action="store_true")
@@ -60,7 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _overrides(args) -> dict:
-    out: dict = {"generation": {}, "train": {}, "model": {}}
+    out: dict = {"generation": {}, "train": {}, "model": {}, "filter": {}}
     for arg, key in (("strategy", "strategy"), ("accept", "accept"), ("probes", "probes"), ("passage_tokens", "passage_tokens")):
         if getattr(args, arg) is not None:
             out[key] = getattr(args, arg)
@@ -69,9 +77,11 @@ def _overrides(args) -> dict:
     for arg, key in (("edits", "candidates"), ("max_tokens", "max_tokens"), ("seed", "seed")):
         if getattr(args, arg) is not None:
             out["generation"][key] = getattr(args, arg)
-    for arg, key in (("epochs", "epochs"), ("lr", "lr"), ("rank", "rank")):
+    for arg, key in (("epochs", "epochs"), ("lr", "lr"), ("rank", "rank"), ("replay", "replay")):
         if getattr(args, arg) is not None:
             out["train"][key] = getattr(args, arg)
+    out["filter"] = {key: getattr(args, arg) for arg, key in (("budget", "budget"), ("top_k", "top_k"))
+                     if getattr(args, arg) is not None}
     if args.rank is not None:
         out["train"]["alpha"] = 2 * args.rank
     for arg, key in (("model", "gguf_path"), ("hf_dir", "hf_dir")):
@@ -141,7 +151,7 @@ def run_summary(session, timings: dict) -> dict:
 def _print_show(session, metric: str = "answer_nll") -> None:
     from rich.console import Console
 
-    from seal_tui.render import heatmap, summary_table
+    from seal_tui.render import heatmap, strategy_table, summary_table
 
     console = Console()
     matrix = session.matrix(metric)
@@ -150,6 +160,7 @@ def _print_show(session, metric: str = "answer_nll") -> None:
     table, bwt = summary_table(matrix)
     console.print(table)
     console.print(f"backward transfer (BWT): {'-' if bwt is None else f'{bwt:+.3f}'}  (negative means forgetting)")
+    console.print(strategy_table(session.strategy_stats()))
 
 
 def cmd_show(args) -> int:
@@ -164,6 +175,20 @@ def cmd_show(args) -> int:
         print(json.dumps({"metric": m.metric, "rows": m.rows, "cols": m.cols, "values": m.values}))
     else:
         _print_show(session, args.metric)
+    return 0
+
+
+def cmd_rollback(args) -> int:
+    from engine.home import Home
+
+    home = Home()
+    if not home.exists(args.session):
+        raise _usage(f"no session named {args.session!r} (see `seal sessions`)")
+    session = home.open(args.session, runtime=_NoModel())
+    session.rollback(args.version)
+    abandoned = [u.version for u in session.updates() if u.status == "abandoned"]
+    print(f"{args.session}: version {args.version} is current"
+          + (f"; abandoned: {', '.join(f'v{v}' for v in abandoned)}" if abandoned else ""))
     return 0
 
 
@@ -204,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         from seal_tui.launch import launch_app
 
         return launch_app()
-    handler = {"run": cmd_run, "show": cmd_show, "sessions": cmd_sessions}.get(args.command)
+    handler = {"run": cmd_run, "show": cmd_show, "sessions": cmd_sessions, "rollback": cmd_rollback}.get(args.command)
     if args.command == "bench":
         from seal_tui.bench import cmd_bench as handler
     try:

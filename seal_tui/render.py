@@ -27,8 +27,11 @@ def heatmap(matrix: Matrix, titles: dict[int, str] | None = None) -> Table:
     for col in matrix.cols:
         table.add_column(f"p{col}\n{titles.get(col, '')[:10]}", justify="center")
     learned_by = {v: p for p, v in matrix.learned_at.items()}
+    learned_by.update({v: "?" for v in matrix.abandoned})
     for version, row in zip(matrix.rows, matrix.values):
         label = "base" if version == 0 else f"v{version} (+p{learned_by.get(version, '?')})"
+        if version in matrix.abandoned:
+            label = Text(f"v{version} abandoned", style="dim strike")
         cells = []
         for col, value in zip(matrix.cols, row):
             if value is None:
@@ -60,4 +63,15 @@ def sessions_table(sessions) -> Table:
         table.add_column(name)
     for s in sessions:
         table.add_row(s.name, str(s.passages), str(s.updates), f"v{s.current_version}", s.created_at[:19])
+    return table
+
+
+def strategy_table(stats: dict[str, dict]) -> Table:
+    """Per strategy: candidates, accepted, acceptance rate, mean reward of filter trials."""
+    table = Table(header_style="bold", title="strategies")
+    for name in ("strategy", "candidates", "accepted", "acceptance", "mean reward"):
+        table.add_column(name, justify="right")
+    for name, row in sorted(stats.items()):
+        reward = "-" if row["mean_reward"] is None else f"{row['mean_reward']:+.2f}"
+        table.add_row(name, str(row["candidates"]), str(row["accepted"]), f"{row['acceptance']:.0%}", reward)
     return table

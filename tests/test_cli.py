@@ -104,3 +104,13 @@ def test_show_json_and_unknown_session(learned_session, capsys):
     assert matrix["rows"] == [0, 1, 2, 3] and len(matrix["cols"]) == 3
     assert main(["show", "nope"]) == 2
     assert "no session named 'nope'" in capsys.readouterr().err
+
+
+def test_rollback_marks_later_versions_abandoned(learned_session, capsys):
+    assert main(["rollback", "demo", "1"]) == 0
+    assert "abandoned: v2, v3" in capsys.readouterr().out
+    assert main(["show", "demo"]) == 0
+    out = capsys.readouterr().out
+    assert "v2 abandoned" in out and "implications" in out
+    assert main(["rollback", "demo", "9"]) == 2
+    assert "no version 9" in capsys.readouterr().err
