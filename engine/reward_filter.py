@@ -72,9 +72,10 @@ def run_trials(session, passage: Passage, candidates: list[SelfEdit], on_event: 
         if stop is not None and stop.is_set():
             break
         t0 = time.perf_counter()
-        after = session.runtime.trial(start, examples[edit.id], trial_train, items, stop)
-        if after is None:  # cancelled mid-trial
+        result = session.runtime.trial(start, examples[edit.id], trial_train, items, stop)
+        if result is None:  # cancelled mid-trial
             break
+        after = result.nll
         reward = _mean(before[: len(own)]) - _mean(after[: len(own)])
         damage = _mean(after[len(own):]) - _mean(before[len(own):]) if anchors else 0.0
         session.store.set_reward(edit.id, reward, damage)

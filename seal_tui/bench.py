@@ -12,6 +12,8 @@ def cmd_bench(args) -> int:
     from engine.runtime.models import default_gguf_path
 
     log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
+    if args.what in ("ki", "forget"):
+        return _bench_cl(args, log)
     config = benchmarks.default_config()
     paper = args.data or str(resources.files("seal_tui") / "samples" / "velmora.md")
     draft = read_paper(paper, config.passage_tokens)[0]
@@ -19,6 +21,29 @@ def cmd_bench(args) -> int:
     log("generation speed: app vs raw llama.cpp vs transformers ...")
     result["gen_tps"] = benchmarks.generation_speed(default_gguf_path(), threads=0, max_tokens=256)
     log(json.dumps(result["gen_tps"]))
-    result.update(benchmarks.cycle(draft, config, args.passages, log))
+    result.update(benchmarks.cycle(draft, config, args.passages or 20, log))
+    print(json.dumps(result, indent=None if args.json else 2))
+    return 0
+
+
+def _bench_cl(args, log) -> int:
+    from engine import benchmarks_cl
+    from engine.ingest import read_paper
+    from engine.runtime.local import LocalRuntime
+
+    if not args.data:
+        raise SystemExit(f"seal: error: bench {args.what} needs a SQuAD/SEAL JSON file")
+    config = benchmarks_cl.bench_config(args.edits, args.epochs, args.max_tokens)
+    drafts = read_paper(args.data, passage_tokens=4096)  # one passage per context, as in SEAL
+    runtime = LocalRuntime(config.model, config.train)
+    try:
+        if args.what == "ki":
+            passages = benchmarks_cl.passages_of(drafts, args.passages or 20)
+            result = benchmarks_cl.knowledge_incorporation(runtime, passages, config, log)
+        else:
+            passages = benchmarks_cl.passages_of(drafts, args.steps)
+            result = benchmarks_cl.forgetting(runtime, passages, config, args.replay, log)
+    finally:
+        runtime.close()
     print(json.dumps(result, indent=None if args.json else 2))
     return 0

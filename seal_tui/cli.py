@@ -59,11 +59,17 @@ def build_parser() -> argparse.ArgumentParser:
     rollback.add_argument("session")
     rollback.add_argument("version", type=int, help="the version to return to (0 = the base model)")
 
-    bench = sub.add_parser("bench", help="benchmarks")
-    bench.add_argument("what", choices=["cycle"])
+    bench = sub.add_parser("bench", help="benchmarks (figures in BENCHMARKS.md)")
+    bench.add_argument("what", choices=["cycle", "ki", "forget"],
+                       help="cycle: speeds; ki: SEAL's conditions; forget: sequential updates, plain vs replay")
+    bench.add_argument("data", nargs="?", help="cycle: a paper (default: the shipped sample); ki/forget: SQuAD/SEAL JSON")
     bench.add_argument("--json", action="store_true")
-    bench.add_argument("--passages", type=int, default=20, help="passages for the scoring scale-up")
-    bench.add_argument("--data", help="paper to benchmark on (default: the shipped sample)")
+    bench.add_argument("--passages", type=int, help="passages (cycle: scoring scale-up, default 20; ki: default 20)")
+    bench.add_argument("--steps", type=int, default=8, help="forget: passages applied in sequence")
+    bench.add_argument("--edits", type=int, default=3, help="ki/forget: self-edit candidates per passage")
+    bench.add_argument("--epochs", type=int, default=10, help="ki/forget: epochs per update")
+    bench.add_argument("--max-tokens", type=int, default=128, help="ki/forget: longest self-edit")
+    bench.add_argument("--replay", type=float, default=1.0, help="forget: replay share for the replay run")
     return parser
 
 

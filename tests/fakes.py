@@ -10,6 +10,7 @@ import json
 import time
 from pathlib import Path
 
+from engine.runtime.local import TrialScores
 from engine.runtime.trainer import TrainResult
 
 CANNED = (
@@ -81,13 +82,14 @@ class FakeRuntime:
         self.trained.append(list(examples))
         return result
 
-    def trial(self, start, examples, config, items, stop=None):
+    def trial(self, start, examples, config, items, stop=None, greedy_prompts=None):
         """What-if training: scores as if these examples were learned last."""
         if stop is not None and stop.is_set():
             return None
         self.trials.append(list(examples))
         history = self._history_of(start) + [list(examples)]
-        return [self._score(history, answer) for _, answer in items]
+        answers = ["1873" for _ in greedy_prompts] if greedy_prompts else None
+        return TrialScores([self._score(history, answer) for _, answer in items], answers)
 
     def save_adapter(self, folder):
         folder = Path(folder)

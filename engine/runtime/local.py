@@ -3,12 +3,22 @@ and scoring, loaded lazily. The session loop talks to the model only through thi
 (or a fake with the same methods, in fast tests)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from threading import Event, Lock
 from typing import Callable, Iterator
 
 from engine.config import GenerationConfig, ModelConfig, TrainConfig
 from engine.runtime.models import check_gguf, resolve_gguf
+
+
+@dataclass
+class TrialScores:
+    """What a trial update would do: answer NLL per item, greedy answers if asked."""
+
+    nll: list[float]
+    answers: list[str] | None = None
+    seconds: float = 0.0
 
 
 class LocalRuntime:
@@ -103,10 +113,11 @@ class LocalRuntime:
         return result
 
     def trial(self, start: Path | None, examples: list[str], config: TrainConfig,
-              items: list[tuple[str, str]], stop: Event | None = None) -> list[float] | None:
-        """Train from `start` on examples, score items with the result, then put `start`
-        back: a what-if that leaves no trace. None when cancelled."""
-        from engine.runtime.scorer import answer_nll
+              items: list[tuple[str, str]], stop: Event | None = None,
+              greedy_prompts: list[str] | None = None) -> TrialScores | None:
+        """Train from `start` on examples, score items (and answer greedy_prompts) with the
+        result, then put `start` back: a what-if that leaves no trace. None when cancelled."""
+        from engine.runtime.scorer import answer_nll, greedy_answers
         from engine.runtime.trainer import adapter_state, load_adapter_state, train_lora
 
         lm = self.peft()
@@ -114,7 +125,11 @@ class LocalRuntime:
         saved = adapter_state(lm.model)
         try:
             result = train_lora(lm.model, lm.tokenizer, examples, config, stop=stop)
-            return None if result.cancelled else answer_nll(lm.model, lm.tokenizer, items)
+            if result.cancelled:
+                return None
+            nll = answer_nll(lm.model, lm.tokenizer, items)
+            answers = greedy_answers(lm.model, lm.tokenizer, greedy_prompts) if greedy_prompts else None
+            return TrialScores(nll, answers, result.seconds)
         finally:
             load_adapter_state(lm.model, saved)
 
