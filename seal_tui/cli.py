@@ -17,9 +17,10 @@ def _user_errors() -> tuple[type[Exception], ...]:
     from engine.runtime.hf_model import ModelLoadError
     from engine.runtime.models import ModelFileError
     from engine.selfedit import StrategyError
+    from engine.export import ExportError
     from engine.store import StoreError
 
-    return (ConfigError, IngestError, ModelFileError, ModelLoadError, GeneratorError, StrategyError, StoreError)
+    return (ConfigError, ExportError, IngestError, ModelFileError, ModelLoadError, GeneratorError, StrategyError, StoreError)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -58,6 +59,14 @@ def build_parser() -> argparse.ArgumentParser:
     rollback = sub.add_parser("rollback", help="make an earlier version current again (later ones are kept, abandoned)")
     rollback.add_argument("session")
     rollback.add_argument("version", type=int, help="the version to return to (0 = the base model)")
+
+    export = sub.add_parser("export", help="write a version as a peft folder, GGUF adapter, merged model, JSONL edits")
+    export.add_argument("session")
+    export.add_argument("--version", type=int, help="default: the current version")
+    export.add_argument("--peft", metavar="DIR", help="the peft adapter folder")
+    export.add_argument("--gguf", metavar="FILE", help="a GGUF LoRA adapter for llama.cpp (--lora)")
+    export.add_argument("--merged", metavar="DIR", help="a Hugging Face model folder with the adapter merged in")
+    export.add_argument("--edits", metavar="FILE", help="accepted self-edits as chat-format JSONL")
 
     bench = sub.add_parser("bench", help="benchmarks (figures in BENCHMARKS.md)")
     bench.add_argument("what", choices=["cycle", "ki", "forget"],
@@ -198,6 +207,42 @@ def cmd_rollback(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    from pathlib import Path
+
+    from engine import export
+    from engine.home import Home
+    from engine.runtime.models import resolve_gguf
+
+    home = Home()
+    if not home.exists(args.session):
+        raise _usage(f"no session named {args.session!r} (see `seal sessions`)")
+    wanted = {k: Path(v).expanduser() for k in ("peft", "gguf", "merged", "edits") if (v := getattr(args, k))}
+    if not wanted:
+        raise _usage("name at least one output: --peft DIR, --gguf FILE, --merged DIR, --edits FILE")
+    session = home.open(args.session, runtime=_NoModel())
+    version = session.current_version if args.version is None else args.version
+    for kind, path in wanted.items():  # every output checked before any is written
+        (export.check_fresh_dir if kind in ("peft", "merged") else export.check_fresh_file)(path)
+    needs_adapter = any(kind != "edits" for kind in wanted)
+    if needs_adapter:
+        export.adapter_of(session, version)
+    base = resolve_gguf(session.config.model) if needs_adapter else None
+    for kind, path in wanted.items():
+        if kind == "peft":
+            export.export_peft(session, version, path)
+        elif kind == "gguf":
+            export.export_gguf(session, version, path, base)
+        elif kind == "merged":
+            export.export_merged(session, version, path, session.config.model, base)
+        else:
+            count = export.export_edits(session, version, path)
+            print(f"{path}: {count} accepted self-edit(s)")
+            continue
+        print(f"{path}: {kind} of {args.session} v{version}")
+    return 0
+
+
 def cmd_sessions(_args) -> int:
     from rich.console import Console
 
@@ -235,7 +280,8 @@ def main(argv: list[str] | None = None) -> int:
         from seal_tui.launch import launch_app
 
         return launch_app()
-    handler = {"run": cmd_run, "show": cmd_show, "sessions": cmd_sessions, "rollback": cmd_rollback}.get(args.command)
+    handler = {"run": cmd_run, "show": cmd_show, "sessions": cmd_sessions, "rollback": cmd_rollback,
+               "export": cmd_export}.get(args.command)
     if args.command == "bench":
         from seal_tui.bench import cmd_bench as handler
     try:

@@ -114,3 +114,21 @@ def test_rollback_marks_later_versions_abandoned(learned_session, capsys):
     assert "v2 abandoned" in out and "implications" in out
     assert main(["rollback", "demo", "9"]) == 2
     assert "no version 9" in capsys.readouterr().err
+
+
+def test_export_edits_and_peft_then_refuses_to_overwrite(learned_session, tmp_path, capsys):
+    edits, peft = tmp_path / "edits.jsonl", tmp_path / "adapter"
+    assert main(["export", "demo", "--edits", str(edits), "--peft", str(peft)]) == 0
+    lines = [json.loads(x) for x in edits.read_text().splitlines()]
+    assert lines and all([m["role"] for m in x["messages"]][-2:] == ["user", "assistant"] for x in lines)
+    assert (peft / "adapter_config.json").is_file()
+    assert main(["export", "demo", "--edits", str(edits)]) == 2
+    assert "already exists" in capsys.readouterr().err
+
+
+def test_export_needs_an_output_and_a_real_version(learned_session, tmp_path, capsys):
+    assert main(["export", "demo"]) == 2
+    assert "name at least one output" in capsys.readouterr().err
+    assert main(["export", "demo", "--version", "0", "--peft", str(tmp_path / "p")]) == 2
+    assert "base model" in capsys.readouterr().err
+    assert not (tmp_path / "p").exists()

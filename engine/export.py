@@ -1,0 +1,111 @@
+"""`seal export`: a session version as files other tools use.
+
+  peft    the adapter folder as peft saved it (adapter_config.json + safetensors)
+  gguf    the same adapter as a GGUF LoRA file for llama.cpp (`--lora`)
+  merged  a Hugging Face model folder with the adapter merged into the weights
+  edits   the accepted self-edits as a chat-format JSONL training set
+          ({"messages": [system, user prompt, assistant self-edit]} per line)
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from engine.selfedit import build_messages, resolve_strategy
+
+
+class ExportError(Exception):
+    """An export cannot be written; the message names the output and the reason."""
+
+
+def check_fresh_dir(path: Path) -> None:
+    if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        raise ExportError(f"{path}: already exists and is not an empty folder")
+
+
+def check_fresh_file(path: Path) -> None:
+    if path.exists():
+        raise ExportError(f"{path}: already exists")
+    if not path.parent.is_dir():
+        raise ExportError(f"{path}: folder {path.parent} does not exist")
+
+
+def adapter_of(session, version: int) -> Path:
+    if version == 0:
+        raise ExportError("version 0 is the base model: it has no adapter to export")
+    adapter = session.adapter_for(version)
+    if adapter is None:
+        raise ExportError(f"session {session.name!r} has no version {version}")
+    return adapter
+
+
+def path_versions(session, version: int) -> set[int]:
+    """The versions on the path from the base model to `version`."""
+    parents = {u.version: u.parent_version for u in session.updates()}
+    path = set()
+    while version:
+        path.add(version)
+        version = parents[version]
+    return path
+
+
+def export_peft(session, version: int, out: Path) -> Path:
+    check_fresh_dir(out)
+    shutil.copytree(adapter_of(session, version), out, dirs_exist_ok=True)
+    return out
+
+
+def export_gguf(session, version: int, out: Path, base_gguf: Path) -> Path:
+    from engine.runtime.gguf_adapter import peft_to_gguf
+
+    check_fresh_file(out)
+    return peft_to_gguf(adapter_of(session, version), out, base_gguf)
+
+
+def export_merged(session, version: int, out: Path, model_config, base_gguf: Path) -> Path:
+    """Base weights + adapter merged, saved as safetensors with the tokenizer."""
+    import torch
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from engine.runtime.hf_model import model_folder
+
+    check_fresh_dir(out)
+    adapter = adapter_of(session, version)
+    folder = model_folder(model_config, base_gguf)
+    base = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32, local_files_only=True, use_safetensors=True)
+    merged = PeftModel.from_pretrained(base, adapter).merge_and_unload()
+    tmp = out.with_name(out.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    merged.save_pretrained(tmp, safe_serialization=True)
+    AutoTokenizer.from_pretrained(folder, local_files_only=True).save_pretrained(tmp)
+    if out.exists():
+        out.rmdir()
+    os.replace(tmp, out)
+    return out
+
+
+def export_edits(session, version: int, out: Path) -> int:
+    """Accepted self-edits of the passages learned up to `version`, one chat per line."""
+    check_fresh_file(out)
+    learned = {u.passage_id for u in session.updates() if u.version in path_versions(session, version)}
+    lines = []
+    for passage in session.passages():
+        if passage.id not in learned:
+            continue
+        for edit in session.self_edits(passage.id):
+            if edit.status != "accepted":
+                continue
+            try:
+                strategy = resolve_strategy(edit.strategy)
+            except ValueError:  # a template file that is gone: keep the session's own strategy
+                strategy = session.strategy
+            messages = build_messages(strategy, passage.title, passage.text)
+            messages.append({"role": "assistant", "content": edit.text})
+            lines.append(json.dumps({"messages": messages, "passage_id": passage.id, "edit_id": edit.id}))
+    tmp = out.with_name(out.name + ".partial")
+    tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    os.replace(tmp, out)
+    return len(lines)
