@@ -106,6 +106,7 @@ def _overrides(args) -> dict:
 
 
 def cmd_run(args) -> int:
+    from engine.events import Stage
     from engine.home import Home
     from engine.ingest import read_paper
     from engine.runtime.local import LocalRuntime
@@ -122,9 +123,11 @@ def cmd_run(args) -> int:
         raise _usage(f"session {args.session!r} does not exist yet: give at least one paper")
     runtime = LocalRuntime(config.model, config.train)
     stop = threading.Event()
-    session = home.open(args.session, config, runtime)
     try:
         with ProgressReporter() as report:
+            report(Stage("load", runtime.name))
+            runtime.load()
+            session = home.open(args.session, config, runtime)
             for draft in drafts:
                 session.add_paper(draft, report)
             session.run(report, stop)

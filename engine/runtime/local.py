@@ -69,6 +69,11 @@ class LocalRuntime:
             load_adapter_folder(lm.model, Path(adapter))
         self._loaded_adapter = None if adapter is None else Path(adapter)
 
+    def load(self) -> None:
+        """Load both copies now (otherwise each loads on first use); a bad model fails here."""
+        self.peft()
+        self.generator()
+
     # -- generation ----------------------------------------------------------------
     def stream_chat(self, messages: list[dict], config: GenerationConfig, stop: Event | None = None) -> Iterator[str]:
         return self.generator().stream_chat(
