@@ -67,6 +67,14 @@ class TrialDone(Event):
 
 
 @dataclass(frozen=True)
+class AdapterSwapped(Event):
+    """Generation now uses this version (exported to GGUF and switched in llama.cpp)."""
+
+    version: int
+    seconds: float
+
+
+@dataclass(frozen=True)
 class RolledBack(Event):
     version: int
     abandoned: tuple[int, ...]

@@ -76,12 +76,19 @@ class Session:
         matrix.abandoned = {u.version for u in updates if u.status == "abandoned"}
         return matrix
 
+    def sync_generation(self, on_event: ev.OnEvent = ev.ignore) -> None:
+        """Make the model that writes self-edits the session's current version."""
+        version = self.current_version
+        seconds = self.runtime.activate(self.adapter_for(version))
+        if seconds is not None:
+            on_event(ev.AdapterSwapped(version, seconds))
+
     def rollback(self, version: int, on_event: ev.OnEvent = ev.ignore) -> None:
         """Make an earlier version current again; later versions stay in the history as
         abandoned, and the next update continues from this one."""
         self.store.rollback(self.info.id, version)
         abandoned = tuple(u.version for u in self.updates() if u.status == "abandoned")
-        on_event(ev.RolledBack(version, abandoned))
+        on_event(ev.RolledBack(version, abandoned))  # generation follows at its next use
 
     # -- papers --------------------------------------------------------------------
     def add_paper(self, draft: PaperDraft, on_event: ev.OnEvent = ev.ignore) -> list[Passage]:
@@ -109,6 +116,7 @@ class Session:
     ) -> list[SelfEdit]:
         """Sample `count` new candidates (default: those still missing of the configured K),
         streaming tokens; each is stored as soon as it is complete. Returns the new ones."""
+        self.sync_generation(on_event)
         existing = len(self.store.self_edits(passage.id))
         if count is None:
             count = max(0, self.config.generation.candidates - existing)
@@ -253,6 +261,7 @@ class Session:
             self.info.id, passage.id, new_version, {**asdict(train), "edit_ids": edit_ids}, result.losses, str(folder), result.seconds, len(examples)
         )
         on_event(ev.UpdateDone(update.id, new_version, passage.id, result.losses[0], result.losses[-1], result.seconds))
+        self.sync_generation(on_event)
         return update
 
     def score(self, version: int, passages: list[Passage], on_event: ev.OnEvent = ev.ignore, stop: Event | None = None) -> dict[int, float]:

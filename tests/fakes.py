@@ -33,6 +33,7 @@ class FakeRuntime:
         self.fail_generation: Exception | None = None
         self.seeds: list[int | None] = []
         self.trials: list[list[str]] = []
+        self.active: list | None = None
 
     def stream_chat(self, messages, config, stop=None):
         if self.fail_generation is not None:
@@ -44,6 +45,13 @@ class FakeRuntime:
             if self.token_delay:
                 time.sleep(self.token_delay)
             yield word + " "
+
+    def activate(self, adapter):
+        """Generation follows the session's version; the fake only records which."""
+        if self.active == [adapter]:
+            return None
+        self.active = [adapter]
+        return 0.0
 
     def _history_of(self, adapter: Path | None) -> list[list[str]]:
         if adapter is None:

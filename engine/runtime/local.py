@@ -3,6 +3,7 @@ and scoring, loaded lazily. The session loop talks to the model only through thi
 (or a fake with the same methods, in fast tests)."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from threading import Event, Lock
@@ -32,6 +33,7 @@ class LocalRuntime:
         self._lm = None
         self._initial_state = None
         self._loaded_adapter: Path | None = None
+        self._active: tuple[Path | None] | None = None
         self._lock = Lock()
 
     @property
@@ -73,6 +75,25 @@ class LocalRuntime:
         """Load both copies now (otherwise each loads on first use); a bad model fails here."""
         self.peft()
         self.generator()
+
+    # -- the version generation uses ------------------------------------------------
+    def activate(self, adapter: Path | None) -> float | None:
+        """Make llama.cpp generate with this peft adapter (None: the base model), exported to
+        GGUF beside it once; returns the seconds the export and switch took, None when it
+        was already active."""
+        if self._active is not None and self._active == (adapter,):
+            return None
+        t0 = time.perf_counter()
+        gguf = None
+        if adapter is not None:
+            gguf = Path(adapter) / "adapter.gguf"
+            if not gguf.is_file():
+                from engine.runtime.gguf_adapter import peft_to_gguf
+
+                peft_to_gguf(adapter, gguf, self.gguf)
+        self.generator().set_adapter(gguf)
+        self._active = (adapter,)
+        return time.perf_counter() - t0
 
     # -- generation ----------------------------------------------------------------
     def stream_chat(self, messages: list[dict], config: GenerationConfig, stop: Event | None = None) -> Iterator[str]:
@@ -149,3 +170,4 @@ class LocalRuntime:
         if self._generator is not None:
             self._generator.close()
             self._generator = None
+            self._active = None

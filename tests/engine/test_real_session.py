@@ -43,6 +43,10 @@ def test_learning_lowers_nll_and_later_updates_move_earlier_columns(runtime, fix
     assert m.cell(1, first.id) < m.cell(0, first.id), "the learned passage's probe NLL drops below base"
     assert m.cell(2, second.id) < m.cell(0, second.id)
     assert m.cell(2, first.id) != pytest.approx(m.cell(1, first.id), abs=1e-3), "a later update changes earlier columns"
+    # generation now runs the latest version, exported to GGUF and switched in llama.cpp
+    from pathlib import Path
+
+    assert Path(runtime.generator().adapter) == (session.adapter_for(2) / "adapter.gguf").resolve()
     for u in (u1, u2):
         assert (session.home / "real" / "adapters" / f"v{u.version:04d}" / "adapter_model.safetensors").is_file()
         assert u.losses[-1] < u.losses[0]

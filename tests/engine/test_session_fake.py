@@ -249,3 +249,18 @@ def test_reward_filter_measures_damage_on_earlier_passages(fixtures):
     # except those the new candidate repeats
     assert 0.25 < edit.damage <= 1.0 and edit.reward > 0
     assert edit.status == "rejected" and "damage over the budget of 0.25" in edit.reason
+
+
+def test_generation_follows_the_current_version(fixtures):
+    runtime = FakeRuntime()
+    session = open_session(runtime=runtime, accept="all")
+    first, second = session.add_paper(read_paper(fixtures / "velmora.md")[0])[:2]
+    seen = []
+    session.generate(first, seen.append)
+    assert runtime.active == [None]  # the base model writes the first self-edits
+    session.step(first, seen.append)
+    assert runtime.active == [session.adapter_for(1)]
+    assert [e.version for e in seen if isinstance(e, ev.AdapterSwapped)] == [0, 1]
+    session.rollback(0)
+    session.generate(second)
+    assert runtime.active == [None]
