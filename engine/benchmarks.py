@@ -27,6 +27,7 @@ def generation_speed(gguf: Path, threads: int, max_tokens: int, seed: int = 1234
 
     from engine.runtime.generator import Generator
 
+    threads = threads or os.cpu_count() or 1
     runs: dict[str, list[float]] = {"raw_llamacpp": [], "app": []}
     llm = llama_cpp.Llama(model_path=str(gguf), n_ctx=2048, n_threads=threads, verbose=False)
     with Generator(gguf, threads=threads) as gen:

@@ -14,6 +14,8 @@ def cmd_bench(args) -> int:
     log = lambda line: print(line, file=sys.stderr, flush=True)  # noqa: E731
     if args.what in ("ki", "forget"):
         return _bench_cl(args, log)
+    if args.what == "speed":
+        return _bench_speed(args, log)
     config = benchmarks.default_config()
     paper = args.data or str(resources.files("seal_tui") / "samples" / "velmora.md")
     draft = read_paper(paper, config.passage_tokens)[0]
@@ -43,6 +45,28 @@ def _bench_cl(args, log) -> int:
         else:
             passages = benchmarks_cl.passages_of(drafts, args.steps)
             result = benchmarks_cl.forgetting(runtime, passages, config, args.replay, log)
+    finally:
+        runtime.close()
+    print(json.dumps(result, indent=None if args.json else 2))
+    return 0
+
+
+def _bench_speed(args, log) -> int:
+    from engine import benchmarks_speed
+    from engine.config import ModelConfig, TrainConfig
+    from engine.ingest import read_paper
+    from engine.runtime.local import LocalRuntime
+    from engine.selfedit import to_examples
+
+    paper_path = args.data or str(resources.files("seal_tui") / "samples" / "velmora.md")
+    paper = read_paper(paper_path)[0]
+    passage = paper.passages[0]
+    # SEAL-sized: a self-edit's lines plus the passage, as one update would see them
+    lines = "\n".join(s.strip() + "." for s in passage.text.split(". ") if s.strip())
+    examples = to_examples(lines, passage.title, passage.text, "implications")
+    runtime = LocalRuntime(ModelConfig(), TrainConfig())
+    try:
+        result = benchmarks_speed.speed(runtime, paper, examples, log)
     finally:
         runtime.close()
     print(json.dumps(result, indent=None if args.json else 2))

@@ -69,8 +69,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--edits", metavar="FILE", help="accepted self-edits as chat-format JSONL")
 
     bench = sub.add_parser("bench", help="benchmarks (figures in BENCHMARKS.md)")
-    bench.add_argument("what", choices=["cycle", "ki", "forget"],
-                       help="cycle: speeds; ki: SEAL's conditions; forget: sequential updates, plain vs replay")
+    bench.add_argument("what", choices=["cycle", "speed", "ki", "forget"],
+                       help="cycle: one passage cycle; speed: adapted generation, swap, padding, memory; "
+                            "ki: SEAL's conditions; forget: sequential updates, plain vs replay")
     bench.add_argument("data", nargs="?", help="cycle: a paper (default: the shipped sample); ki/forget: SQuAD/SEAL JSON")
     bench.add_argument("--json", action="store_true")
     bench.add_argument("--passages", type=int, help="passages (cycle: scoring scale-up, default 20; ki: default 20)")

@@ -89,6 +89,12 @@ def _read_base(path: Path) -> _Base:
     return base
 
 
+def prepare_base(base_gguf: str | os.PathLike) -> None:
+    """Parse the base GGUF's metadata now (about 2 s, once per file), so that exporting each
+    new adapter later takes milliseconds."""
+    _read_base(Path(base_gguf))
+
+
 def _name_map(base: _Base):
     import gguf
 

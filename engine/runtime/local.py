@@ -73,8 +73,11 @@ class LocalRuntime:
 
     def load(self) -> None:
         """Load both copies now (otherwise each loads on first use); a bad model fails here."""
+        from engine.runtime.gguf_adapter import prepare_base
+
         self.peft()
         self.generator()
+        prepare_base(self.gguf)
 
     # -- the version generation uses ------------------------------------------------
     def activate(self, adapter: Path | None) -> float | None:

@@ -1,0 +1,105 @@
+"""`seal bench speed`: the adapted model at llama.cpp speed, and what the update costs.
+
+One run measures generation with the current adapter (app), raw llama.cpp with the base
+model, and transformers; the export + hot-swap of an adapter; one LoRA update on the same
+examples with dynamic padding against the same update padded to 2048 tokens with EOS in
+the loss (as SEAL's reference code trains); scoring per probe; peak resident memory.
+"""
+from __future__ import annotations
+
+import resource
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from engine.benchmarks import generation_speed
+from engine.config import TrainConfig
+from engine.evaluate import probe_prompt
+from engine.probes import probes_for
+
+PADDED_LENGTH = 2048
+
+
+def _rss_peak_mb(pid: int | None = None) -> float:
+    """Peak resident memory of this process, or of another by pid (VmHWM)."""
+    if pid is None:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _padded_steps(lm, examples: list[str], config: TrainConfig) -> float:
+    """Seconds of one epoch over examples each padded to 2048 tokens with EOS, pads in the loss."""
+    import torch
+
+    from engine.runtime.trainer import _autocast, tokenize_examples
+
+    eos = lm.tokenizer.eos_token_id
+    params = [p for p in lm.model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(params, lr=config.lr)
+    lm.model.train()
+    t0 = time.perf_counter()
+    for ids in tokenize_examples(lm.tokenizer, examples, config.max_length):
+        seq = torch.tensor([ids + [eos] * (PADDED_LENGTH - len(ids))], device=lm.model.device)
+        with _autocast(lm.model, config.bf16):
+            loss = lm.model(input_ids=seq, labels=seq).loss
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+    lm.model.eval()
+    return time.perf_counter() - t0
+
+
+def speed(runtime, paper, examples: list[str], log) -> dict:
+    """All figures of `seal bench speed`; `examples` are SEAL-sized training examples.
+    Peak memory is read before the padded reference run, which needs far more."""
+    from engine.runtime.trainer import adapter_state, load_adapter_state
+
+    passage = paper.passages[0]
+    items = [(probe_prompt(passage.title, q), a) for _, q, a in probes_for(passage.title, passage.text, [], "cloze")]
+    one_epoch = replace(runtime.lora, epochs=1)
+    runtime.load()
+    lm = runtime.peft()
+    start = adapter_state(lm.model)
+    dynamic = runtime.train(None, examples, one_epoch).seconds
+    log(f"one epoch, dynamic padding: {dynamic:.1f}s for {len(examples)} examples")
+    with tempfile.TemporaryDirectory() as tmp:
+        swaps = []
+        for name in ("v0001", "v0002"):  # as after two updates
+            runtime.train(None, examples, one_epoch)
+            swaps.append(runtime.activate(runtime.save_adapter(Path(tmp) / name)))
+        log(f"export + hot-swap per update: {swaps[-1]:.3f}s")
+        adapter = Path(tmp) / "v0002"
+        t0 = time.perf_counter()
+        nll = runtime.answer_nll(adapter, False, items)
+        per_probe = (time.perf_counter() - t0) / len(nll)
+        gen = runtime.generator()
+        rates = []
+        for seed in (1, 2, 3):
+            t0 = time.perf_counter()
+            n = sum(1 for piece in gen.stream_chat(
+                [{"role": "user", "content": "List five facts about how rivers shape their valleys, one per line."}],
+                max_tokens=256, temperature=1.0, top_p=0.95, seed=seed) if piece)
+            rates.append(n / (time.perf_counter() - t0))
+        app_adapted = sorted(rates)[1]
+        peak = _rss_peak_mb() + _rss_peak_mb(gen.pid)
+        log(f"generation with the adapter: {app_adapted:.1f} tok/s; peak RSS {peak:.0f} MB")
+    runtime.close()  # the raw llama.cpp run below gets the cores to itself
+    load_adapter_state(lm.model, start)
+    padded = _padded_steps(lm, examples, one_epoch)
+    log(f"one epoch, padded to {PADDED_LENGTH}: {padded:.1f}s")
+    base = generation_speed(runtime.gguf, threads=runtime.model_config.threads or 0, max_tokens=256)
+    return {
+        "gen_tps": {"app_adapted": round(app_adapted, 1), "llamacpp_base": base["raw_llamacpp"], "hf": base["transformers"]},
+        "swap_seconds": round(swaps[-1], 3),
+        "train_seconds": {"dynamic": round(dynamic, 2), "padded_2048": round(padded, 2)},
+        "score_seconds_per_probe": round(per_probe, 4),
+        "peak_rss_mb": round(peak, 1),
+        "examples": len(examples),
+    }
