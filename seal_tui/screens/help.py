@@ -18,7 +18,7 @@ teaches the model; the **heatmap** then shows what every earlier passage kept or
 |-----|--------------|
 | `p` | add a paper (path, file picker with ctrl+o, or pasted text) |
 | `s` | start: the model writes candidates for the selected passage |
-| `a` / `r` / `e` | accept / reject / edit the focused candidate card |
+| `a` / `r` / `e` | accept / reject / edit the focused candidate card (Tab to the cards, up/down between them) |
 | `A` / `R` | accept all / reject all candidates of the passage |
 | `g` | regenerate: reject the undecided candidates and write fresh ones |
 | `u` | run the update on the selected passage (undecided cards go to the filter) |

@@ -7,6 +7,7 @@ the handlers below. Decisions and edits are single quick writes, done in place.
 from __future__ import annotations
 
 import threading
+import time
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -31,6 +32,7 @@ from seal_tui.widgets.stats import SessionStats
 from seal_tui.widgets.update_progress import UpdateProgress
 
 WORK = ("paper", "generate", "update")
+TOKEN_BATCH_S = 1 / 30
 
 
 class NoModelYet:
@@ -44,12 +46,12 @@ class SessionScreen(Screen):
     BINDINGS = [
         Binding("p", "add_paper", "Paper", tooltip="Add paper"),
         Binding("s", "generate", "Generate", tooltip="Generate candidates"),
-        Binding("A", "decide_all(True)", "All✓", key_display="A", tooltip="Accept all"),
-        Binding("R", "decide_all(False)", "All✗", key_display="R", tooltip="Reject all"),
-        Binding("g", "regenerate", "Regen", tooltip="Regenerate"),
+        Binding("A", "decide_all(True)", "All✓", key_display="A", show=False, tooltip="Accept all"),
+        Binding("R", "decide_all(False)", "All✗", key_display="R", show=False, tooltip="Reject all"),
+        Binding("g", "regenerate", "Regen", show=False, tooltip="Regenerate"),
         Binding("u", "update", "Update", tooltip="Run the update"),
         Binding("escape", "cancel", "Cancel", tooltip="Cancel the running work"),
-        Binding("m", "metric", "Metric", tooltip="Switch metric"),
+        Binding("m", "metric", "Metric", show=False, tooltip="Switch metric"),
         Binding("h", "history", "History", tooltip="Update history"),
         Binding("b", "sessions", "Sessions", show=False, tooltip="Back to sessions"),
     ]
@@ -93,7 +95,8 @@ class SessionScreen(Screen):
     # -- state -> widgets ------------------------------------------------------------
     def _subtitle(self) -> None:
         cfg = self.session.config
-        model = {"loading": "model loading…", "ready": f"model {self.model_name}",
+        name = self.model_name.removesuffix(".gguf")
+        model = {"loading": "model loading…", "ready": name,
                  "failed": "model failed to load"}[self.model_state]
         self.sub_title = f"{cfg.strategy} · {cfg.generation.candidates} candidates · probes {cfg.probes} · {model}"
 
@@ -161,9 +164,32 @@ class SessionScreen(Screen):
         return True
 
     def _reporter(self):
+        """The engine's `on_event` for a worker: posts messages to this screen. Tokens are
+        coalesced: a run of them arriving within TOKEN_BATCH_S goes out as one message, so a
+        fast stream wakes the UI thread about once a frame rather than once a token."""
         losses: list[float] = []
+        tokens: list[ev.Token] = []
+        flushed = [0.0]
+
+        def flush() -> None:
+            flushed[0] = time.monotonic()
+            if tokens:
+                first = tokens[0]
+                if all((t.passage_id, t.index) == (first.passage_id, first.index) for t in tokens):
+                    merged = [ev.Token(first.passage_id, first.index, "".join(t.text for t in tokens))]
+                else:
+                    merged = list(tokens)
+                tokens.clear()
+                for token in merged:
+                    self.post_message(EngineEvent(token))
 
         def on_event(event: ev.Event) -> None:
+            if isinstance(event, ev.Token):
+                tokens.append(event)
+                if time.monotonic() - flushed[0] >= TOKEN_BATCH_S:
+                    flush()
+                return
+            flush()
             if isinstance(event, ev.TrainStep):
                 losses.append(event.loss)
                 self.post_message(TrainProgress(event.step, event.total, event.epoch, event.loss, event.seconds, tuple(losses)))
@@ -251,6 +277,7 @@ class SessionScreen(Screen):
     def action_cancel(self) -> None:
         if self.busy():
             self.stop.set()
+            self.query_one(UpdateProgress).note(f"cancelling {self.busy()}: it stops after the step in flight…")
             self.notify("Cancelling… the current version stays.", severity="warning")
 
     def action_decide_all(self, accept: bool) -> None:
@@ -285,16 +312,24 @@ class SessionScreen(Screen):
         self.model_state, self.model_error = "failed", message.reason
         self._subtitle()
 
+    # Moving a cursor repaints the cursor first; the cards and the probe detail, which read
+    # the history and may mount widgets, follow a frame later (keys stay quick under load).
     def on_passage_selected(self, message: PassageSelected) -> None:
         if message.passage_id != self.passage_id:
             self.passage_id = message.passage_id
-            self.refresh_cards()
-            self.show_detail()
+            self.call_after_refresh(self._follow_selection, message.passage_id, True)
 
     def on_cell_selected(self, message: CellSelected) -> None:
-        if message.passage_id != self.passage_id:
+        changed = message.passage_id != self.passage_id
+        if changed:
             self.passage_id = message.passage_id
-            self.query_one(PassageList).show(self.session.passages(), self.passage_id)
+            self.query_one(PassageList).select(self.passage_id)
+        self.call_after_refresh(self._follow_selection, message.passage_id, changed)
+
+    def _follow_selection(self, passage_id: int, cards: bool) -> None:
+        if passage_id != self.passage_id:
+            return  # the cursor has moved on; its own callback follows
+        if cards:
             self.refresh_cards()
         self.show_detail()
 
@@ -324,10 +359,16 @@ class SessionScreen(Screen):
                     self.refresh_cards()
                 progress.stage(f"{name}: {detail}")
             case ev.Token(passage_id=pid, index=index, text=text) if pid == cards.passage_id:
-                cards.card(index).append(text)
-            case ev.CandidateDone(passage_id=pid, index=index, edit_id=eid, text=text) if pid == cards.passage_id:
                 card = cards.card(index)
-                card.edit_id, card.text, card.status = eid, text, "pending"
+                if not card.text:
+                    progress.note(f"writing candidate #{index + 1}…")
+                card.append(text)
+            case ev.CandidateDone(passage_id=pid, index=index, edit_id=eid, text=text, tokens=n, seconds=secs):
+                rate = f" ({n / secs:.1f} tokens/s)" if secs > 0 else ""
+                progress.note(f"candidate #{index + 1} written: {n} tokens in {secs:.0f}s{rate}")
+                if pid == cards.passage_id:
+                    card = cards.card(index)
+                    card.edit_id, card.text, card.status = eid, text, "pending"
             case ev.GateDecision(edit_id=eid, accepted=ok, decided_by=by, reason=reason):
                 if (card := cards.by_edit(eid)) is not None:
                     card.decided_by, card.reason, card.status = by, reason, "accepted" if ok else "rejected"

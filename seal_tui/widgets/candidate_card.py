@@ -20,6 +20,8 @@ class CandidateCard(Static, can_focus=True):
         Binding("a", "accept", "Accept"),
         Binding("r", "reject", "Reject"),
         Binding("e", "edit", "Edit"),
+        Binding("down", "sibling(1)", "Next card", show=False),
+        Binding("up", "sibling(-1)", "Previous card", show=False),
     ]
 
     text: reactive[str] = reactive("", layout=True)
@@ -79,6 +81,13 @@ class CandidateCard(Static, can_focus=True):
             self.notify("This candidate is still being written.", severity="warning")
             return False
         return True
+
+    def action_sibling(self, step: int) -> None:
+        cards = [c for c in self.parent.children if isinstance(c, CandidateCard)] if self.parent else []
+        at = cards.index(self) + step if self in cards else -1
+        if 0 <= at < len(cards):
+            cards[at].focus()
+            cards[at].scroll_visible(animate=False)
 
     def action_accept(self) -> None:
         if self._ready():

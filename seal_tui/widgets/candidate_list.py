@@ -10,8 +10,9 @@ from seal_tui.widgets.candidate_card import CandidateCard
 EMPTY = "No candidates yet: press [b]s[/] to have the model write some about this passage."
 
 
-class CandidateList(VerticalScroll):
-    """Cards indexed like the engine's Token events: the n-th self-edit of the passage."""
+class CandidateList(VerticalScroll, can_focus=False):
+    """Cards indexed like the engine's Token events: the n-th self-edit of the passage.
+    The list itself takes no focus: Tab lands on the first card, up/down move between cards."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)

@@ -33,6 +33,12 @@ class PassageList(OptionList):
         elif passages:
             self.highlighted = keep if keep is not None and keep < len(passages) else 0
 
+    def select(self, passage_id: int | None) -> None:
+        """Move the highlight to a passage without rebuilding the options."""
+        ids = [p.id for p in self.passages]
+        if passage_id in ids and self.highlighted != ids.index(passage_id):
+            self.highlighted = ids.index(passage_id)
+
     def on_resize(self) -> None:
         if self.passages:
             ids = [p.id for p in self.passages]

@@ -21,7 +21,7 @@ class UpdateProgress(Vertical):
     def compose(self) -> ComposeResult:
         yield Label(IDLE, id="update-status")
         with Horizontal(id="update-bar"):
-            yield ProgressBar(total=None, show_eta=False, id="update-steps")
+            yield ProgressBar(total=None, show_eta=False, show_percentage=False, id="update-steps")
             yield Label("", id="update-loss")
         yield Sparkline([], id="update-sparkline")
 
@@ -34,6 +34,10 @@ class UpdateProgress(Vertical):
         self.add_class("-busy")
         self.query_one("#update-status", Label).update(text)
         self.query_one(ProgressBar).update(total=None, progress=0)
+
+    def note(self, text: str) -> None:
+        """Where the running step is, in words; the bar stays as it is."""
+        self.query_one("#update-status", Label).update(text)
 
     def start(self, text: str) -> None:
         self.stage(text)
