@@ -21,6 +21,17 @@ def _tps(tokens: int, seconds: float) -> float:
     return round(tokens / seconds, 1) if seconds > 0 else 0.0
 
 
+def decode_rate(pieces) -> float:
+    """Tokens/s after the first token: the decoding speed, whatever the prompt costs and
+    however long this sample happens to be."""
+    first, n = None, 0
+    for piece in pieces:
+        if piece:
+            n += 1
+            first = first or time.perf_counter()
+    return _tps(n - 1, time.perf_counter() - first) if first and n > 1 else 0.0
+
+
 def generation_speed(gguf: Path, threads: int, max_tokens: int, seed: int = 1234, reps: int = 3) -> dict:
     """Tokens/s of the app's generator, raw in-process llama-cpp-python, and transformers."""
     import llama_cpp  # torch is imported only after the llama.cpp runs: it competes for threads
@@ -40,9 +51,7 @@ def generation_speed(gguf: Path, threads: int, max_tokens: int, seed: int = 1234
             list(stream())  # warm-up
         for _ in range(reps):  # interleaved, so a noisy moment hits both sides
             for name, stream in streams.items():
-                t0 = time.perf_counter()
-                tokens = sum(1 for piece in stream() if piece)
-                runs[name].append(_tps(tokens, time.perf_counter() - t0))
+                runs[name].append(decode_rate(stream()))
     del llm
     out = {name: statistics.median(values) for name, values in runs.items()}
 

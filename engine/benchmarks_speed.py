@@ -13,7 +13,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from engine.benchmarks import generation_speed
+from engine.benchmarks import PROMPT, decode_rate, generation_speed
 from engine.config import TrainConfig
 from engine.evaluate import probe_prompt
 from engine.probes import probes_for
@@ -80,13 +80,8 @@ def speed(runtime, paper, examples: list[str], log) -> dict:
         nll = runtime.answer_nll(adapter, False, items)
         per_probe = (time.perf_counter() - t0) / len(nll)
         gen = runtime.generator()
-        rates = []
-        for seed in (1, 2, 3):
-            t0 = time.perf_counter()
-            n = sum(1 for piece in gen.stream_chat(
-                [{"role": "user", "content": "List five facts about how rivers shape their valleys, one per line."}],
-                max_tokens=256, temperature=1.0, top_p=0.95, seed=seed) if piece)
-            rates.append(n / (time.perf_counter() - t0))
+        rates = [decode_rate(gen.stream_chat(PROMPT, max_tokens=256, temperature=1.0, top_p=0.95, seed=1234))
+                 for _ in range(3)]
         app_adapted = sorted(rates)[1]
         peak = _rss_peak_mb() + _rss_peak_mb(gen.pid)
         log(f"generation with the adapter: {app_adapted:.1f} tok/s; peak RSS {peak:.0f} MB")

@@ -140,6 +140,10 @@ def train_lora(
                 ids, mask, labels = (t.to(model.device) for t in _collate(batch, tokenizer.pad_token_id))
                 with _autocast(model, config.bf16):
                     loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+                if stop is not None and stop.is_set():  # a slow step need not finish first
+                    load_adapter_state(model, start_state)
+                    result.cancelled = True
+                    return result
                 loss.backward()
                 optimizer.step()
                 optimizer.zero_grad(set_to_none=True)
