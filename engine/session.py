@@ -270,7 +270,8 @@ class Session:
         todo = [p for p in passages if (version, p.id) not in done and p.probes]
         if not todo:
             return {}
-        on_event(ev.Stage("score", f"version {version}: {sum(len(p.probes) for p in todo)} probes", None))
+        label = "v0 (base)" if version == 0 else f"v{version}"
+        on_event(ev.Stage("score", f"{label} on {sum(len(p.probes) for p in todo)} probes", None))
         started = time.perf_counter()
         probes = [(p, probe) for p in todo for probe in p.probes]
         prompts = [probe_prompt(p.title, probe.question) for p, probe in probes]
