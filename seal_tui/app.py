@@ -84,10 +84,10 @@ class SealApp(App):
         seen = set()
         for key, active in screen.active_bindings.items():
             binding = active.binding
-            if binding.system or not binding.description or binding.action in seen or active.node is self:
-                continue
-            seen.add(binding.action)
             title = binding.tooltip or binding.description
+            if binding.system or not binding.description or title in seen or active.node is self:
+                continue
+            seen.add(title)
             yield SystemCommand(title, f"{title} (key {binding.key_display or key})",
                                 partial(active.node.run_action, binding.action))
         yield SystemCommand("Help", "Keys and how a session goes (key ?)", self.action_help)

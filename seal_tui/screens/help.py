@@ -21,11 +21,13 @@ teaches the model; the **heatmap** then shows what every earlier passage kept or
 | `a` / `r` / `e` | accept / reject / edit the focused candidate card (Tab to the cards, up/down between them) |
 | `A` / `R` | accept all / reject all candidates of the passage |
 | `g` | regenerate: reject the undecided candidates and write fresh ones |
-| `u` | run the update on the selected passage (undecided cards go to the filter) |
+| `f` | reward filter: a short trial update per undecided candidate; keeps those that help this passage within the forgetting budget (scores show on the cards; `a`/`r` still overrule) |
+| `u` | run the update on the selected passage (undecided cards go to the accept policy) |
 | `Esc` | cancel the running work; the current version stays |
 | `m` | switch the heatmap metric (answer NLL, F1, contains) |
 | arrows on the heatmap | pick a cell: its passage's probes and scores show below |
-| `h` | update history: parameters, loss curves, accepted edits, timing |
+| `z` | roll back: make the selected heatmap row's version current again (asks first); later versions stay, dimmed, as abandoned |
+| `h` | update history: per-strategy acceptance and reward, parameters, loss curves, accepted edits, timing |
 | `b` | back to the session list |
 | `ctrl+s` | save an SVG screenshot into the session home |
 | `ctrl+p` | command palette: every action by name |
@@ -35,7 +37,9 @@ teaches the model; the **heatmap** then shows what every earlier passage kept or
 In the passage list ○ is new, ◐ has candidates, ● is learned.
 Tab moves focus between the passage list, the cards and the heatmap.
 Undecided candidates are decided by the session's accept policy when the update starts
-(by default the heuristic gate, whose verdict each card shows). Everything is saved in
+(by default the heuristic gate, whose verdict each card shows; with the policy `filter`,
+the reward filter). The new-session form also sets the replay share: earlier passages'
+examples mixed into each update against forgetting (0 keeps plain SEAL). Everything is saved in
 SQLite as it happens: close the app and reopen the session to find it as it was.
 """
 

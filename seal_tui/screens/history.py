@@ -1,4 +1,4 @@
-"""Every update of the session, newest last."""
+"""Every update of the session, newest last, under a table of how each self-edit strategy did."""
 from __future__ import annotations
 
 from textual.app import ComposeResult
@@ -8,6 +8,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from seal_tui.widgets.passage_list import label
+from seal_tui.widgets.strategy_stats import StrategyStats
 from seal_tui.widgets.update_entry import UpdateEntry
 
 
@@ -21,6 +22,7 @@ class HistoryScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
         with VerticalScroll(id="history"):
+            yield StrategyStats(id="strategy-stats")
             passages = {p.id: p for p in self.session.passages()}
             updates = self.session.updates()
             if not updates:
@@ -35,3 +37,4 @@ class HistoryScreen(Screen):
     def on_mount(self) -> None:
         self.title = f"seal · {self.session.name} · history"
         self.query_one("#history").border_title = f"{len(self.session.updates())} update(s)"
+        self.query_one(StrategyStats).show(self.session.strategy_stats())

@@ -1,4 +1,5 @@
-"""The create-session form: name, strategy, candidates per passage, probe kind, accept policy."""
+"""The create-session form: name, strategy, candidates per passage, probe kind, accept policy
+(heuristic gate, reward filter, all, none) and the replay share."""
 from __future__ import annotations
 
 from textual.app import ComposeResult
@@ -9,6 +10,14 @@ from textual.widgets import Button, Input, Label, Select
 
 from engine.config import ACCEPT_POLICIES, PROBE_KINDS, ConfigError
 from engine.selfedit import STRATEGIES
+
+
+ACCEPT_HELP = {
+    "heuristic": "the heuristic gate decides undecided candidates",
+    "filter": "the gate, then a trial update per candidate, judged by its reward",
+    "all": "every undecided candidate is accepted",
+    "none": "only what you accept trains, with the passage itself",
+}
 
 
 class NewSessionScreen(ModalScreen[tuple[str, dict] | None]):
@@ -29,6 +38,9 @@ class NewSessionScreen(ModalScreen[tuple[str, dict] | None]):
             with Horizontal(classes="field"):
                 yield Label("candidates", classes="field-label")
                 yield Input("5", type="integer", id="candidates", compact=True)
+                yield Label("replay", classes="field-label inline")
+                yield Input("0", type="number", id="replay", compact=True,
+                            tooltip="Earlier passages' examples mixed into each update, as a share of the new ones (0: plain SEAL)")
             with Horizontal(classes="field"):
                 yield Label("probes", classes="field-label")
                 yield Select([(k, k) for k in PROBE_KINDS], value="given", allow_blank=False, id="probes", compact=True)
@@ -50,7 +62,9 @@ class NewSessionScreen(ModalScreen[tuple[str, dict] | None]):
 
     def on_select_changed(self, event=None) -> None:
         strategy = STRATEGIES.get(self.query_one("#strategy", Select).value)
-        self.query_one("#strategy-help", Label).update(f"strategy: {strategy.description}" if strategy else "")
+        accept = ACCEPT_HELP.get(self.query_one("#accept", Select).value, "")
+        about = [f"strategy: {strategy.description}" if strategy else "", f"accept: {accept}" if accept else ""]
+        self.query_one("#strategy-help", Label).update("\n".join(x for x in about if x))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "create":
@@ -75,11 +89,18 @@ class NewSessionScreen(ModalScreen[tuple[str, dict] | None]):
             candidates = int(self.query_one("#candidates", Input).value or "0")
         except ValueError:
             candidates = -1
+        replay_text = self.query_one("#replay", Input).value.strip() or "0"
+        try:
+            replay = float(replay_text)
+        except ValueError:
+            error.update(f"[red]replay must be a number, got {replay_text!r}[/]")
+            return
         overrides = {
             "strategy": self.query_one("#strategy", Select).value,
             "probes": self.query_one("#probes", Select).value,
             "accept": self.query_one("#accept", Select).value,
             "generation": {"candidates": candidates},
+            "train": {"replay": replay},
         }
         if gguf := self.query_one("#gguf", Input).value.strip():
             overrides["model"] = {"gguf_path": gguf}

@@ -1,15 +1,14 @@
 """The session screen: passages, candidate cards, the update, the heatmap and its stats.
 
 It composes the widgets and routes their messages; every engine call that takes time runs
-in a declared thread worker that reports through messages, and the widgets change only in
-the handlers below. Decisions and edits are single quick writes, done in place.
+in a declared thread worker (session_workers.py) that reports through messages, and the
+widgets change only in the handlers below. Decisions and edits are single quick writes, done in place.
 """
 from __future__ import annotations
 
 import threading
-import time
 
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -19,11 +18,11 @@ from textual.worker import Worker, WorkerState
 
 from engine import events as ev
 from engine.evaluate import METRICS
-from engine.ingest import paper_from_text, read_paper
 from seal_tui.messages import (
     CandidateDecided, CandidateEditRequested, CellSelected, EngineEvent, PassageSelected,
     PaperRequested, RuntimeFailed, RuntimeReady, TrainProgress, WorkDone,
 )
+from seal_tui.screens.session_workers import WORK, SessionWorkers
 from seal_tui.widgets.candidate_list import CandidateList
 from seal_tui.widgets.heatmap import Heatmap
 from seal_tui.widgets.passage_list import PassageList, label
@@ -31,8 +30,9 @@ from seal_tui.widgets.probe_detail import ProbeDetail
 from seal_tui.widgets.stats import SessionStats
 from seal_tui.widgets.update_progress import UpdateProgress
 
-WORK = ("paper", "generate", "update")
-TOKEN_BATCH_S = 1 / 30
+
+def vname(version: int) -> str:
+    return "base" if version == 0 else f"v{version}"
 
 
 class NoModelYet:
@@ -42,17 +42,19 @@ class NoModelYet:
         raise RuntimeError("the model is still loading")
 
 
-class SessionScreen(Screen):
+class SessionScreen(SessionWorkers, Screen):
     BINDINGS = [
         Binding("p", "add_paper", "Paper", tooltip="Add paper"),
         Binding("s", "generate", "Generate", tooltip="Generate candidates"),
         Binding("A", "decide_all(True)", "All✓", key_display="A", show=False, tooltip="Accept all"),
         Binding("R", "decide_all(False)", "All✗", key_display="R", show=False, tooltip="Reject all"),
         Binding("g", "regenerate", "Regen", show=False, tooltip="Regenerate"),
+        Binding("f", "filter", "Filter", tooltip="Run the reward filter on undecided candidates"),
         Binding("u", "update", "Update", tooltip="Run the update"),
         Binding("escape", "cancel", "Cancel", tooltip="Cancel the running work"),
         Binding("m", "metric", "Metric", show=False, tooltip="Switch metric"),
-        Binding("h", "history", "History", tooltip="Update history"),
+        Binding("z", "rollback", "Roll back", show=False, tooltip="Roll back to the selected heatmap row's version"),
+        Binding("h", "history", "History", show=False, tooltip="Update history"),
         Binding("b", "sessions", "Sessions", show=False, tooltip="Back to sessions"),
     ]
 
@@ -163,75 +165,6 @@ class SessionScreen(Screen):
         self.stop = threading.Event()
         return True
 
-    def _reporter(self):
-        """The engine's `on_event` for a worker: posts messages to this screen. Tokens are
-        coalesced: a run of them arriving within TOKEN_BATCH_S goes out as one message, so a
-        fast stream wakes the UI thread about once a frame rather than once a token."""
-        losses: list[float] = []
-        tokens: list[ev.Token] = []
-        flushed = [0.0]
-
-        def flush() -> None:
-            flushed[0] = time.monotonic()
-            if tokens:
-                first = tokens[0]
-                if all((t.passage_id, t.index) == (first.passage_id, first.index) for t in tokens):
-                    merged = [ev.Token(first.passage_id, first.index, "".join(t.text for t in tokens))]
-                else:
-                    merged = list(tokens)
-                tokens.clear()
-                for token in merged:
-                    self.post_message(EngineEvent(token))
-
-        def on_event(event: ev.Event) -> None:
-            if isinstance(event, ev.Token):
-                tokens.append(event)
-                if time.monotonic() - flushed[0] >= TOKEN_BATCH_S:
-                    flush()
-                return
-            flush()
-            if isinstance(event, ev.TrainStep):
-                losses.append(event.loss)
-                self.post_message(TrainProgress(event.step, event.total, event.epoch, event.loss, event.seconds, tuple(losses)))
-            else:
-                if isinstance(event, ev.Stage) and event.name == "train":
-                    losses.clear()
-                self.post_message(EngineEvent(event))
-        return on_event
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="model", description="loading the model")
-    def load_runtime(self) -> None:
-        runtime = self.app.runtime_factory(self.session.config)
-        warm = getattr(runtime, "generator", None)
-        if callable(warm):
-            warm()  # the real runtime loads llama.cpp here, after the first frame
-        self.session.attach_runtime(runtime)
-        self.post_message(RuntimeReady(getattr(runtime, "name", "model")))
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="paper", description="adding a paper")
-    def _add_paper(self, request: PaperRequested) -> None:
-        size = self.session.config.passage_tokens
-        if request.path:
-            drafts = read_paper(request.path, size)
-        else:
-            drafts = [paper_from_text(request.text, request.title or None, "pasted text", size)]
-        added = [p for d in drafts for p in self.session.add_paper(d, self._reporter())]
-        self.post_message(WorkDone("paper", added[0].id if added else None, f"{len(added)} passage(s) ready"))
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="generate", description="writing candidates")
-    def _generate(self, passage, again: bool) -> None:
-        if again:
-            made = self.session.regenerate(passage, self._reporter(), self.stop)
-        else:
-            made = self.session.generate(passage, self._reporter(), self.stop)
-        self.post_message(WorkDone("generate", passage.id, f"{len(made)} candidate(s) written"))
-
-    @work(thread=True, exclusive=True, exit_on_error=False, group="update", description="running the update")
-    def _update(self, passage) -> None:
-        update = self.session.step(passage, self._reporter(), self.stop)
-        note = "update cancelled" if update is None else f"v{update.version} learned {label(passage)}"
-        self.post_message(WorkDone("update", passage.id, note))
-
     # -- actions -------------------------------------------------------------------
     def check_action(self, action: str, parameters) -> bool | None:
         """Esc shows in the footer only while there is something to cancel."""
@@ -273,6 +206,51 @@ class SessionScreen(Screen):
                 return
             self.query_one(UpdateProgress).start(f"learning {label(passage)}…")
             self._update(passage)
+
+    def action_filter(self) -> None:
+        if (passage := self._selected()) and self._can_start():
+            if not any(e.status == "pending" for e in self.session.self_edits(passage.id)):
+                self.notify("No undecided candidates here: the filter judges pending cards only.", severity="warning")
+                return
+            self.query_one(UpdateProgress).start(f"reward filter on {label(passage)}…")
+            self._filter(passage)
+
+    def action_rollback(self) -> None:
+        matrix = self.query_one(Heatmap).matrix
+        if matrix is None or not matrix.rows or self.busy():
+            if self.busy():
+                self.notify("Finish or cancel the running work first.", severity="warning")
+            return
+        version = matrix.rows[self.query_one(Heatmap).cursor[0]]
+        if version == self.session.current_version:
+            self.notify(f"{vname(version)} is already the current version: pick an earlier row.", severity="warning")
+            return
+        updates = {u.version: u for u in self.session.updates()}
+        path, v = set(), version
+        while v:
+            path.add(v)
+            v = updates[v].parent_version
+        leaving = [u.version for u in updates.values() if u.status == "active" and u.version not in path]
+        names = ", ".join(f"v{x}" for x in leaving)
+        stay = f" {names} {'stay' if len(leaving) > 1 else 'stays'} in the history as abandoned." if leaving else ""
+        from seal_tui.screens.confirm import ConfirmScreen
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.rollback(version)
+
+        self.app.push_screen(ConfirmScreen(f"Make {vname(version)} current again?{stay}",
+                                           "Roll back (y)", "Keep (n)"), answer)
+
+    def rollback(self, version: int) -> None:
+        """A quick write in place; generation then follows the version in a worker."""
+        self.session.rollback(version, self._reporter())
+        self.refresh_all()
+        self.query_one(Heatmap).select_version(version)
+        self.show_detail()
+        if self.model_state == "ready" and self._can_start():
+            self.query_one(UpdateProgress).stage(f"switching generation to {vname(version)}…")
+            self._sync_generation()
 
     def action_cancel(self) -> None:
         if self.busy():
@@ -358,6 +336,8 @@ class SessionScreen(Screen):
                 if name == "generate" and pid == self.passage_id:
                     self.refresh_cards()
                 progress.stage(f"{name}: {detail}")
+                if name == "filter":
+                    self.notify(f"Reward filter: {detail}.", title="Estimate")
             case ev.Token(passage_id=pid, index=index, text=text) if pid == cards.passage_id:
                 card = cards.card(index)
                 if not card.text:
@@ -372,6 +352,16 @@ class SessionScreen(Screen):
             case ev.GateDecision(edit_id=eid, accepted=ok, decided_by=by, reason=reason):
                 if (card := cards.by_edit(eid)) is not None:
                     card.decided_by, card.reason, card.status = by, reason, "accepted" if ok else "rejected"
+                    card.refresh(layout=True)
+            case ev.TrialDone(edit_id=eid, index=i, total=total, reward=reward, damage=damage, seconds=secs):
+                progress.trial(i + 1, total, reward, damage, secs)
+                if (card := cards.by_edit(eid)) is not None:
+                    card.scores(reward, damage)
+            case ev.RolledBack(version=v, abandoned=gone):
+                left = f"; abandoned: {', '.join(f'v{x}' for x in gone)}" if gone else ""
+                self.notify(f"{vname(v)} is current again{left}.")
+            case ev.AdapterSwapped(version=v, seconds=secs):
+                progress.note(f"generation now uses {vname(v)} ({secs:.1f}s)")
             case ev.UpdateDone(version=v, loss_first=a, loss_last=b):
                 self.notify(f"v{v} trained: loss {a:.3f} → {b:.3f}")
             case ev.ScoresReady():

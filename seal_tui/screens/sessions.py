@@ -98,8 +98,8 @@ class SessionsScreen(Screen):
             self.app.open_session(DEMO)
             return
         try:
-            # short enough to watch: 3 candidates, 5 epochs (SEAL's 10 stay the default elsewhere)
-            config = home.config_for(DEMO, {"generation": {"candidates": 3, "max_tokens": 160}, "train": {"epochs": 5}})
+            # short enough to watch: 3 candidates of at most 160 tokens, SEAL's update settings
+            config = home.config_for(DEMO, {"generation": {"candidates": 3, "max_tokens": 160}})
         except ConfigError as exc:
             self.notify(str(exc), severity="error")
             return

@@ -1,4 +1,5 @@
-"""One self-edit candidate: its strategy, its (streaming) text, the gate's verdict and the decision."""
+"""One self-edit candidate: its strategy, its (streaming) text, the gate's verdict, the reward
+filter's scores when it has run, and the decision."""
 from __future__ import annotations
 
 from rich.console import Group
@@ -35,6 +36,8 @@ class CandidateCard(Static, can_focus=True):
         self.decided_by: str | None = None
         self.reason = ""
         self.verdict: tuple[bool, str] | None = None
+        self.reward: float | None = None
+        self.damage: float | None = None
         if edit is not None:
             self.set_edit(edit)
 
@@ -46,10 +49,16 @@ class CandidateCard(Static, can_focus=True):
         self.edit_id = edit.id
         self.strategy = edit.strategy
         self.decided_by, self.reason = edit.decided_by, edit.reason
+        self.reward, self.damage = edit.reward, edit.damage
         if verdict is not None:
             self.verdict = verdict
         self.text = edit.text
         self.status = edit.status
+        self.refresh(layout=True)
+
+    def scores(self, reward: float, damage: float) -> None:
+        """The reward filter's trial of this candidate has been scored."""
+        self.reward, self.damage = reward, damage
         self.refresh(layout=True)
 
     def watch_status(self, old: str, new: str) -> None:
@@ -70,10 +79,25 @@ class CandidateCard(Static, can_focus=True):
         lines = [head, Text(self.text.strip() or "…")]
         if self.verdict is not None:
             ok, why = self.verdict
-            lines.append(Text.assemble(("gate: ", "dim"), ("pass" if ok else "fail", "green" if ok else "red"), (f" — {why}", "dim")))
+            gate = Text.assemble(("gate: ", "dim"), ("pass" if ok else "fail", "green" if ok else "red"))
+            if self.reward is not None:
+                gate.append_text(self._scores())
+            gate.append(f" — {why}", style="dim")
+            lines.append(gate)
+        elif self.reward is not None:
+            lines.append(self._scores())
+        if self.decided_by == "filter" and ": " in self.reason:
+            lines.append(Text(f"filter: {self.reason.split(': ', 1)[1]}", style="dim"))
         if self.reason and self.decided_by == "person":
             lines.append(Text(f"note: {self.reason}", style="dim"))
         return Group(*lines)
+
+    def _scores(self) -> Text:
+        damage = self.damage or 0.0
+        return Text.assemble(
+            (" · reward ", "dim"), (f"{self.reward:+.2f}", "green" if self.reward > 0 else "red"),
+            (" · damage ", "dim"), (f"{damage:+.2f}", "red" if damage > 0 else "green"),
+        )
 
     # -- keys ----------------------------------------------------------------------
     def _ready(self) -> bool:

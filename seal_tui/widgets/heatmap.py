@@ -32,6 +32,7 @@ class Heatmap(Widget, can_focus=True):
         Binding("right", "move(0, 1)", "▶", show=False),
         Binding("up", "move(-1, 0)", "▲", show=False),
         Binding("down", "move(1, 0)", "▼", show=False),
+        Binding("z", "screen.rollback", "Roll back", tooltip="Roll back to the selected heatmap row's version"),
     ]
 
     cursor: reactive[tuple[int, int]] = reactive((0, 0))
@@ -53,6 +54,10 @@ class Heatmap(Widget, can_focus=True):
         if self.matrix and passage_id in self.matrix.cols:
             self.cursor = (self.cursor[0], self.matrix.cols.index(passage_id))
 
+    def select_version(self, version: int) -> None:
+        if self.matrix and version in self.matrix.rows:
+            self.cursor = (self.matrix.rows.index(version), self.cursor[1])
+
     def select_last_row(self) -> None:
         if self.matrix and self.matrix.rows:
             self.cursor = (len(self.matrix.rows) - 1, self.cursor[1])
@@ -68,9 +73,18 @@ class Heatmap(Widget, can_focus=True):
     def watch_cursor(self) -> None:
         self.refresh()
 
+    def _label_width(self) -> int:
+        abandoned = self.matrix.abandoned if self.matrix else set()
+        return max([LABEL] + [len(f"v{v} abandoned") + 1 for v in abandoned])
+
+    def _current(self) -> int | None:
+        """The current version: the newest row on the session's path (rows not abandoned)."""
+        path = [v for v in self.matrix.rows if v not in self.matrix.abandoned] if self.matrix else []
+        return path[-1] if path else None
+
     def get_content_width(self, container, viewport) -> int:
         cols = len(self.matrix.cols) if self.matrix else 0
-        return max(LABEL + CELL * cols, 36)
+        return max(self._label_width() + CELL * cols, 36)
 
     def get_content_height(self, container, viewport, width) -> int:
         rows = len(self.matrix.rows) if self.matrix else 0
@@ -84,20 +98,28 @@ class Heatmap(Widget, can_focus=True):
         numbers = [v for row in m.values for v in row if v is not None]
         lo, hi = (min(numbers), max(numbers)) if numbers else (0.0, 1.0)
         learned_by = {v: p for p, v in m.learned_at.items()}
+        width, current = self._label_width(), self._current()
         out = Text(no_wrap=True)
-        out.append(" " * LABEL)
+        out.append(" " * width)
         for col in m.cols:
             out.append(self.labels.get(col, f"#{col}").center(CELL), style="bold")
         for r, (version, row) in enumerate(zip(m.rows, m.values)):
             out.append("\n")
             tag = "base" if version == 0 else f"v{version}"
-            if version in learned_by:
+            gone = version in m.abandoned
+            if gone:
+                tag += " abandoned"
+            elif version in learned_by:
                 tag += f"+{self.labels.get(learned_by[version], '?')}"
-            out.append(tag[:LABEL - 1].ljust(LABEL), style="bold" if version == m.rows[-1] else "")
+            out.append(tag[:width - 1].ljust(width), style="dim" if gone else "bold" if version == current else "")
             for c, (col, value) in enumerate(zip(m.cols, row)):
                 here = (r, c) == self.cursor
                 if value is None:
                     out.append(("[ · ]" if here else "·").center(CELL), style="reverse" if here else "dim")
+                    continue
+                if gone:  # off the session's path: the numbers, without colour
+                    out.append(f"{value:.2f}".center(CELL - 1), style="dim reverse" if here else "dim")
+                    out.append(" ")
                     continue
                 style = f"bold white on {colour(value, lo, hi, lower)}"
                 if m.learned_at.get(col) == version:
@@ -109,7 +131,7 @@ class Heatmap(Widget, can_focus=True):
         summaries, _bwt = summarize(m)
         for name, attr in (("gain", "gain"), ("forget", "forgetting")):
             out.append("\n")
-            out.append(name.ljust(LABEL), style="italic")
+            out.append(name.ljust(width), style="italic")
             for s in summaries:
                 v = getattr(s, attr)
                 out.append(("-" if v is None else f"{v:+.2f}").center(CELL), style="dim" if v is None else "")

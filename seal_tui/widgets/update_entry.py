@@ -23,7 +23,13 @@ class UpdateEntry(Vertical):
             f" {self.passage.title if self.passage else ''}",
             (f"  · {u.examples} examples · {len(u.losses)} steps · {u.seconds:.1f}s", "dim"),
         )
+        if u.status == "abandoned":
+            head.append(f"  abandoned (rolled back; it continued from v{u.parent_version})", style="bold yellow")
+        elif u.parent_version != u.version - 1:
+            head.append(f"  from v{u.parent_version}", style="dim")
         params = "  ".join(f"{k} {u.params[k]}" for k in PARAMS if k in u.params)
+        if u.params.get("replay"):
+            params += f"  replay {u.params['replay']}"
         modules = ",".join(u.params.get("target_modules", []))
         head.append(f"\n{params}  modules {modules}", style="italic")
         if u.losses:

@@ -1,4 +1,5 @@
-"""The running update: steps, epoch, ETA, and the loss so far as a line."""
+"""The running update: steps, epoch, ETA, and the loss so far as a line; or the reward
+filter's trials as they finish."""
 from __future__ import annotations
 
 from textual.app import ComposeResult
@@ -51,6 +52,14 @@ class UpdateProgress(Vertical):
             f"step {step}/{total} · epoch {epoch + 1} · loss {loss:.3f} · {eta(step, total, seconds)}"
         )
         self.query_one(Sparkline).data = list(losses)
+
+    def trial(self, done: int, total: int, reward: float, damage: float, seconds: float) -> None:
+        """The reward filter finished trial `done` of `total`."""
+        self.add_class("-busy")
+        self.query_one(ProgressBar).update(total=total, progress=done)
+        self.query_one("#update-loss", Label).update(
+            f"trial {done}/{total} · reward {reward:+.2f} · damage {damage:+.2f} · {seconds:.1f}s"
+        )
 
     def idle(self, text: str, losses: tuple[float, ...] = ()) -> None:
         self.remove_class("-busy")

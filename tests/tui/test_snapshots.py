@@ -58,3 +58,17 @@ def test_help_screen(snap_compare):
         await settle(pilot)
 
     assert snap_compare(make_app(), terminal_size=(100, 30), run_before=run_before)
+
+
+def test_session_screen_after_a_rollback(snap_compare, sample):
+    async def run_before(pilot):
+        await learn_two_passages(pilot, sample)
+        screen = pilot.app.screen
+        screen.query_one("#heatmap").focus()
+        await pilot.press("up", "z")
+        await until(pilot, lambda: pilot.app.screen is not screen, what="confirm")
+        await pilot.press("y")
+        await until(pilot, lambda: pilot.app.screen is screen and not screen.busy(), what="rolled back")
+        await settle(pilot)
+
+    assert snap_compare(make_app(), terminal_size=(100, 30), run_before=run_before)
