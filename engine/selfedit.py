@@ -153,6 +153,11 @@ _CLOSING = re.compile(r"^(?:i hope|hope this|let me know|feel free)\b", re.I)
 _QUESTION = re.compile(r"^(?:q|question)\s*\d*\s*[:.]\s*(.*)$", re.I)
 _ANSWER = re.compile(r"^(?:[Aa]|[B-D]|[Aa]nswer|ANSWER)\s*\d*\s*:\s*(.*)$")
 _ANSWER_INLINE = re.compile(r"\s(?:[Aa]|[B-D]|[Aa]nswer|ANSWER)\s*\d*\s*:\s*")
+_META = re.compile(
+    r"^(?:the|this|that|in the|in this)\s+(?:original\s+|given\s+|above\s+)?"
+    r"(?:passage|text|sentence|article|paragraph|excerpt|author)\b", re.I)
+"""A line about the text rather than about its subject ("The passage offers..."): small
+models write many; they teach the model to talk about passages, not the facts."""
 HEADER_MAX_WORDS = 12
 """A line ending in ':' with at most this many words introduces a list; it is not content."""
 
@@ -175,7 +180,7 @@ def _blocks(edit_text: str) -> list[list[str]]:
             lines.pop(0)
         while lines and _CLOSING.match(lines[-1]):
             lines.pop()
-        if lines := [x for x in lines if not _is_header(x)]:
+        if lines := [x for x in lines if not _is_header(x) and not _META.match(x)]:
             out.append(lines)
     return out
 
@@ -289,8 +294,12 @@ def gate(candidates: list[str], passage: str, prompt_text: str, strategy_name: s
     instruction_tri = _instruction_trigrams(prompt_text, passage)
     earlier: list[list[str]] = []
 
+    meta_only = False
+
     def judge(lines: list[str], tokens: list[str]) -> GateVerdict:
         if not tokens:
+            if meta_only:
+                return GateVerdict(False, "talks about the passage instead of stating its facts")
             what = "no question with an answer" if strategy_name == "qa" else "no content after dropping filler"
             return GateVerdict(False, f"empty: {what}")
         if len(tokens) < MIN_WORDS:
@@ -330,6 +339,7 @@ def gate(candidates: list[str], passage: str, prompt_text: str, strategy_name: s
     for text in candidates:
         lines = [x for b in _blocks(text) for x in (_qa_lines(b) if strategy_name == "qa" else b)]
         tokens = _words(" ".join(lines))
+        meta_only = any(_META.match(_clean_line(x)) for x in text.split("\n"))
         verdicts.append(judge(lines, tokens))
         earlier.append(tokens)
     return verdicts

@@ -339,3 +339,19 @@ def test_qa_candidate_passes_and_unanswered_questions_count_as_empty():
     assert good.ok and good.reason.startswith("2 lines")
     assert not empty.ok and empty.reason.startswith("empty")
     assert to_examples(unanswered, TITLE, PASSAGE, "qa") == [LAST]
+
+
+def test_lines_about_the_passage_are_not_training_data():
+    edit = (
+        "1. The passage offers a detailed description of the island's history.\n"
+        "2. This text highlights the importance of careful planning.\n"
+        "3. The Brass Eye was installed in 1888.\n"
+    )
+    examples = to_examples(edit, "Velmora", "The Brass Eye was installed in 1888.", "implications")
+    assert examples == ["Velmora\nThe Brass Eye was installed in 1888."]  # the passage itself only
+
+
+def test_a_candidate_that_only_talks_about_the_passage_is_rejected():
+    meta = "The passage offers a detailed description of history.\nThe original sentence is a non-sequitur."
+    verdict = gate([meta], "Quenby has long winter nights and dry air.", "List implications.")[0]
+    assert not verdict.ok and verdict.reason == "talks about the passage instead of stating its facts"
