@@ -1,0 +1,171 @@
+"""The child-process side of engine.runtime.generator: loads llama.cpp once and serves
+commands over a Pipe (the protocol is described in generator.py). A new command is a
+function `_cmd_<name>(llm, conn, **kwargs)` listed in COMMANDS. Only this module imports
+llama_cpp, and only inside the child.
+"""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import time
+from collections import deque
+from pathlib import Path
+from typing import Callable
+
+
+def _cmd_chat(llm, conn, *, messages, max_tokens, temperature, top_p, seed):
+    tokens = 0
+    stream = llm.create_chat_completion(
+        messages=messages, max_tokens=max_tokens, temperature=temperature,
+        top_p=top_p, seed=seed, stream=True)
+    cancelled = False
+    try:
+        for chunk in stream:
+            text = chunk["choices"][0]["delta"].get("content")
+            if text:
+                tokens += 1
+                conn.send(("piece", text))
+            if conn.poll() and conn.recv()[0] == "cancel":
+                cancelled = True
+                break
+    finally:
+        stream.close()
+    conn.send(("done", {"tokens": tokens, "cancelled": cancelled}))
+
+
+def _cmd_greedy(llm, conn, *, prompt, max_tokens, stop_strings):
+    out = llm.create_completion(prompt, max_tokens=max_tokens, temperature=0.0,
+                                stop=list(stop_strings) or None)
+    conn.send(("done", {"text": out["choices"][0]["text"],
+                        "tokens": out["usage"]["completion_tokens"]}))
+
+
+class _Refused(Exception):
+    """A command cannot be done; the message (one line) goes to the caller as is."""
+
+
+_live: dict = {"adapter": None, "log": deque()}  # child-side state: the applied LoRA, the llama.cpp log
+
+
+def _handles(llm):
+    """llama.cpp's model and context pointers (private attributes of llama-cpp-python 0.3)."""
+    model = getattr(getattr(llm, "_model", None), "model", None)
+    ctx = getattr(getattr(llm, "_ctx", None), "ctx", None)
+    if not model or not ctx:
+        raise _Refused("this llama-cpp-python exposes no model/context handles (Llama._model.model, "
+                       "Llama._ctx.ctx); adapter hot-swap needs llama-cpp-python 0.3.x")
+    return model, ctx
+
+
+def _forget_state(llm) -> None:
+    """Nothing computed before now may be reused: KV cache, prompt-prefix match, saved states."""
+    llm.reset()
+    if getattr(llm, "cache", None) is not None:
+        llm.set_cache(None)
+
+
+def _cmd_set_adapter(llm, conn, *, path, scale):
+    import ctypes
+
+    import llama_cpp
+
+    start = time.perf_counter()
+    model, ctx = _handles(llm)
+    new = None
+    if path is not None:
+        _live["log"].clear()
+        new = llama_cpp.llama_adapter_lora_init(model, os.fsencode(path))
+        if not new:
+            reason = _first_error(_live["log"]) or "llama.cpp could not load it"
+            raise _Refused(f"{Path(path).name}: {reason}")
+        adapters = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(new)
+        scales = (ctypes.c_float * 1)(scale)
+        status = llama_cpp.llama_set_adapters_lora(ctx, adapters, 1, scales)
+    else:
+        status = llama_cpp.llama_set_adapters_lora(ctx, None, 0, None)
+    if status != 0:
+        if new:
+            llama_cpp.llama_adapter_lora_free(new)
+        raise _Refused(f"llama.cpp refused to apply the adapter (status {status})")
+    old, _live["adapter"] = _live["adapter"], new
+    if old:  # no longer on the context: safe to free
+        llama_cpp.llama_adapter_lora_free(old)
+    _forget_state(llm)
+    conn.send(("done", {"seconds": time.perf_counter() - start}))
+
+
+def _cmd_next_token(llm, conn, *, prompt, top_k):
+    import llama_cpp
+    import numpy as np
+
+    _, ctx = _handles(llm)
+    tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=False)
+    if not tokens or len(tokens) > llm.n_ctx():
+        raise _Refused(f"the prompt has {len(tokens)} tokens; it must have 1 to {llm.n_ctx()} "
+                       f"(the context window)")
+    _forget_state(llm)
+    llm.eval(tokens)
+    logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(ctx, -1), shape=(llm.n_vocab(),))
+    order = np.argsort(-logits, kind="stable")
+    if top_k is not None:
+        order = order[:top_k]
+    conn.send(("done", {"prompt_tokens": list(tokens),
+                        "top": [(int(i), float(logits[i])) for i in order]}))
+
+
+COMMANDS: dict[str, Callable] = {"chat": _cmd_chat, "greedy": _cmd_greedy,
+                                 "set_adapter": _cmd_set_adapter, "next_token": _cmd_next_token}
+
+
+def _first_error(log: deque) -> str:
+    for level, text in log:
+        if level >= 4 and text.strip():  # GGML_LOG_LEVEL_ERROR
+            return re.sub(r"^(\w+: )+", "", text.strip())
+    return ""
+
+
+def child_main(conn, model_path: str, n_ctx: int, threads: int, log_path: str) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    os.dup2(fd, 1)  # nothing from here may reach the app's terminal
+    os.dup2(fd, 2)
+    os.close(fd)
+    log: deque = deque(maxlen=50)
+    _live["log"] = log
+    try:
+        import ctypes
+
+        import llama_cpp
+
+        @llama_cpp.llama_log_callback
+        def keep_log(level, text, _user):
+            log.append((level, text.decode("utf-8", "replace")))
+            if level in (3, 4):  # warnings and errors go to the log file
+                os.write(2, text)
+
+        llama_cpp.llama_log_set(keep_log, ctypes.c_void_p(0))
+        llm = llama_cpp.Llama(model_path=model_path, n_ctx=n_ctx, n_threads=threads,
+                              verbose=False)
+    except Exception as exc:  # noqa: BLE001 - every load failure becomes one line
+        conn.send(("error", _first_error(log) or f"{type(exc).__name__}: {exc}"))
+        return
+    conn.send(("done", {"n_ctx": llm.n_ctx()}))
+    while True:
+        try:
+            name, kwargs = conn.recv()
+        except (EOFError, OSError):
+            name = "close"
+        if name == "close":
+            llm.close()  # freed here, not in interpreter teardown (which logs noise)
+            return
+        if name not in COMMANDS:  # includes a "cancel" that arrived after its command ended
+            if name != "cancel":
+                conn.send(("error", f"unknown command {name!r}"))
+            continue
+        try:
+            COMMANDS[name](llm, conn, **kwargs)
+        except _Refused as exc:
+            conn.send(("error", str(exc)))
+        except Exception as exc:  # noqa: BLE001 - reported to the caller, child lives on
+            conn.send(("error", f"{type(exc).__name__}: {exc}"))
