@@ -34,6 +34,7 @@ class FakeRuntime:
         self.seeds: list[int | None] = []
         self.trials: list[list[str]] = []
         self.active: list | None = None
+        self.fail_load: Exception | None = None
 
     def stream_chat(self, messages, config, stop=None):
         if self.fail_generation is not None:
@@ -45,6 +46,11 @@ class FakeRuntime:
             if self.token_delay:
                 time.sleep(self.token_delay)
             yield word + " "
+
+    def load(self):
+        """Nothing to load; a failing load is simulated by setting fail_load."""
+        if self.fail_load is not None:
+            raise self.fail_load
 
     def activate(self, adapter):
         """Generation follows the session's version; the fake only records which."""

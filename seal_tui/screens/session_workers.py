@@ -63,9 +63,7 @@ class SessionWorkers:
     @work(thread=True, exclusive=True, exit_on_error=False, group="model", description="loading the model")
     def load_runtime(self) -> None:
         runtime = self.app.runtime_factory(self.session.config)
-        warm = getattr(runtime, "generator", None)
-        if callable(warm):
-            warm()  # the real runtime loads llama.cpp here, after the first frame
+        runtime.load()  # both model copies, after the first frame; a bad model fails here
         self.session.attach_runtime(runtime)
         self.post_message(RuntimeReady(getattr(runtime, "name", "model")))
 
