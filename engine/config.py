@@ -111,6 +111,32 @@ class FilterConfig:
         _check(0 <= self.anchor_probes <= 200, f"anchor_probes must be 0..200, got {self.anchor_probes}")
 
 
+@dataclass(frozen=True)
+class EditorConfig:
+    """The self-improving editor (ReST-EM's outer loop): a LoRA adapter trained on kept
+    (passage prompt -> self-edit) pairs, applied beside the knowledge adapter whenever the
+    model writes self-edits. SEAL trains 2 epochs at lr 3e-4 on the best edit per passage."""
+
+    every: int = 0
+    """Run a round automatically after every this many learned passages; 0: on demand only."""
+    epochs: int = 2
+    lr: float = 3e-4
+    per_passage: int = 1
+    """Kept self-edits per passage that train the editor, best reward first."""
+    min_pairs: int = 2
+    """A round needs at least this many kept pairs."""
+    scale: float = 1.0
+    """How strongly the editor adapter applies when writing self-edits; 0 switches it off."""
+
+    def __post_init__(self) -> None:
+        _check(0 <= self.every <= 1000, f"every must be 0..1000, got {self.every}")
+        _check(1 <= self.epochs <= 20, f"epochs must be 1..20, got {self.epochs}")
+        _check(0 < self.lr < 1, f"lr must be in (0, 1), got {self.lr}")
+        _check(1 <= self.per_passage <= 64, f"per_passage must be 1..64, got {self.per_passage}")
+        _check(1 <= self.min_pairs <= 10000, f"min_pairs must be 1..10000, got {self.min_pairs}")
+        _check(0.0 <= self.scale <= 4.0, f"scale must be 0..4, got {self.scale}")
+
+
 PROBE_KINDS = ("given", "cloze", "qa")
 ACCEPT_POLICIES = ("all", "none", "heuristic", "filter")
 
@@ -134,6 +160,7 @@ class SessionConfig:
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     filter: FilterConfig = field(default_factory=FilterConfig)
+    editor: EditorConfig = field(default_factory=EditorConfig)
 
     def __post_init__(self) -> None:
         _check(self.accept in ACCEPT_POLICIES, f"accept must be one of {', '.join(ACCEPT_POLICIES)}, got {self.accept!r}")
@@ -149,7 +176,8 @@ class SessionConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "SessionConfig":
-        nested = {"model": ModelConfig, "generation": GenerationConfig, "train": TrainConfig, "filter": FilterConfig}
+        nested = {"model": ModelConfig, "generation": GenerationConfig, "train": TrainConfig, "filter": FilterConfig,
+                  "editor": EditorConfig}
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         _check(not unknown, f"unknown setting(s): {', '.join(sorted(unknown))}")

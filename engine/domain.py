@@ -67,6 +67,8 @@ class SelfEdit:
     """Reward filter: gain on this passage's probes from a trial update on this edit alone."""
     damage: float | None = None
     """Reward filter: how much that trial update worsened earlier passages' probes."""
+    editor_round: int | None = None
+    """The editor round whose adapter helped write it; None: the model without an editor."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,26 @@ class Update:
     """The version this update continued from."""
     status: str = "active"
     """active (on the session's current path) or abandoned (rolled back)."""
+
+
+@dataclass(frozen=True)
+class EditorRound:
+    """One round of the self-improving editor: trained on kept (prompt -> self-edit) pairs."""
+
+    id: int
+    number: int
+    """1, 2, ... within the session; self-edits written with it carry this number."""
+    trigger: str
+    """person (on demand) or auto (every N learned passages)."""
+    edit_ids: tuple[int, ...]
+    """The kept self-edits it learned from."""
+    params: dict
+    losses: tuple[float, ...]
+    adapter_path: str
+    seconds: float
+    learned_passages: int
+    """Passages learned when the round ran (auto rounds count from here)."""
+    created_at: str
 
 
 @dataclass(frozen=True)

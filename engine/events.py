@@ -101,6 +101,18 @@ class UpdateDone(Event):
 
 
 @dataclass(frozen=True)
+class EditorRoundDone(Event):
+    """A self-improving editor round has trained; generation now writes with it."""
+
+    number: int
+    pairs: int
+    trigger: str
+    loss_first: float
+    loss_last: float
+    seconds: float
+
+
+@dataclass(frozen=True)
 class ScoresReady(Event):
     """A version has been scored on these passages: mean answer NLL per passage."""
 

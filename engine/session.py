@@ -14,10 +14,10 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from threading import Event
 
+from engine import editor, reward_filter
 from engine import events as ev
-from engine import reward_filter
 from engine.config import GenerationConfig, SessionConfig
-from engine.domain import Passage, PaperDraft, Score, SelfEdit, SessionInfo, Update
+from engine.domain import EditorRound, Passage, PaperDraft, Score, SelfEdit, SessionInfo, Update
 from engine.evaluate import Matrix, build_matrix, contains_match, probe_prompt, token_f1
 from engine.probes import parse_qa_pairs, probes_for, qa_probe_messages
 from engine.selfedit import GateVerdict, build_messages, gate, resolve_strategy, to_examples
@@ -77,11 +77,24 @@ class Session:
         return matrix
 
     def sync_generation(self, on_event: ev.OnEvent = ev.ignore) -> None:
-        """Make the model that writes self-edits the session's current version."""
+        """Make the model that writes self-edits the session's current version, with the
+        current editor round's adapter beside it."""
         version = self.current_version
-        seconds = self.runtime.activate(self.adapter_for(version))
+        current = editor.current_round(self)
+        if current is None:
+            seconds = self.runtime.activate(self.adapter_for(version))
+        else:
+            seconds = self.runtime.activate(self.adapter_for(version), Path(current.adapter_path),
+                                            self.config.editor.scale)
         if seconds is not None:
             on_event(ev.AdapterSwapped(version, seconds))
+
+    def editor_rounds(self) -> list[EditorRound]:
+        return self.store.editor_rounds(self.info.id)
+
+    def improve_editor(self, on_event: ev.OnEvent = ev.ignore, stop: Event | None = None) -> EditorRound | None:
+        """Run an editor round now on the kept self-edits (raises EditorError when too few)."""
+        return editor.run_round(self, "person", on_event, stop)
 
     def rollback(self, version: int, on_event: ev.OnEvent = ev.ignore) -> None:
         """Make an earlier version current again; later versions stay in the history as
@@ -121,7 +134,9 @@ class Session:
         if count is None:
             count = max(0, self.config.generation.candidates - existing)
         messages = build_messages(self.strategy, passage.title, passage.text)
-        on_event(ev.Stage("generate", f"{count} candidates", passage.id))
+        current = editor.current_round(self)
+        writer = None if current is None else current.number
+        on_event(ev.Stage("generate", f"{count} candidates" + (f", editor round {writer}" if writer else ""), passage.id))
         started, made = time.perf_counter(), []
         for index in range(existing, existing + count):
             if stop is not None and stop.is_set():
@@ -132,7 +147,7 @@ class Session:
                 on_event(ev.Token(passage.id, index, piece))
             if stop is not None and stop.is_set():
                 break  # a half-written candidate is dropped, not stored
-            edit = self.store.add_self_edit(passage.id, self.strategy.name, "".join(pieces).strip())
+            edit = self.store.add_self_edit(passage.id, self.strategy.name, "".join(pieces).strip(), editor_round=writer)
             made.append(edit)
             on_event(ev.CandidateDone(passage.id, index, edit.id, edit.text, len(pieces), time.perf_counter() - t0))
         self.timings["generate"] += time.perf_counter() - started
@@ -313,6 +328,7 @@ class Session:
         update = self.learn(passage, on_event, stop)
         if update is not None:
             self.score(update.version, seen, on_event, stop)
+            editor.maybe_auto_round(self, on_event, stop)
         return update
 
     def run(self, on_event: ev.OnEvent = ev.ignore, stop: Event | None = None) -> list[Update]:

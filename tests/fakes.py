@@ -37,10 +37,14 @@ class FakeRuntime:
         self.fail_load: Exception | None = None
 
     def stream_chat(self, messages, config, stop=None):
+        """The canned text; with an editor active, the last self-edit that editor learned."""
         if self.fail_generation is not None:
             raise self.fail_generation
         self.seeds.append(config.seed)
-        for word in self.text.split(" ")[: config.max_tokens]:
+        text = self.text
+        if self.active and len(self.active) > 1:
+            text = self._history_of(self.active[1])[-1][-1][1]
+        for word in text.split(" ")[: config.max_tokens]:
             if stop is not None and stop.is_set():
                 return
             if self.token_delay:
@@ -52,12 +56,17 @@ class FakeRuntime:
         if self.fail_load is not None:
             raise self.fail_load
 
-    def activate(self, adapter):
-        """Generation follows the session's version; the fake only records which."""
-        if self.active == [adapter]:
+    def activate(self, adapter, editor=None, editor_scale=1.0):
+        """Generation follows the session's version (and editor); the fake records which."""
+        wanted = [adapter] + ([editor] if editor is not None else [])
+        if self.active == wanted:
             return None
-        self.active = [adapter]
+        self.active = wanted
         return 0.0
+
+    @staticmethod
+    def chat_prompt(messages):
+        return "".join(f"<{m['role']}>{m['content']}" for m in messages) + "<assistant>"
 
     def _history_of(self, adapter: Path | None) -> list[list[str]]:
         if adapter is None:

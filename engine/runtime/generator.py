@@ -96,7 +96,7 @@ class Generator:
 
     One call at a time: other threads wait on a lock. `tokens_per_second` is the speed of
     the last call, wall clock from request to last token (prompt processing included).
-    A LoRA adapter set with `set_adapter` stays applied across child restarts.
+    LoRA adapters set with `set_adapters` stay applied across child restarts.
     """
 
     def __init__(self, gguf_path: str | os.PathLike, n_ctx: int = 2048, threads: int = 0,
@@ -114,7 +114,7 @@ class Generator:
         self._lock = threading.Lock()
         self._owner: int | None = None
         self._result: dict = {}
-        self._adapter: tuple[str, float] | None = None  # what the live child has applied
+        self._adapters: tuple[tuple[str, float], ...] = ()  # what the live child has applied
         self.last_swap_seconds = 0.0
         """How long the last adapter switch took in the child (load, apply, cache reset)."""
 
@@ -155,32 +155,42 @@ class Generator:
 
     @property
     def adapter(self) -> str | None:
-        """The GGUF LoRA adapter applied to generation, or None for the base model."""
-        return self._adapter[0] if self._adapter else None
+        """The (first) GGUF LoRA adapter applied to generation, or None for the base model."""
+        return self._adapters[0][0] if self._adapters else None
+
+    @property
+    def adapters(self) -> tuple[tuple[str, float], ...]:
+        """Every applied GGUF LoRA adapter with its scale, in the order given."""
+        return self._adapters
 
     # calls -------------------------------------------------------------------
 
     def set_adapter(self, path: str | os.PathLike | None, scale: float = 1.0) -> float:
-        """Switch generation to a GGUF LoRA adapter (None: the base model) without reloading
-        the model; returns the seconds the switch took. Cached prompt state is dropped.
+        """Switch generation to one GGUF LoRA adapter (None: the base model); see set_adapters."""
+        return self.set_adapters([] if path is None else [(path, scale)])
 
-        On failure the previous adapter stays applied. A child restarted after a crash
-        applies the current adapter again before its first call.
+    def set_adapters(self, adapters: list[tuple[str | os.PathLike, float]]) -> float:
+        """Apply these GGUF LoRA adapters together, each at its scale (empty: the base model),
+        without reloading the model; returns the seconds the switch took. Cached prompt
+        state is dropped.
+
+        On failure the previous adapters stay applied. A child restarted after a crash
+        applies the current ones again before its first call.
         """
-        target = None if path is None else os.fspath(check_gguf(path))
+        target = tuple((os.fspath(check_gguf(path)), float(scale)) for path, scale in adapters)
         with self._locked():
             if self._proc is None:
                 self._ensure_started(reapply=False)
-                self._adapter = None
+                self._adapters = ()
             try:
-                for _ in self._call("set_adapter", dict(path=target, scale=float(scale))):
+                for _ in self._call("set_adapters", dict(adapters=list(target))):
                     pass
             except GeneratorCrashed:
                 raise
             except GeneratorError as exc:
                 reason = str(exc).removeprefix("generation failed: ")
                 raise GeneratorError(f"could not switch the adapter: {reason}") from None
-            self._adapter = None if target is None else (target, float(scale))
+            self._adapters = target
             self.last_swap_seconds = self._result["seconds"]
             return self.last_swap_seconds
 
@@ -256,20 +266,20 @@ class Generator:
             reason = (f"the backend process stopped ({exc.reason})" if isinstance(exc, GeneratorCrashed)
                       else str(exc).removeprefix("generation failed: "))
             raise GeneratorError(f"could not load model {path.name}: {reason}") from None
-        if reapply and self._adapter is not None:
-            self._reapply_adapter()
+        if reapply and self._adapters:
+            self._reapply_adapters()
 
-    def _reapply_adapter(self) -> None:
-        """A fresh child has the base model only: apply the current adapter again."""
-        adapter, scale = self._adapter
+    def _reapply_adapters(self) -> None:
+        """A fresh child has the base model only: apply the current adapters again."""
         try:
-            self._conn.send(("set_adapter", dict(path=adapter, scale=scale)))
+            self._conn.send(("set_adapters", dict(adapters=list(self._adapters))))
             for _ in self._exchange(None):
                 pass
         except GeneratorError as exc:
             self.close()
             reason = exc.reason if isinstance(exc, GeneratorCrashed) else str(exc).removeprefix("generation failed: ")
-            raise GeneratorError(f"could not apply adapter {Path(adapter).name} again after a restart: "
+            names = ", ".join(Path(path).name for path, _ in self._adapters)
+            raise GeneratorError(f"could not apply adapter {names} again after a restart: "
                                  f"{reason}; set another adapter or None") from None
 
     def _call(self, name: str, kwargs: dict, stop: threading.Event | None = None) -> Iterator[str]:

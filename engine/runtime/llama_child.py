@@ -45,7 +45,7 @@ class _Refused(Exception):
     """A command cannot be done; the message (one line) goes to the caller as is."""
 
 
-_live: dict = {"adapter": None, "log": deque()}  # child-side state: the applied LoRA, the llama.cpp log
+_live: dict = {"adapters": [], "log": deque()}  # child-side state: the applied LoRAs, the llama.cpp log
 
 
 def _handles(llm):
@@ -65,32 +65,36 @@ def _forget_state(llm) -> None:
         llm.set_cache(None)
 
 
-def _cmd_set_adapter(llm, conn, *, path, scale):
+def _cmd_set_adapters(llm, conn, *, adapters):
+    """Apply GGUF LoRA adapters together, [(path, scale), ...] (empty: the base model)."""
     import ctypes
 
     import llama_cpp
 
     start = time.perf_counter()
     model, ctx = _handles(llm)
-    new = None
-    if path is not None:
-        _live["log"].clear()
-        new = llama_cpp.llama_adapter_lora_init(model, os.fsencode(path))
-        if not new:
-            reason = _first_error(_live["log"]) or "llama.cpp could not load it"
-            raise _Refused(f"{Path(path).name}: {reason}")
-        adapters = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(new)
-        scales = (ctypes.c_float * 1)(scale)
-        status = llama_cpp.llama_set_adapters_lora(ctx, adapters, 1, scales)
-    else:
-        status = llama_cpp.llama_set_adapters_lora(ctx, None, 0, None)
-    if status != 0:
-        if new:
-            llama_cpp.llama_adapter_lora_free(new)
-        raise _Refused(f"llama.cpp refused to apply the adapter (status {status})")
-    old, _live["adapter"] = _live["adapter"], new
-    if old:  # no longer on the context: safe to free
-        llama_cpp.llama_adapter_lora_free(old)
+    loaded = []
+    try:
+        for path, _scale in adapters:
+            _live["log"].clear()
+            handle = llama_cpp.llama_adapter_lora_init(model, os.fsencode(path))
+            if not handle:
+                reason = _first_error(_live["log"]) or "llama.cpp could not load it"
+                raise _Refused(f"{Path(path).name}: {reason}")
+            loaded.append(handle)
+        count = len(loaded)
+        handles = (llama_cpp.llama_adapter_lora_p_ctypes * count)(*loaded) if count else None
+        scales = (ctypes.c_float * count)(*(float(s) for _, s in adapters)) if count else None
+        status = llama_cpp.llama_set_adapters_lora(ctx, handles, count, scales)
+        if status != 0:
+            raise _Refused(f"llama.cpp refused to apply the adapter (status {status})")
+    except BaseException:
+        for handle in loaded:
+            llama_cpp.llama_adapter_lora_free(handle)
+        raise
+    old, _live["adapters"] = _live["adapters"], loaded
+    for handle in old:  # no longer on the context: safe to free
+        llama_cpp.llama_adapter_lora_free(handle)
     _forget_state(llm)
     conn.send(("done", {"seconds": time.perf_counter() - start}))
 
@@ -115,7 +119,7 @@ def _cmd_next_token(llm, conn, *, prompt, top_k):
 
 
 COMMANDS: dict[str, Callable] = {"chat": _cmd_chat, "greedy": _cmd_greedy,
-                                 "set_adapter": _cmd_set_adapter, "next_token": _cmd_next_token}
+                                 "set_adapters": _cmd_set_adapters, "next_token": _cmd_next_token}
 
 
 def _first_error(log: deque) -> str:

@@ -33,7 +33,7 @@ class LocalRuntime:
         self._lm = None
         self._initial_state = None
         self._loaded_adapter: Path | None = None
-        self._active: tuple[Path | None] | None = None
+        self._active: tuple | None = None  # (adapter, editor, editor scale) generation uses
         self._lock = Lock()
 
     @property
@@ -80,23 +80,28 @@ class LocalRuntime:
         prepare_base(self.gguf)
 
     # -- the version generation uses ------------------------------------------------
-    def activate(self, adapter: Path | None) -> float | None:
-        """Make llama.cpp generate with this peft adapter (None: the base model), exported to
-        GGUF beside it once; returns the seconds the export and switch took, None when it
-        was already active."""
-        if self._active is not None and self._active == (adapter,):
+    def activate(self, adapter: Path | None, editor: Path | None = None, editor_scale: float = 1.0) -> float | None:
+        """Make llama.cpp generate with this peft adapter (None: the base model), plus the
+        editor adapter at its scale when given; each is exported to GGUF beside itself once.
+        Returns the seconds the export and switch took, None when it was already active."""
+        wanted = (adapter, editor, editor_scale if editor is not None else None)
+        if self._active == wanted:
             return None
         t0 = time.perf_counter()
-        gguf = None
-        if adapter is not None:
-            gguf = Path(adapter) / "adapter.gguf"
-            if not gguf.is_file():
-                from engine.runtime.gguf_adapter import peft_to_gguf
-
-                peft_to_gguf(adapter, gguf, self.gguf)
-        self.generator().set_adapter(gguf)
-        self._active = (adapter,)
+        stack = [(self._exported(folder), scale)
+                 for folder, scale in ((adapter, 1.0), (editor, editor_scale)) if folder is not None]
+        self.generator().set_adapters(stack)
+        self._active = wanted
         return time.perf_counter() - t0
+
+    def _exported(self, folder: Path) -> Path:
+        """The GGUF LoRA file of a peft adapter folder, converted on first use."""
+        gguf = Path(folder) / "adapter.gguf"
+        if not gguf.is_file():
+            from engine.runtime.gguf_adapter import peft_to_gguf
+
+            peft_to_gguf(folder, gguf, self.gguf)
+        return gguf
 
     # -- generation ----------------------------------------------------------------
     def stream_chat(self, messages: list[dict], config: GenerationConfig, stop: Event | None = None) -> Iterator[str]:
@@ -104,6 +109,14 @@ class LocalRuntime:
             messages, max_tokens=config.max_tokens, temperature=config.temperature,
             top_p=config.top_p, seed=config.seed, stop=stop,
         )
+
+    def chat_prompt(self, messages: list[dict]) -> str:
+        """The text the model reads before its reply, in the model's own chat template (the
+        one llama.cpp applies when it generates), for training on (prompt -> reply) pairs."""
+        tokenizer = self.peft().tokenizer
+        if not getattr(tokenizer, "chat_template", None):
+            return "".join(f"{m['role']}: {m['content']}\n" for m in messages) + "assistant: "
+        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
     # -- scoring -------------------------------------------------------------------
     def answer_nll(self, adapter: Path | None, base: bool, items: list[tuple[str, str]]) -> list[float]:

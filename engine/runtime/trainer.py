@@ -2,7 +2,9 @@
 
 The model carries one adapter slot. An update starts from the session's current adapter
 weights (cumulative updates), trains with dynamic padding, and on cancel restores the
-weights it started from, so the previous version stays current.
+weights it started from, so the previous version stays current. An example is a text
+(loss on every token) or a (prompt, completion) pair (loss on the completion only, as the
+self-edit editor is trained).
 """
 from __future__ import annotations
 
@@ -27,6 +29,9 @@ class TrainResult:
     cancelled: bool = False
 
 
+Example = str | tuple[str, str]
+
+
 def tokenize_examples(tokenizer, examples: list[str], max_length: int) -> list[list[int]]:
     """Token ids per example, each ending in EOS, truncated to max_length."""
     eos = tokenizer.eos_token_id
@@ -37,23 +42,41 @@ def tokenize_examples(tokenizer, examples: list[str], max_length: int) -> list[l
     return out
 
 
-def _batches(sequences: list[list[int]], batch_size: int, rng: random.Random) -> list[list[list[int]]]:
+def tokenize_for_loss(tokenizer, examples: list[Example], max_length: int) -> list[tuple[list[int], int]]:
+    """(token ids, index of the first token with loss) per example: 0 for a text; for a
+    (prompt, completion) pair, the prompt's length, so only the completion is learned.
+    A pair whose prompt fills max_length keeps the prompt's tail."""
+    out = []
+    for example in examples:
+        if isinstance(example, str):
+            out.append((tokenize_examples(tokenizer, [example], max_length)[0], 0))
+            continue
+        prompt, completion = example
+        head = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+        tail = tokenize_examples(tokenizer, [completion], max_length)[0]
+        head = head[-max(1, max_length - len(tail)):]
+        out.append((head + tail, len(head)))
+    return out
+
+
+def _batches(sequences: list, batch_size: int, rng: random.Random) -> list[list]:
     order = list(range(len(sequences)))
     rng.shuffle(order)
     return [[sequences[i] for i in order[k : k + batch_size]] for k in range(0, len(order), batch_size)]
 
 
-def _collate(batch: list[list[int]], pad_id: int):
-    """Pad to the longest sequence in the batch (never to a fixed length); pads get no loss."""
+def _collate(batch: list[tuple[list[int], int]], pad_id: int):
+    """Pad to the longest sequence in the batch (never to a fixed length); pads and
+    prompt tokens get no loss."""
     import torch
 
-    width = max(len(s) for s in batch)
+    width = max(len(ids) for ids, _ in batch)
     ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
     labels = torch.full((len(batch), width), -100, dtype=torch.long)
     mask = torch.zeros((len(batch), width), dtype=torch.long)
-    for row, seq in enumerate(batch):
+    for row, (seq, first) in enumerate(batch):
         ids[row, : len(seq)] = torch.tensor(seq)
-        labels[row, : len(seq)] = torch.tensor(seq)
+        labels[row, first : len(seq)] = torch.tensor(seq[first:])
         mask[row, : len(seq)] = 1
     return ids, mask, labels
 
@@ -108,17 +131,18 @@ def _autocast(model, wanted: bool):
 def train_lora(
     model,
     tokenizer,
-    examples: list[str],
+    examples: list[Example],
     config: TrainConfig,
     on_step: Callable[[int, int, int, float, float], None] | None = None,
     stop: Event | None = None,
 ) -> TrainResult:
-    """Train the model's adapter on examples. on_step(step, total, epoch, loss, seconds)."""
+    """Train the model's adapter on examples (texts or (prompt, completion) pairs).
+    on_step(step, total, epoch, loss, seconds)."""
     import torch
 
     if not examples:
         raise ValueError("no training examples")
-    sequences = tokenize_examples(tokenizer, examples, config.max_length)
+    sequences = tokenize_for_loss(tokenizer, examples, config.max_length)
     start_state = adapter_state(model)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=0.0)

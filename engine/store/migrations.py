@@ -126,3 +126,28 @@ def m002_paths_and_rewards(db: Database) -> None:
         "ALTER TABLE self_edits ADD COLUMN reward REAL",
         "ALTER TABLE self_edits ADD COLUMN damage REAL",
     )
+
+
+@migrations()
+def m003_editor_rounds(db: Database) -> None:
+    """The self-improving editor: its training rounds, and which round wrote each self-edit."""
+    _run(
+        db,
+        """
+        CREATE TABLE editor_rounds (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            number INTEGER NOT NULL,
+            trigger TEXT NOT NULL,
+            edit_ids TEXT NOT NULL DEFAULT '[]',
+            params TEXT NOT NULL DEFAULT '{}',
+            losses TEXT NOT NULL DEFAULT '[]',
+            adapter_path TEXT NOT NULL,
+            seconds REAL NOT NULL DEFAULT 0,
+            learned_passages INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            UNIQUE (session_id, number)
+        )
+        """,
+        "ALTER TABLE self_edits ADD COLUMN editor_round INTEGER",
+    )

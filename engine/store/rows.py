@@ -6,7 +6,7 @@ import re
 import sqlite3
 from datetime import datetime, timezone
 
-from engine.domain import Passage, Probe, Score, SelfEdit, SessionInfo, Update
+from engine.domain import EditorRound, Passage, Probe, Score, SelfEdit, SessionInfo, Update
 
 
 class StoreError(Exception):
@@ -17,6 +17,7 @@ PASSAGE_STATUSES = ("new", "edits", "learned")
 PROBE_KINDS = ("given", "cloze", "qa")
 SELF_EDIT_STATUSES = ("pending", "accepted", "rejected")
 DECIDERS = ("person", "heuristic", "policy", "filter")
+ROUND_TRIGGERS = ("person", "auto")
 SESSION_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
@@ -94,6 +95,7 @@ def self_edit(row: sqlite3.Row) -> SelfEdit:
         id=row["id"], passage_id=row["passage_id"], strategy=row["strategy"],
         text=row["text"], status=row["status"], decided_by=row["decided_by"],
         reason=row["reason"], reward=row["reward"], damage=row["damage"],
+        editor_round=row["editor_round"],
     )
 
 
@@ -112,4 +114,14 @@ def score(row: sqlite3.Row) -> Score:
         version=row["version"], probe_id=row["probe_id"], passage_id=row["passage_id"],
         answer_nll=row["answer_nll"], f1=row["f1"], contains=row["contains"],
         answer=row["answer"],
+    )
+
+
+def editor_round(row: sqlite3.Row) -> EditorRound:
+    return EditorRound(
+        id=row["id"], number=row["number"], trigger=row["trigger"],
+        edit_ids=tuple(json.loads(row["edit_ids"])), params=json.loads(row["params"]),
+        losses=tuple(float(x) for x in json.loads(row["losses"])),
+        adapter_path=row["adapter_path"], seconds=row["seconds"],
+        learned_passages=row["learned_passages"], created_at=row["created_at"],
     )

@@ -14,6 +14,7 @@ from pathlib import Path
 from engine.domain import PaperDraft, Passage, Score, SelfEdit, SessionInfo, Update
 from engine.store import rows
 from engine.store.connection import Connection
+from engine.store.editor_rounds import EditorRoundsStore
 from engine.store.rows import StoreError
 
 _SESSIONS = """
@@ -31,7 +32,7 @@ ON CONFLICT (session_id, version, probe_id) DO UPDATE SET
 """
 
 
-class Store:
+class Store(EditorRoundsStore):
     def __init__(self, path: Path | str):
         self.path = Path(path)
         self._c = Connection(self.path)
@@ -154,7 +155,8 @@ class Store:
     def _self_edit(self, edit_id: int) -> SelfEdit:
         return rows.self_edit(self._c.need("self-edit", "SELECT * FROM self_edits WHERE id = ?", (edit_id,)))
 
-    def _insert_self_edit(self, conn: sqlite3.Connection, passage_id: int, *item: object) -> int:
+    def _insert_self_edit(self, conn: sqlite3.Connection, passage_id: int, *item: object,
+                          editor_round: int | None = None) -> int:
         if len(item) != 5:
             raise StoreError(f"a self-edit is (strategy, text, status, decided_by, reason), got {item!r}")
         strategy, text, status, decided_by, reason = item
@@ -162,17 +164,19 @@ class Store:
         stamp = rows.now()
         return conn.execute(
             "INSERT INTO self_edits (passage_id, strategy, text, status, decided_by, reason,"
-            " created_at, decided_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            " created_at, decided_at, editor_round) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (passage_id, strategy, text, status, decided_by, reason or "", stamp,
-             None if status == "pending" else stamp),
+             None if status == "pending" else stamp, editor_round),
         ).lastrowid
 
     def add_self_edit(
         self, passage_id: int, strategy: str, text: str, status: str = "pending",
-        decided_by: str | None = None, reason: str = "",
+        decided_by: str | None = None, reason: str = "", editor_round: int | None = None,
     ) -> SelfEdit:
+        """Store one candidate; editor_round names the editor round that helped write it."""
         with self._c.write() as conn:
-            edit_id = self._insert_self_edit(conn, passage_id, strategy, text, status, decided_by, reason)
+            edit_id = self._insert_self_edit(conn, passage_id, strategy, text, status, decided_by, reason,
+                                             editor_round=editor_round)
         return self._self_edit(edit_id)
 
     def add_self_edits(

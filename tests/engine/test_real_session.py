@@ -84,3 +84,36 @@ def test_killed_run_resumes_with_nothing_accepted_lost(seal_home, fixtures):
     assert len(summary["passages"]) == 3 and len(summary["updates"]) == 3
     assert summary["matrix"]["rows"] == ["base", "v1", "v2", "v3"]
     assert all(v is not None for v in summary["matrix"]["values"][-1])
+
+
+def test_an_editor_round_learns_the_kept_edits_and_writes_beside_the_knowledge_adapter(runtime, fixtures):
+    from pathlib import Path
+
+    from engine.editor import kept_edits, training_pairs
+
+    from dataclasses import replace
+
+    from engine.config import EditorConfig
+
+    session = Home().open("editor", replace(SHORT, editor=EditorConfig(min_pairs=1)), runtime)
+    first = session.add_paper(read_paper(fixtures / "velmora.md")[0])[0]
+    session.step(first)
+    pairs = [pair for _, pair in training_pairs(session, kept_edits(session))]
+    assert len(pairs) == 1 and pairs[0][0].startswith("<|im_start|>") and pairs[0][0].endswith("assistant\n")
+    before = runtime.answer_nll(None, True, pairs)
+    made = session.improve_editor()
+    folder = Path(made.adapter_path)
+    after = runtime.answer_nll(folder, False, pairs)
+    assert after[0] < before[0], "the editor makes the kept self-edit more likely given its prompt"
+    assert made.losses[-1] < made.losses[0]
+    applied = [Path(p) for p, _ in runtime.generator().adapters]
+    assert applied == [(session.adapter_for(1) / "adapter.gguf").resolve(), (folder / "adapter.gguf").resolve()]
+    new = session.generate(first, count=1)
+    assert new[0].text and new[0].editor_round == 1
+    # the knowledge adapter's weights come back for scoring after the editor trained in their slot
+    from engine.evaluate import probe_prompt
+
+    items = [(probe_prompt(first.title, q.question), q.answer) for q in first.probes]
+    stored = {s.probe_id: s.answer_nll for s in session.scores(1)}
+    rescored = runtime.answer_nll(session.adapter_for(1), False, items)
+    assert rescored == pytest.approx([stored[q.id] for q in first.probes], abs=1e-4)
