@@ -37,10 +37,10 @@ class RoundStats:
         return self.accepted / self.decided if self.decided else None
 
 
-def kept_edits(session) -> list[tuple[Passage, SelfEdit]]:
+def kept_edits(session, per_passage: int | None = None) -> list[tuple[Passage, SelfEdit]]:
     """Per passage, its accepted self-edits best reward first (unscored ones after, oldest
-    first), at most `editor.per_passage`."""
-    limit = session.config.editor.per_passage
+    first), at most `per_passage` (default: the session's editor.per_passage)."""
+    limit = per_passage or session.config.editor.per_passage
     out = []
     for passage in session.passages():
         accepted = session.store.self_edits(passage.id, status="accepted")

@@ -8,10 +8,9 @@ import threading
 import time
 
 
-
-
 def _user_errors() -> tuple[type[Exception], ...]:
     from engine.config import ConfigError
+    from engine.editor import EditorError
     from engine.ingest import IngestError
     from engine.runtime.generator import GeneratorError
     from engine.runtime.hf_model import ModelLoadError
@@ -20,7 +19,7 @@ def _user_errors() -> tuple[type[Exception], ...]:
     from engine.export import ExportError
     from engine.store import StoreError
 
-    return (ConfigError, ExportError, IngestError, ModelFileError, ModelLoadError, GeneratorError, StrategyError, StoreError)
+    return (ConfigError, EditorError, ExportError, IngestError, ModelFileError, ModelLoadError, GeneratorError, StrategyError, StoreError)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,6 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--replay", type=float, help="mix earlier passages' examples into updates (share, e.g. 0.5)")
     run.add_argument("--budget", type=float, help="reward filter: forgetting budget in nats (default 0.5)")
     run.add_argument("--top-k", type=int, help="reward filter: keep at most this many per passage (default 3)")
+    run.add_argument("--editor-every", type=int, metavar="N",
+                     help="train the self-edit editor after every N learned passages (default 0: on demand)")
     run.add_argument("--probes", choices=["given", "cloze", "qa"], help="probe questions per passage")
     run.add_argument("--epochs", type=int, help="LoRA epochs per update (default 10)")
     run.add_argument("--lr", type=float, help="LoRA learning rate (default 1e-3)")
@@ -55,6 +56,15 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--json", action="store_true", help="print the matrix as JSON")
 
     sub.add_parser("sessions", help="list sessions")
+
+    editor = sub.add_parser("editor", help="train the self-edit editor on the kept self-edits now (ReST-EM round)")
+    editor.add_argument("session")
+    editor.add_argument("--list", action="store_true", help="only list the rounds and how each changed acceptance")
+    editor.add_argument("--json", action="store_true", help="print the rounds as JSON")
+    editor.add_argument("--epochs", type=int, help="epochs of the round (default 2)")
+    editor.add_argument("--per-passage", type=int, help="kept self-edits per passage, best reward first (default 1)")
+    editor.add_argument("--min-pairs", type=int, help="least kept self-edits for a round (default 2)")
+    editor.add_argument("--scale", type=float, help="editor strength when writing self-edits (0 switches it off)")
 
     rollback = sub.add_parser("rollback", help="make an earlier version current again (later ones are kept, abandoned)")
     rollback.add_argument("session")
@@ -84,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _overrides(args) -> dict:
-    out: dict = {"generation": {}, "train": {}, "model": {}, "filter": {}}
+    out: dict = {"generation": {}, "train": {}, "model": {}, "filter": {}, "editor": {}}
     for arg, key in (("strategy", "strategy"), ("accept", "accept"), ("probes", "probes"), ("passage_tokens", "passage_tokens")):
         if getattr(args, arg) is not None:
             out[key] = getattr(args, arg)
@@ -98,6 +108,8 @@ def _overrides(args) -> dict:
             out["train"][key] = getattr(args, arg)
     out["filter"] = {key: getattr(args, arg) for arg, key in (("budget", "budget"), ("top_k", "top_k"))
                      if getattr(args, arg) is not None}
+    if args.editor_every is not None:
+        out["editor"]["every"] = args.editor_every
     if args.rank is not None:
         out["train"]["alpha"] = 2 * args.rank
     for arg, key in (("model", "gguf_path"), ("hf_dir", "hf_dir")):
@@ -163,6 +175,8 @@ def run_summary(session, timings: dict) -> dict:
             "cols": matrix.cols,
             "values": matrix.values,
         },
+        "editor_rounds": [{"round": r.number, "trigger": r.trigger, "pairs": len(r.edit_ids)}
+                          for r in session.editor_rounds()],
         "timings": timings,
     }
 
@@ -180,6 +194,12 @@ def _print_show(session, metric: str = "answer_nll") -> None:
     console.print(table)
     console.print(f"backward transfer (BWT): {'-' if bwt is None else f'{bwt:+.3f}'}  (negative means forgetting)")
     console.print(strategy_table(session.strategy_stats()))
+    rounds = session.editor_rounds()
+    if rounds:
+        from engine.editor import round_stats
+        from seal_tui.render import editor_table
+
+        console.print(editor_table(rounds, round_stats(session)))
 
 
 def cmd_show(args) -> int:
@@ -288,6 +308,10 @@ def main(argv: list[str] | None = None) -> int:
                "export": cmd_export}.get(args.command)
     if args.command == "bench":
         from seal_tui.bench import cmd_bench as handler
+    if args.command == "editor":
+        from seal_tui.editor_cli import cmd_editor
+
+        handler = lambda a: cmd_editor(a, _usage)  # noqa: E731
     try:
         return handler(args)
     except (_UsageError, *_user_errors()) as exc:

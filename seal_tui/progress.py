@@ -57,6 +57,8 @@ class ProgressReporter:
                     self.progress.update(self._task, completed=step, total=total, info=f"loss {loss:.3f}")
             case ev.UpdateDone(version=v, loss_first=a, loss_last=b, seconds=s):
                 log(f"  update v{v}: loss {a:.3f} -> {b:.3f} in {s:.1f}s")
+            case ev.EditorRoundDone(number=n, pairs=pairs, trigger=trigger, loss_first=a, loss_last=b, seconds=s):
+                log(f"  editor round {n} ({trigger}): {pairs} kept self-edits, loss {a:.3f} -> {b:.3f} in {s:.1f}s")
             case ev.ScoresReady(version=v, passage_nll=nll, seconds=s):
                 cells = "  ".join(f"p{pid}={value:.2f}" for pid, value in nll.items())
                 log(f"  scores v{v} ({s:.1f}s): {cells}")

@@ -75,3 +75,41 @@ def strategy_table(stats: dict[str, dict]) -> Table:
         reward = "-" if row["mean_reward"] is None else f"{row['mean_reward']:+.2f}"
         table.add_row(name, str(row["candidates"]), str(row["accepted"]), f"{row['acceptance']:.0%}", reward)
     return table
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0%}"
+
+
+def _reward(value: float | None) -> str:
+    return "-" if value is None else f"{value:+.2f}"
+
+
+def editor_rows(rounds, stats) -> list[tuple[str, ...]]:
+    """Per editor round: number, trigger, pairs, final loss, then acceptance and mean reward
+    of the candidates written before it (by the previous editor) and with it."""
+    out = []
+    previous = None
+    for r in rounds:
+        before, after = stats.get(previous), stats.get(r.number)
+        out.append((
+            f"r{r.number}", r.trigger, str(len(r.edit_ids)), f"{r.losses[-1]:.2f}" if r.losses else "-",
+            f"{_rate(before.acceptance)} -> {_rate(after.acceptance)}",
+            f"{_reward(before.mean_reward)} -> {_reward(after.mean_reward)}",
+            f"{before.candidates} / {after.candidates}",
+        ))
+        previous = r.number
+    return out
+
+
+EDITOR_COLUMNS = ("round", "trigger", "pairs", "loss", "acceptance before -> after",
+                  "reward before -> after", "candidates before / after")
+
+
+def editor_table(rounds, stats) -> Table:
+    table = Table(header_style="bold", title="editor rounds")
+    for name in EDITOR_COLUMNS:
+        table.add_column(name, justify="right")
+    for row in editor_rows(rounds, stats):
+        table.add_row(*row)
+    return table

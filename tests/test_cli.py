@@ -142,3 +142,33 @@ def test_corrupt_model_fails_before_the_session_is_touched(learned_session, seal
         err = capsys.readouterr().err
         assert code == 2 and "broken.gguf" in err and "Traceback" not in err
     assert dump(seal_home) == before
+
+
+def test_editor_lists_rounds_with_acceptance_before_and_after(learned_session, capsys):
+    assert main(["editor", "demo", "--list"]) == 0
+    assert "no editor rounds yet" in capsys.readouterr().out
+    home = Home()
+    session = home.open("demo", runtime=FakeRuntime())
+    session.improve_editor()
+    home.close()
+    assert main(["editor", "demo", "--list"]) == 0
+    out = capsys.readouterr().out
+    assert "editor rounds" in out and "r1" in out and "person" in out
+    assert main(["editor", "demo", "--list", "--json"]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert row["round"] == 1 and row["pairs"] == 3 and row["candidates"] == 0
+    assert main(["show", "demo"]) == 0
+    assert "editor rounds" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["editor", "nope"], "no session named 'nope'"),
+    (["editor", "demo", "--min-pairs", "9"], "needs at least 9 kept self-edits; this session has 3"),
+    (["editor", "demo", "--scale", "9"], "scale must be 0..4"),
+    (["run", "--session", "demo", "--editor-every", "-2"], "every must be 0..1000"),
+])
+def test_bad_editor_requests_are_refused_and_change_nothing(args, message, learned_session, seal_home, capsys):
+    before = dump(seal_home)
+    assert main(args) == 2
+    assert message in capsys.readouterr().err
+    assert dump(seal_home) == before

@@ -1,0 +1,59 @@
+"""`seal editor SESSION`: run a self-improving editor round now, or list the rounds."""
+from __future__ import annotations
+
+import json
+import threading
+
+
+def cmd_editor(args, usage) -> int:
+    from rich.console import Console
+
+    from engine import editor
+    from engine.events import Stage
+    from engine.home import Home
+    from engine.runtime.local import LocalRuntime
+    from seal_tui.progress import ProgressReporter
+    from seal_tui.cli import _NoModel
+    from seal_tui.render import editor_table
+
+    home = Home()
+    if not home.exists(args.session):
+        raise usage(f"no session named {args.session!r} (see `seal sessions`)")
+    config = home.config_for(args.session, {"editor": _settings(args)} if _settings(args) else {})
+    session = home.open(args.session, runtime=_NoModel())
+    if not args.list:
+        kept = len(editor.kept_edits(session, config.editor.per_passage))
+        if kept < config.editor.min_pairs:  # checked before the model loads or a setting is stored
+            raise editor.EditorError(f"an editor round needs at least {config.editor.min_pairs} kept "
+                                     f"self-edits; this session has {kept}")
+        runtime = LocalRuntime(config.model, config.train)
+        stop = threading.Event()
+        try:
+            with ProgressReporter() as report:
+                report(Stage("load", runtime.name))
+                runtime.load()
+                session = home.open(args.session, config, runtime)
+                session.improve_editor(report, stop)
+        except KeyboardInterrupt:
+            stop.set()
+            print("interrupted: no editor round was stored")
+            return 130
+        finally:
+            runtime.close()
+    rounds, stats = session.editor_rounds(), editor.round_stats(session)
+    if args.json:
+        print(json.dumps([{"round": r.number, "trigger": r.trigger, "pairs": len(r.edit_ids),
+                           "loss_last": r.losses[-1] if r.losses else None, "seconds": round(r.seconds, 2),
+                           "acceptance": stats[r.number].acceptance, "mean_reward": stats[r.number].mean_reward,
+                           "candidates": stats[r.number].candidates} for r in rounds]))
+    elif rounds:
+        Console().print(editor_table(rounds, stats))
+    else:
+        print(f"{args.session}: no editor rounds yet (run `seal editor {args.session}`)")
+    return 0
+
+
+def _settings(args) -> dict:
+    return {key: value for key, value in (("epochs", args.epochs), ("per_passage", args.per_passage),
+                                          ("min_pairs", args.min_pairs), ("scale", args.scale))
+            if value is not None}
