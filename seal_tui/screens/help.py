@@ -22,12 +22,13 @@ teaches the model; the **heatmap** then shows what every earlier passage kept or
 | `A` / `R` | accept all / reject all candidates of the passage |
 | `g` | regenerate: reject the undecided candidates and write fresh ones |
 | `f` | reward filter: a short trial update per undecided candidate; keeps those that help this passage within the forgetting budget (scores show on the cards; `a`/`r` still overrule) |
+| `i` | improve the editor (a ReST-EM round): train an editor adapter on the kept self-edits, one per passage, best reward first; the model then writes new candidates with it (cards show `editor r1`, `h` compares acceptance and reward before and after each round) |
 | `u` | run the update on the selected passage (undecided cards go to the accept policy) |
 | `Esc` | cancel the running work; the current version stays |
 | `m` | switch the heatmap metric (answer NLL, F1, contains) |
 | arrows on the heatmap | pick a cell: its passage's probes and scores show below |
 | `z` | roll back: make the selected heatmap row's version current again (asks first); later versions stay, dimmed, as abandoned |
-| `h` | update history: per-strategy acceptance and reward, parameters, loss curves, accepted edits, timing |
+| `h` | history: per-strategy acceptance and reward, editor rounds, and per update its parameters, loss curves, accepted edits, timing |
 | `b` | back to the session list |
 | `ctrl+s` | save an SVG screenshot into the session home |
 | `ctrl+p` | command palette: every action by name |
@@ -39,7 +40,8 @@ Tab moves focus between the passage list, the cards and the heatmap.
 Undecided candidates are decided by the session's accept policy when the update starts
 (by default the heuristic gate, whose verdict each card shows; with the policy `filter`,
 the reward filter). The new-session form also sets the replay share: earlier passages'
-examples mixed into each update against forgetting (0 keeps plain SEAL). Everything is saved in
+examples mixed into each update against forgetting (0 keeps plain SEAL), and how often an
+editor round runs by itself (every N learned passages; 0: only on `i`). Everything is saved in
 SQLite as it happens: close the app and reopen the session to find it as it was.
 """
 

@@ -1,4 +1,5 @@
-"""Every update of the session, newest last, under a table of how each self-edit strategy did."""
+"""Every update of the session, newest last, under tables of how each self-edit strategy and
+each editor round did."""
 from __future__ import annotations
 
 from textual.app import ComposeResult
@@ -7,6 +8,8 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
+from engine.editor import round_stats
+from seal_tui.widgets.editor_rounds import EditorRounds
 from seal_tui.widgets.passage_list import label
 from seal_tui.widgets.strategy_stats import StrategyStats
 from seal_tui.widgets.update_entry import UpdateEntry
@@ -23,6 +26,7 @@ class HistoryScreen(Screen):
         yield Header(show_clock=False)
         with VerticalScroll(id="history"):
             yield StrategyStats(id="strategy-stats")
+            yield EditorRounds(id="editor-rounds")
             passages = {p.id: p for p in self.session.passages()}
             updates = self.session.updates()
             if not updates:
@@ -38,3 +42,4 @@ class HistoryScreen(Screen):
         self.title = f"seal · {self.session.name} · history"
         self.query_one("#history").border_title = f"{len(self.session.updates())} update(s)"
         self.query_one(StrategyStats).show(self.session.strategy_stats())
+        self.query_one(EditorRounds).show(self.session.editor_rounds(), round_stats(self.session))

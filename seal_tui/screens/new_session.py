@@ -1,5 +1,6 @@
-"""The create-session form: name, strategy, candidates per passage, probe kind, accept policy
-(heuristic gate, reward filter, all, none) and the replay share."""
+"""The create-session form: name, strategy, candidates per passage, the replay share, epochs
+per update, how often the editor trains itself, probe kind and accept policy (heuristic
+gate, reward filter, all, none)."""
 from __future__ import annotations
 
 from textual.app import ComposeResult
@@ -41,6 +42,13 @@ class NewSessionScreen(ModalScreen[tuple[str, dict] | None]):
                 yield Label("replay", classes="field-label inline")
                 yield Input("0", type="number", id="replay", compact=True,
                             tooltip="Earlier passages' examples mixed into each update, as a share of the new ones (0: plain SEAL)")
+            with Horizontal(classes="field"):
+                yield Label("epochs", classes="field-label")
+                yield Input("10", type="integer", id="epochs", compact=True,
+                            tooltip="LoRA epochs per update (SEAL: 10)")
+                yield Label("editor every", classes="field-label inline")
+                yield Input("0", type="integer", id="editor-every", compact=True,
+                            tooltip="Train the self-edit editor after every N learned passages (0: only on i)")
             with Horizontal(classes="field"):
                 yield Label("probes", classes="field-label")
                 yield Select([(k, k) for k in PROBE_KINDS], value="given", allow_blank=False, id="probes", compact=True)
@@ -85,10 +93,14 @@ class NewSessionScreen(ModalScreen[tuple[str, dict] | None]):
         if home.exists(name):
             error.update(f"[red]A session called {name!r} exists already.[/]")
             return
-        try:
-            candidates = int(self.query_one("#candidates", Input).value or "0")
-        except ValueError:
-            candidates = -1
+        numbers = {}
+        for field, default in (("candidates", "0"), ("epochs", "10"), ("editor-every", "0")):
+            text = self.query_one(f"#{field}", Input).value.strip() or default
+            try:
+                numbers[field] = int(text)
+            except ValueError:
+                error.update(f"[red]{field} must be a whole number, got {text!r}[/]")
+                return
         replay_text = self.query_one("#replay", Input).value.strip() or "0"
         try:
             replay = float(replay_text)
@@ -99,8 +111,9 @@ class NewSessionScreen(ModalScreen[tuple[str, dict] | None]):
             "strategy": self.query_one("#strategy", Select).value,
             "probes": self.query_one("#probes", Select).value,
             "accept": self.query_one("#accept", Select).value,
-            "generation": {"candidates": candidates},
-            "train": {"replay": replay},
+            "generation": {"candidates": numbers["candidates"]},
+            "train": {"replay": replay, "epochs": numbers["epochs"]},
+            "editor": {"every": numbers["editor-every"]},
         }
         if gguf := self.query_one("#gguf", Input).value.strip():
             overrides["model"] = {"gguf_path": gguf}

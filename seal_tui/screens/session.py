@@ -50,6 +50,7 @@ class SessionScreen(SessionWorkers, Screen):
         Binding("R", "decide_all(False)", "All✗", key_display="R", show=False, tooltip="Reject all"),
         Binding("g", "regenerate", "Regen", show=False, tooltip="Regenerate"),
         Binding("f", "filter", "Filter", tooltip="Run the reward filter on undecided candidates"),
+        Binding("i", "editor", "Editor", show=False, tooltip="Improve the editor: train it on the kept self-edits"),
         Binding("u", "update", "Update", tooltip="Run the update"),
         Binding("escape", "cancel", "Cancel", tooltip="Cancel the running work"),
         Binding("m", "metric", "Metric", show=False, tooltip="Switch metric"),
@@ -100,7 +101,9 @@ class SessionScreen(SessionWorkers, Screen):
         name = self.model_name.removesuffix(".gguf")
         model = {"loading": "model loading…", "ready": name,
                  "failed": "model failed to load"}[self.model_state]
-        self.sub_title = f"{cfg.strategy} · {cfg.generation.candidates} candidates · probes {cfg.probes} · {model}"
+        rounds = self.session.editor_rounds()
+        editor = f" · editor r{rounds[-1].number}" if rounds and cfg.editor.scale > 0 else ""
+        self.sub_title = f"{cfg.strategy} · {cfg.generation.candidates} candidates · probes {cfg.probes}{editor} · {model}"
 
     @property
     def passage(self):
@@ -214,6 +217,20 @@ class SessionScreen(SessionWorkers, Screen):
                 return
             self.query_one(UpdateProgress).start(f"reward filter on {label(passage)}…")
             self._filter(passage)
+
+    def action_editor(self) -> None:
+        from engine.editor import kept_edits
+
+        if not self._can_start():
+            return
+        config = self.session.config.editor
+        kept = len(kept_edits(self.session))
+        if kept < config.min_pairs:
+            self.notify(f"An editor round needs at least {config.min_pairs} kept self-edits; this session has {kept}. "
+                        "Accept more candidates and learn their passages first.", severity="warning")
+            return
+        self.query_one(UpdateProgress).start(f"editor round on {kept} kept self-edits…")
+        self._editor_round()
 
     def action_rollback(self) -> None:
         matrix = self.query_one(Heatmap).matrix
@@ -364,6 +381,11 @@ class SessionScreen(SessionWorkers, Screen):
                 progress.note(f"generation now uses {vname(v)} ({secs:.1f}s)")
             case ev.UpdateDone(version=v, loss_first=a, loss_last=b):
                 self.notify(f"v{v} trained: loss {a:.3f} → {b:.3f}")
+            case ev.EditorRoundDone(number=n, pairs=pairs, trigger=trigger, loss_first=a, loss_last=b):
+                how = "automatic " if trigger == "auto" else ""
+                self.notify(f"Editor round {n} ({how}on {pairs} kept self-edits): loss {a:.3f} → {b:.3f}. "
+                            "New candidates are written with it; h compares rounds.", title="Editor")
+                self._subtitle()
             case ev.ScoresReady():
                 self.refresh_matrix()
             case ev.Cancelled(what=what):

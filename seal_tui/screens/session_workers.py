@@ -15,7 +15,7 @@ from engine.ingest import paper_from_text, read_paper
 from seal_tui.messages import EngineEvent, PaperRequested, RuntimeReady, TrainProgress, WorkDone
 from seal_tui.widgets.passage_list import label
 
-WORK = ("paper", "generate", "update", "filter", "swap")
+WORK = ("paper", "generate", "update", "filter", "swap", "editor")
 """Worker groups that count as the screen's running work (one at a time, Esc cancels)."""
 TOKEN_BATCH_S = 1 / 30
 
@@ -55,7 +55,7 @@ class SessionWorkers:
                 losses.append(event.loss)
                 self.post_message(TrainProgress(event.step, event.total, event.epoch, event.loss, event.seconds, tuple(losses)))
             else:
-                if isinstance(event, ev.Stage) and event.name == "train":
+                if isinstance(event, ev.Stage) and event.name in ("train", "editor"):
                     losses.clear()
                 self.post_message(EngineEvent(event))
         return on_event
@@ -107,3 +107,9 @@ class SessionWorkers:
     def _sync_generation(self) -> None:
         self.session.sync_generation(self._reporter())
         self.post_message(WorkDone("swap", None, f"generation uses v{self.session.current_version}"))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="editor", description="training the editor")
+    def _editor_round(self) -> None:
+        made = self.session.improve_editor(self._reporter(), self.stop)
+        note = "editor round cancelled" if made is None else f"editor round {made.number} writes the next candidates"
+        self.post_message(WorkDone("editor", None, note))

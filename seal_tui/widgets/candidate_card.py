@@ -38,6 +38,7 @@ class CandidateCard(Static, can_focus=True):
         self.verdict: tuple[bool, str] | None = None
         self.reward: float | None = None
         self.damage: float | None = None
+        self.editor_round: int | None = None
         if edit is not None:
             self.set_edit(edit)
 
@@ -50,6 +51,7 @@ class CandidateCard(Static, can_focus=True):
         self.strategy = edit.strategy
         self.decided_by, self.reason = edit.decided_by, edit.reason
         self.reward, self.damage = edit.reward, edit.damage
+        self.editor_round = edit.editor_round
         if verdict is not None:
             self.verdict = verdict
         self.text = edit.text
@@ -69,6 +71,8 @@ class CandidateCard(Static, can_focus=True):
     # -- drawing -------------------------------------------------------------------
     def render(self):
         head = Text.assemble((f"#{self.index + 1} ", "bold"), (self.strategy, "italic"))
+        if self.editor_round is not None:
+            head.append(f" · editor r{self.editor_round}", style="magenta")
         if self.status == "streaming":
             head.append("  writing…", style="cyan")
         else:
