@@ -395,3 +395,10 @@ def test_squad_wrong_shape_names_entry_and_field(tmp_path, data, reason):
 def test_squad_questions_are_optional(tmp_path):
     paper, = read_paper(write(tmp_path, "q.json", json.dumps([{"title": "t", "context": "Some text."}])))
     assert paper.passages[0].questions == ()
+
+
+def test_the_invented_fact_benchmark_reads_as_ten_passages_whose_answers_are_in_their_text():
+    drafts = read_paper(Path(__file__).parents[2] / "bench" / "data" / "invented_facts.json")
+    passages = [p for d in drafts for p in d.passages]
+    assert len(passages) == 10 and all(len(p.questions) == 5 for p in passages)
+    assert all(a.lower() in p.text.lower() for p in passages for _, a in p.questions)
