@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import threading
 
 
@@ -19,7 +20,8 @@ def cmd_editor(args, usage) -> int:
     home = Home()
     if not home.exists(args.session):
         raise usage(f"no session named {args.session!r} (see `seal sessions`)")
-    config = home.config_for(args.session, {"editor": _settings(args)} if _settings(args) else {})
+    settings = _settings(args)
+    config = home.config_for(args.session, {"editor": settings} if settings else {})
     session = home.open(args.session, runtime=_NoModel())
     if not args.list:
         kept = len(editor.kept_edits(session, config.editor.per_passage))
@@ -36,7 +38,7 @@ def cmd_editor(args, usage) -> int:
                 session.improve_editor(report, stop)
         except KeyboardInterrupt:
             stop.set()
-            print("interrupted: no editor round was stored")
+            print("interrupted: no editor round was stored", file=sys.stderr)
             return 130
         finally:
             runtime.close()

@@ -155,7 +155,7 @@ class SessionScreen(SessionWorkers, Screen):
         return running[0].description if running else ""
 
     def training(self) -> bool:
-        return any(w.group == "update" and w.is_running for w in self.workers)
+        return any(w.group in ("update", "editor") and w.is_running for w in self.workers)
 
     def _can_start(self, needs_model: bool = True) -> bool:
         if (doing := self.busy()):
