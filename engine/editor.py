@@ -80,7 +80,9 @@ def run_round(session, trigger: str = "person", on_event: ev.OnEvent = ev.ignore
                           f"{len(pairs)} (accept more candidates, or lower editor.min_pairs)")
     rounds = session.store.editor_rounds(session.info.id)
     number = (rounds[-1].number if rounds else 0) + 1
-    train = replace(session.config.train, epochs=config.epochs, lr=config.lr, replay=0.0)
+    # a prompt holds a whole passage and its instructions: room for it and a long self-edit
+    train = replace(session.config.train, epochs=config.epochs, lr=config.lr, replay=0.0,
+                    max_length=max(session.config.train.max_length, 1024))
     on_event(ev.Stage("editor", f"round {number}: {len(pairs)} kept self-edits x {train.epochs} epochs"))
 
     def on_step(step, total, epoch, loss, seconds):
