@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--replay", type=float, help="mix earlier passages' examples into updates (share, e.g. 0.5)")
     run.add_argument("--budget", type=float, help="reward filter: forgetting budget in nats (default 0.5)")
     run.add_argument("--top-k", type=int, help="reward filter: keep at most this many per passage (default 3)")
+    run.add_argument("--trial-epochs", type=int, help="reward filter: epochs of each trial update (default 3)")
     run.add_argument("--editor-every", type=int, metavar="N",
                      help="train the self-edit editor after every N learned passages (default 0: on demand)")
     run.add_argument("--probes", choices=["given", "cloze", "qa"], help="probe questions per passage")
@@ -106,7 +107,8 @@ def _overrides(args) -> dict:
     for arg, key in (("epochs", "epochs"), ("lr", "lr"), ("rank", "rank"), ("replay", "replay")):
         if getattr(args, arg) is not None:
             out["train"][key] = getattr(args, arg)
-    out["filter"] = {key: getattr(args, arg) for arg, key in (("budget", "budget"), ("top_k", "top_k"))
+    out["filter"] = {key: getattr(args, arg) for arg, key in (("budget", "budget"), ("top_k", "top_k"),
+                                                              ("trial_epochs", "trial_epochs"))
                      if getattr(args, arg) is not None}
     if args.editor_every is not None:
         out["editor"]["every"] = args.editor_every

@@ -66,6 +66,7 @@ def test_bad_paper_names_file_and_reason_and_changes_nothing(name, learned_sessi
         (["--epochs", "0"], "epochs"),
         (["--strategy", "poetry"], "poetry"),
         (["--rank", "8"], "rank cannot change"),
+        (["--trial-epochs", "50"], "trial_epochs must be 1..20"),
     ],
 )
 def test_bad_settings_are_refused_before_anything_changes(args, message, learned_session, seal_home, fixtures, capsys):
