@@ -5,7 +5,8 @@ ki: each passage independently from the base model, under the conditions
   base      no update
   passage   trained on the passage alone
   edits     passage + every self-edit that passes the heuristic gate
-  filtered  passage + the self-edits the reward filter keeps
+  filtered  passage + the self-edits the reward filter keeps (its reward against the base
+            model, or with reward_vs="passage" against a trial on the passage alone)
 scored closed-book on the passage's own questions (answer NLL, greedy F1 and contains).
 forget: passages applied in sequence as a session does, once plain and once with replay.
 """
@@ -55,10 +56,12 @@ def knowledge_incorporation(runtime, passages: list[PassageDraft], config: Sessi
         prompt_text = "\n".join(m["content"] for m in messages)
         kept_by_gate = [c for c, v in zip(candidates, gate(candidates, p.text, prompt_text, strategy.name)) if v.ok]
         base_nll = runtime.answer_nll(None, True, items)
+        alone = [passage_example] if config.filter.reward_vs == "passage" else []
+        reference = runtime.trial(None, alone, trial_train, items).nll if alone else base_nll
         trials = []
         for i, c in enumerate(kept_by_gate):
-            result = runtime.trial(None, to_examples(c, p.title, p.text, strategy.name), trial_train, items)
-            reward = sum(base_nll) / len(base_nll) - sum(result.nll) / len(result.nll)
+            result = runtime.trial(None, to_examples(c, p.title, p.text, strategy.name) + alone, trial_train, items)
+            reward = sum(reference) / len(reference) - sum(result.nll) / len(result.nll)
             trials.append(Trial(_Cand(i, c), reward, 0.0))
         f = config.filter
         chosen = verdicts(trials, f.min_gain, f.budget, f.top_k)
@@ -119,9 +122,9 @@ def forgetting(runtime, passages: list[PassageDraft], config: SessionConfig, rep
     return {"runs": runs}
 
 
-def bench_config(edits: int, epochs: int, max_tokens: int) -> SessionConfig:
+def bench_config(edits: int, epochs: int, max_tokens: int, reward_vs: str = "version") -> SessionConfig:
     return SessionConfig(
         accept="heuristic", probes="given",
         generation=GenerationConfig(candidates=edits, max_tokens=max_tokens, seed=1234),
-        train=TrainConfig(epochs=epochs), filter=FilterConfig(),
+        train=TrainConfig(epochs=epochs), filter=FilterConfig(reward_vs=reward_vs),
     )

@@ -88,6 +88,9 @@ class TrainConfig:
         _check(0.0 <= self.replay <= 10.0, f"replay must be 0..10, got {self.replay}")
 
 
+REWARD_BASELINES = ("version", "passage")
+
+
 @dataclass(frozen=True)
 class FilterConfig:
     """The reward filter (ReST-EM's filter, done locally): a cheap trial update per
@@ -103,12 +106,19 @@ class FilterConfig:
     """Keep at most this many candidates per passage, best gain first."""
     anchor_probes: int = 8
     """Probes of earlier passages checked for damage (spread over those passages)."""
+    reward_vs: str = "version"
+    """What a candidate's trial is measured against. version: the current model, trained on
+    the candidate alone (SEAL's reward). passage: a trial on the passage alone, the
+    candidate's trial on passage + candidate, so a kept edit must add to what the passage
+    itself teaches."""
 
     def __post_init__(self) -> None:
         _check(1 <= self.trial_epochs <= 20, f"trial_epochs must be 1..20, got {self.trial_epochs}")
         _check(self.budget >= 0, f"budget must be 0 or more, got {self.budget}")
         _check(1 <= self.top_k <= 64, f"top_k must be 1..64, got {self.top_k}")
         _check(0 <= self.anchor_probes <= 200, f"anchor_probes must be 0..200, got {self.anchor_probes}")
+        _check(self.reward_vs in REWARD_BASELINES,
+               f"reward_vs must be one of {', '.join(REWARD_BASELINES)}, got {self.reward_vs!r}")
 
 
 @dataclass(frozen=True)

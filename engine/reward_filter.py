@@ -3,7 +3,9 @@
 Each candidate that passes the heuristic gate gets a cheap trial update on its own
 examples, starting from the session's current adapter. Its reward is the drop in this
 passage's mean probe NLL; its damage is the rise in earlier passages' mean probe NLL (on
-a fixed subset of anchor probes). Candidates with enough reward and damage within budget
+a fixed subset of anchor probes). With reward_vs="passage" both are measured against a
+trial on the passage alone, and each candidate's trial includes the passage, so only what
+a candidate adds beyond the passage counts. Candidates with enough reward and damage within budget
 are kept, best first, at most top_k. The trials never change the session's version.
 """
 from __future__ import annotations
@@ -63,10 +65,17 @@ def run_trials(session, passage: Passage, candidates: list[SelfEdit], on_event: 
     items = [(probe_prompt(p.title, q.question), q.answer) for p, q in own + anchors]
     version = session.current_version
     start = session.adapter_for(version)
-    before = session.runtime.answer_nll(start, version == 0, items)
-    examples = {e.id: to_examples(e.text, passage.title, passage.text, e.strategy) for e in candidates}
-    steps = sum(len(x) for x in examples.values()) * trial_train.epochs
+    alone = [f"{passage.title}\n{passage.text}"] if config.reward_vs == "passage" else []
+    examples = {e.id: to_examples(e.text, passage.title, passage.text, e.strategy) + alone for e in candidates}
+    steps = (sum(len(x) for x in examples.values()) + len(alone)) * trial_train.epochs
     on_event(ev.Stage("filter", f"{len(candidates)} trial updates, about {estimate_seconds(session, steps):.0f}s", passage.id))
+    if alone:
+        baseline = session.runtime.trial(start, alone, trial_train, items, stop)
+        if baseline is None:
+            return []
+        before = baseline.nll
+    else:
+        before = session.runtime.answer_nll(start, version == 0, items)
     trials = []
     for index, edit in enumerate(candidates):
         if stop is not None and stop.is_set():

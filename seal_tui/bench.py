@@ -35,7 +35,7 @@ def _bench_cl(args, log) -> int:
 
     if not args.data:
         raise SystemExit(f"seal: error: bench {args.what} needs a SQuAD/SEAL JSON file")
-    config = benchmarks_cl.bench_config(args.edits, args.epochs, args.max_tokens)
+    config = benchmarks_cl.bench_config(args.edits, args.epochs, args.max_tokens, args.reward_vs)
     drafts = read_paper(args.data, passage_tokens=4096)  # one passage per context, as in SEAL
     runtime = LocalRuntime(config.model, config.train)
     try:

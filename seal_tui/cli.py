@@ -91,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--epochs", type=int, default=10, help="ki/forget: epochs per update")
     bench.add_argument("--max-tokens", type=int, default=128, help="ki/forget: longest self-edit")
     bench.add_argument("--replay", type=float, default=1.0, help="forget: replay share for the replay run")
+    bench.add_argument("--reward-vs", choices=["version", "passage"], default="version",
+                       help="ki: the filter's reward against the model (SEAL) or against training on the passage alone")
     return parser
 
 

@@ -181,6 +181,24 @@ def test_reward_filter_keeps_candidates_that_teach_their_passage(fixtures):
     assert any(isinstance(e, ev.Stage) and e.name == "filter" and "about" in e.detail for e in seen)
 
 
+def test_reward_against_the_passage_counts_only_what_a_candidate_adds(fixtures):
+    from engine.config import FilterConfig
+
+    runtime = FakeRuntime()
+    config = SessionConfig(accept="filter", generation=GenerationConfig(candidates=1), train=TrainConfig(epochs=1),
+                           filter=FilterConfig(reward_vs="passage"))
+    session = Home().open("marginal", config, runtime)
+    passage = session.add_paper(read_paper(fixtures / "velmora.md")[0])[0]
+    session.generate(passage)
+    session.apply_policy(passage)
+    [edit] = session.self_edits(passage.id)
+    example = f"{passage.title}\n{passage.text}"
+    assert runtime.trials[0] == [example]  # the baseline: the passage alone
+    assert runtime.trials[1][-1] == example and len(runtime.trials[1]) > 1
+    # the passage already teaches every probe answer in the fake: the candidate adds nothing
+    assert edit.reward == 0.0 and edit.status == "rejected" and "reward below" in edit.reason
+
+
 def test_reward_filter_rejects_damage_over_budget(fixtures):
     from engine.config import FilterConfig
     from engine.reward_filter import Trial, verdicts
