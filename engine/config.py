@@ -36,6 +36,9 @@ class ModelConfig:
                 _check(Path(value).expanduser().exists(), f"{name}: no such file or folder: {value}")
 
 
+WRITERS = ("current", "base")
+
+
 @dataclass(frozen=True)
 class GenerationConfig:
     """How self-edit candidates are sampled (SEAL: 5 samples, temperature 1.0, top_p 0.95)."""
@@ -48,8 +51,14 @@ class GenerationConfig:
     """Upper bound on the length of one candidate."""
     seed: int | None = None
     """Sampling seed; None draws a fresh one."""
+    writer: str = "current"
+    """Which model writes the self-edits: current (the session's current version, so the
+    model that has just learned writes the next ones) or base (the base model, which keeps
+    its instruction following however many updates the session has had). The editor
+    adapter applies to either."""
 
     def __post_init__(self) -> None:
+        _check(self.writer in WRITERS, f"writer must be one of {', '.join(WRITERS)}, got {self.writer!r}")
         _check(0 <= self.candidates <= 64, f"candidates must be 0..64, got {self.candidates}")
         _check(0.0 <= self.temperature <= 5.0, f"temperature must be 0..5, got {self.temperature}")
         _check(0.0 < self.top_p <= 1.0, f"top_p must be in (0, 1], got {self.top_p}")

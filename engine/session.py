@@ -77,9 +77,9 @@ class Session:
         return matrix
 
     def sync_generation(self, on_event: ev.OnEvent = ev.ignore) -> None:
-        """Make the model that writes self-edits the session's current version, with the
-        current editor round's adapter beside it."""
-        version = self.current_version
+        """Make the model that writes self-edits the session's current version (or the base
+        model, with writer=base), with the current editor round's adapter beside it."""
+        version = self.current_version if self.config.generation.writer == "current" else 0
         current = editor.current_round(self)
         if current is None:
             seconds = self.runtime.activate(self.adapter_for(version))

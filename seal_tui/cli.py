@@ -50,6 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--model", help="a local GGUF file (default: the embedded SmolLM2-135M)")
     run.add_argument("--hf-dir", help="a local Hugging Face model folder for training and scoring")
     run.add_argument("--seed", type=int, help="sampling seed")
+    run.add_argument("--writer", choices=["current", "base"],
+                     help="which model writes self-edits: the current version (default) or the base model")
 
     show = sub.add_parser("show", help="the forgetting heatmap of a session")
     show.add_argument("session")
@@ -103,7 +105,7 @@ def _overrides(args) -> dict:
             out[key] = getattr(args, arg)
     if args.greedy:
         out["greedy_answers"] = True
-    for arg, key in (("edits", "candidates"), ("max_tokens", "max_tokens"), ("seed", "seed")):
+    for arg, key in (("edits", "candidates"), ("max_tokens", "max_tokens"), ("seed", "seed"), ("writer", "writer")):
         if getattr(args, arg) is not None:
             out["generation"][key] = getattr(args, arg)
     for arg, key in (("epochs", "epochs"), ("lr", "lr"), ("rank", "rank"), ("replay", "replay")):

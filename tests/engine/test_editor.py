@@ -166,3 +166,21 @@ def test_a_long_prompt_keeps_its_tail_and_the_whole_completion():
 
     [(ids, first)] = tokenize_for_loss(_WordTokenizer(), [("a bb ccc dddd eeeee", "xy z")], max_length=5)
     assert ids == [4, 5, 2, 1, 0] and first == 2
+
+
+def test_the_base_model_can_write_while_the_session_learns(fixtures):
+    from dataclasses import replace
+
+    runtime = FakeRuntime()
+    session, passages = learned_session(fixtures, runtime)
+    base_writes = replace(session.config, generation=replace(session.config.generation, writer="base"))
+    session = Home().open("ed", base_writes, runtime)
+    session.generate(passages[2])
+    assert runtime.active == [None] and session.current_version == 2
+    session.improve_editor()
+    assert runtime.active == [None, session.home / "ed" / "editor" / "r001"]
+
+
+def test_an_unknown_writer_is_refused():
+    with pytest.raises(ConfigError, match="writer must be one of current, base"):
+        SessionConfig.from_dict({"generation": {"writer": "oracle"}})
