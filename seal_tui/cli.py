@@ -38,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--budget", type=float, help="reward filter: forgetting budget in nats (default 0.5)")
     run.add_argument("--top-k", type=int, help="reward filter: keep at most this many per passage (default 3)")
     run.add_argument("--trial-epochs", type=int, help="reward filter: epochs of each trial update (default 3)")
+    run.add_argument("--reward-vs", choices=["version", "passage"],
+                     help="reward filter: measure trials against the current model (default) or the passage alone")
     run.add_argument("--editor-every", type=int, metavar="N",
                      help="train the self-edit editor after every N learned passages (default 0: on demand)")
     run.add_argument("--probes", choices=["given", "cloze", "qa"], help="probe questions per passage")
@@ -112,7 +114,7 @@ def _overrides(args) -> dict:
         if getattr(args, arg) is not None:
             out["train"][key] = getattr(args, arg)
     out["filter"] = {key: getattr(args, arg) for arg, key in (("budget", "budget"), ("top_k", "top_k"),
-                                                              ("trial_epochs", "trial_epochs"))
+                                                              ("trial_epochs", "trial_epochs"), ("reward_vs", "reward_vs"))
                      if getattr(args, arg) is not None}
     if args.editor_every is not None:
         out["editor"]["every"] = args.editor_every
