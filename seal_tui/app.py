@@ -50,7 +50,7 @@ class SealApp(App):
         self.push_screen(SessionScreen(name, paper))
 
     def training(self) -> bool:
-        return any(w.group == "update" and w.is_running for w in self.workers)
+        return any(w.group in ("update", "editor") and w.is_running for w in self.workers)
 
     def action_help(self) -> None:
         from seal_tui.screens.help import HelpScreen

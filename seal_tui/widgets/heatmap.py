@@ -1,7 +1,8 @@
 """The forgetting heatmap: versions down, passages across, one coloured cell per score.
 
 A cursor picks a cell (arrow keys); the screen shows that passage's probes and scores at
-that version. The colour scale runs over the values in view, with a legend under it.
+that version. The colour scale runs over the values in view, with a legend under it. When
+the passages do not fit the width, a window of columns follows the cursor.
 """
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ class Heatmap(Widget, can_focus=True):
         super().__init__(**kwargs)
         self.matrix: Matrix | None = None
         self.labels: dict[int, str] = {}
+        self._first = 0  # the first column in view when not all fit
 
     def show(self, matrix: Matrix, labels: dict[int, str]) -> None:
         self.matrix, self.labels = matrix, labels
@@ -90,6 +92,22 @@ class Heatmap(Widget, can_focus=True):
         rows = len(self.matrix.rows) if self.matrix else 0
         return rows + 5 if self.matrix and self.matrix.cols else 1
 
+    def _window(self, width: int) -> range:
+        """The columns in view: all when they fit, else a window that keeps the cursor in it."""
+        count = len(self.matrix.cols)
+        room = self.content_size.width
+        fit = count if room <= 0 else max(1, (room - width) // CELL)
+        if fit >= count:
+            self._first, shown, note = 0, range(count), ""
+        else:
+            col = self.cursor[1]
+            self._first = min(max(self._first, col - fit + 1), col, count - fit)
+            shown = range(self._first, self._first + fit)
+            note = f"{shown.start + 1}–{shown.stop} of {count} passages · ←/→"
+        if self.border_subtitle != note:  # set only on change: setting it repaints
+            self.border_subtitle = note
+        return shown
+
     def render(self) -> Text:
         m = self.matrix
         if m is None or not m.cols:
@@ -99,9 +117,10 @@ class Heatmap(Widget, can_focus=True):
         lo, hi = (min(numbers), max(numbers)) if numbers else (0.0, 1.0)
         learned_by = {v: p for p, v in m.learned_at.items()}
         width, current = self._label_width(), self._current()
+        shown = self._window(width)
         out = Text(no_wrap=True)
         out.append(" " * width)
-        for col in m.cols:
+        for col in m.cols[shown.start:shown.stop]:
             out.append(self.labels.get(col, f"#{col}").center(CELL), style="bold")
         for r, (version, row) in enumerate(zip(m.rows, m.values)):
             out.append("\n")
@@ -113,6 +132,8 @@ class Heatmap(Widget, can_focus=True):
                 tag += f"+{self.labels.get(learned_by[version], '?')}"
             out.append(tag[:width - 1].ljust(width), style="dim" if gone else "bold" if version == current else "")
             for c, (col, value) in enumerate(zip(m.cols, row)):
+                if c not in shown:
+                    continue
                 here = (r, c) == self.cursor
                 if value is None:
                     out.append(("[ · ]" if here else "·").center(CELL), style="reverse" if here else "dim")
@@ -132,7 +153,7 @@ class Heatmap(Widget, can_focus=True):
         for name, attr in (("gain", "gain"), ("forget", "forgetting")):
             out.append("\n")
             out.append(name.ljust(width), style="italic")
-            for s in summaries:
+            for s in summaries[shown.start:shown.stop]:
                 v = getattr(s, attr)
                 out.append(("-" if v is None else f"{v:+.2f}").center(CELL), style="dim" if v is None else "")
         out.append("\n")

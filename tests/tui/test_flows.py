@@ -311,3 +311,33 @@ async def test_file_picker_and_screenshot(sample, tmp_path):
         path = app.action_screenshot("shot.svg")
         assert path.endswith("shot.svg") and "<svg" in open(path).read()
         assert app.screen is screen
+
+
+async def test_a_wide_heatmap_shows_a_window_of_passages_that_follows_the_cursor(tmp_path):
+    from engine.config import SessionConfig
+    from engine.domain import PaperDraft, PassageDraft
+    from engine.home import Home
+    from seal_tui.widgets.heatmap import Heatmap
+
+    passages = tuple(PassageDraft(f"Topic {i}", f"Fact number {i} is {i * 7}.", ((f"What is fact {i}?", str(i * 7)),))
+                     for i in range(12))
+    home = Home()
+    session = home.open("wide", SessionConfig(accept="all"), FakeRuntime())
+    session.add_paper(PaperDraft("Many facts", "test", "wide-12", passages))
+    session.score(0, session.passages())
+    home.close()
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        app.open_session("wide", None)
+        await until(pilot, lambda: getattr(app.screen, "model_state", "") == "ready", what="model ready")
+        heatmap = app.screen.query_one(Heatmap)
+        await pilot.pause()
+        assert heatmap.border_subtitle.startswith("1–") and "of 12 passages" in heatmap.border_subtitle
+        lines = str(heatmap.render()).splitlines()
+        assert len(lines) == len(heatmap.matrix.rows) + 5  # nothing wraps
+        heatmap.focus()
+        for _ in range(11):
+            await pilot.press("right")
+        await pilot.pause()
+        assert heatmap.border_subtitle.endswith("12 of 12 passages · ←/→")
+        assert "P12" in str(heatmap.render()).splitlines()[0]
