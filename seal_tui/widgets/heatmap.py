@@ -104,8 +104,9 @@ class Heatmap(Widget, can_focus=True):
             self._first = min(max(self._first, col - fit + 1), col, count - fit)
             shown = range(self._first, self._first + fit)
             note = f"{shown.start + 1}–{shown.stop} of {count} passages · ←/→"
-        if self.border_subtitle != note:  # set only on change: setting it repaints
+        if self.border_subtitle != note:  # set during a render: draw the border again after it
             self.border_subtitle = note
+            self.call_after_refresh(self.refresh)
         return shown
 
     def render(self) -> Text:
