@@ -64,6 +64,13 @@ def training_pairs(session, kept: list[tuple[Passage, SelfEdit]]) -> list[tuple[
     return out
 
 
+def check_enough(kept: int, min_pairs: int) -> None:
+    """Raise EditorError when `kept` pairs are too few for a round."""
+    if kept < min_pairs:
+        raise EditorError(f"an editor round needs at least {min_pairs} kept self-edits; this session has "
+                          f"{kept} (accept more candidates and learn their passages, or lower editor.min_pairs)")
+
+
 def current_round(session) -> EditorRound | None:
     """The round generation writes with: the newest, unless the editor's scale is 0."""
     rounds = session.store.editor_rounds(session.info.id)
@@ -75,9 +82,7 @@ def run_round(session, trigger: str = "person", on_event: ev.OnEvent = ev.ignore
     """Train and store a new editor round, then generate with it. None when cancelled."""
     config = session.config.editor
     pairs = training_pairs(session, kept_edits(session))
-    if len(pairs) < config.min_pairs:
-        raise EditorError(f"an editor round needs at least {config.min_pairs} kept self-edits; this session has "
-                          f"{len(pairs)} (accept more candidates, or lower editor.min_pairs)")
+    check_enough(len(pairs), config.min_pairs)
     rounds = session.store.editor_rounds(session.info.id)
     number = (rounds[-1].number if rounds else 0) + 1
     # a prompt holds a whole passage and its instructions: room for it and a long self-edit

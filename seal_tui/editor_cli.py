@@ -24,10 +24,8 @@ def cmd_editor(args, usage) -> int:
     config = home.config_for(args.session, {"editor": settings} if settings else {})
     session = home.open(args.session, runtime=_NoModel())
     if not args.list:
-        kept = len(editor.kept_edits(session, config.editor.per_passage))
-        if kept < config.editor.min_pairs:  # checked before the model loads or a setting is stored
-            raise editor.EditorError(f"an editor round needs at least {config.editor.min_pairs} kept "
-                                     f"self-edits; this session has {kept}")
+        # checked before the model loads or a setting is stored
+        editor.check_enough(len(editor.kept_edits(session, config.editor.per_passage)), config.editor.min_pairs)
         runtime = LocalRuntime(config.model, config.train)
         stop = threading.Event()
         try:

@@ -219,15 +219,15 @@ class SessionScreen(SessionWorkers, Screen):
             self._filter(passage)
 
     def action_editor(self) -> None:
-        from engine.editor import kept_edits
+        from engine.editor import EditorError, check_enough, kept_edits
 
         if not self._can_start():
             return
-        config = self.session.config.editor
         kept = len(kept_edits(self.session))
-        if kept < config.min_pairs:
-            self.notify(f"An editor round needs at least {config.min_pairs} kept self-edits; this session has {kept}. "
-                        "Accept more candidates and learn their passages first.", severity="warning")
+        try:
+            check_enough(kept, self.session.config.editor.min_pairs)
+        except EditorError as exc:
+            self.notify(f"{str(exc)[0].upper()}{str(exc)[1:]}.", severity="warning")
             return
         self.query_one(UpdateProgress).start(f"editor round on {kept} kept self-edits…")
         self._editor_round()
