@@ -81,6 +81,12 @@ class TrainConfig:
     replay: float = 0.0
     """Replay: earlier passages' examples mixed into each update, as a share of the new
     examples (0.5 adds one old example per two new ones). 0 keeps plain SEAL behaviour."""
+    anchor: float = 0.0
+    """Weight of the anchor: a KL term holding the model's answers to the drift set's guard
+    questions to the base model's (0: off)."""
+    patience: int = 0
+    """Per-epoch check: score after each epoch, keep the best epoch's weights, stop after
+    this many epochs without a better score (0: no check, every epoch runs)."""
     bf16: bool = True
     """Autocast matmuls to bfloat16 where the hardware supports it (weights stay fp32)."""
     seed: int = 0
@@ -95,6 +101,8 @@ class TrainConfig:
         _check(1 <= self.batch_size <= 64, f"batch_size must be 1..64, got {self.batch_size}")
         _check(16 <= self.max_length <= 8192, f"max_length must be 16..8192, got {self.max_length}")
         _check(0.0 <= self.replay <= 10.0, f"replay must be 0..10, got {self.replay}")
+        _check(0.0 <= self.anchor <= 100.0, f"anchor must be 0..100, got {self.anchor}")
+        _check(0 <= self.patience <= 100, f"patience must be 0..100, got {self.patience}")
 
 
 REWARD_BASELINES = ("version", "passage")

@@ -179,3 +179,28 @@ def probes_for(title: str, text: str, given: Sequence[tuple[str, str]], kind: st
         if pairs:
             return [("given", q, a) for q, a in pairs]
     return [("cloze", q, a) for q, a in cloze_probes(title, text, limit)]
+
+
+ROLES = ("reward", "heldout")
+REWARD_CLOZE = 2
+"""Cloze probes made for the reward side when a passage has only one or two other probes."""
+
+
+def split_roles(title: str, text: str, probes: list[tuple[str, str, str]]) -> list[tuple[str, str, str, str]]:
+    """Give each probe its fixed role: `heldout` probes are the only ones reported (heatmap,
+    `seal show`, benchmarks); `reward` probes are the only ones the filter, trials and the
+    per-epoch check may read. Three or more probes alternate, the first held out; one or two
+    are all held out and cloze probes from the passage (not already among them) fill the
+    reward side. Returns (kind, question, answer, role)."""
+    if len(probes) >= 3:
+        return [(*probe, ROLES[k % 2 == 0]) for k, probe in enumerate(probes)]
+    taken = {a.lower() for _, _, a in probes}
+    reward = [("cloze", q, a) for q, a in cloze_probes(title, text, REWARD_CLOZE + len(probes))
+              if a.lower() not in taken][:REWARD_CLOZE]
+    return [(*p, "heldout") for p in probes] + [(*p, "reward") for p in reward]
+
+
+def split_probes(title: str, text: str, given: Sequence[tuple[str, str]], kind: str,
+                 limit: int = 4) -> list[tuple[str, str, str, str]]:
+    """probes_for, each with its role (see split_roles)."""
+    return split_roles(title, text, probes_for(title, text, given, kind, limit))

@@ -5,6 +5,11 @@ weights (cumulative updates), trains with dynamic padding, and on cancel restore
 weights it started from, so the previous version stays current. An example is a text
 (loss on every token) or a (prompt, completion) pair (loss on the completion only, as the
 self-edit editor is trained).
+
+Two guards keep an update from moving the model as a whole (engine.drift has the data):
+an anchor, a KL term that holds the model's answers on unrelated questions to the base
+model's, and a per-epoch check (`on_epoch`) that scores the weights after each epoch and
+keeps the best epoch's, stopping once no epoch has improved for `patience` epochs.
 """
 from __future__ import annotations
 
@@ -27,6 +32,10 @@ class TrainResult:
     losses: list[float] = field(default_factory=list)
     seconds: float = 0.0
     cancelled: bool = False
+    epoch_scores: list[float] = field(default_factory=list)
+    """What on_epoch returned after each epoch (lower is better); empty without it."""
+    kept_epoch: int | None = None
+    """The epoch (1-based) whose weights were kept; None: the last one."""
 
 
 Example = str | tuple[str, str]
@@ -81,17 +90,66 @@ def _collate(batch: list[tuple[list[int], int]], pad_id: int):
     return ids, mask, labels
 
 
+class Anchor:
+    """The base model's answer distributions on (prompt, answer) items, computed once, and
+    the KL divergence of the adapted model from them on a sample of items per step (one
+    padded forward pass)."""
+
+    def __init__(self, model, tokenizer, items: list[tuple[str, str]], per_step: int = 8):
+        import torch
+
+        self.per_step = per_step
+        self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
+        self.sequences = []
+        for prompt, answer in items:
+            head = tokenizer(prompt, add_special_tokens=False)["input_ids"]
+            tail = tokenizer(" " + answer.strip(), add_special_tokens=False)["input_ids"]
+            self.sequences.append((head + tail, len(head)))
+        with torch.no_grad(), model.disable_adapter():
+            self.base = [b.detach() for b in self._answer_logprobs(model, range(len(self.sequences)))]
+
+    def _answer_logprobs(self, model, picked) -> list:
+        """Log-probabilities over the vocabulary at each answer position, per picked item."""
+        import torch
+
+        picked = list(picked)
+        width = max(len(self.sequences[i][0]) for i in picked)
+        ids = torch.full((len(picked), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(picked), width), dtype=torch.long)
+        for row, i in enumerate(picked):
+            seq = self.sequences[i][0]
+            ids[row, : len(seq)] = torch.tensor(seq)
+            mask[row, : len(seq)] = 1
+        logits = model(input_ids=ids.to(model.device), attention_mask=mask.to(model.device)).logits
+        out = []
+        for row, i in enumerate(picked):
+            seq, first = self.sequences[i]
+            out.append(torch.log_softmax(logits[row, first - 1 : len(seq) - 1].float(), dim=-1))
+        return out
+
+    def kl(self, model, rng: random.Random):
+        """Mean KL(base || adapted) per answer token over a sample of the items."""
+        picked = rng.sample(range(len(self.sequences)), min(self.per_step, len(self.sequences)))
+        total, count = 0.0, 0
+        for i, adapted in zip(picked, self._answer_logprobs(model, picked)):
+            base = self.base[i]
+            total = total + (base.exp() * (base - adapted)).sum()
+            count += base.shape[0]
+        return total / max(1, count)
+
+
 def adapter_state(model) -> dict:
     """A detached copy of the LoRA weights."""
     from peft import get_peft_model_state_dict
 
-    return {k: v.detach().clone() for k, v in get_peft_model_state_dict(model).items()}
+    name = getattr(model, "active_adapter", "default")
+    return {k: v.detach().clone() for k, v in get_peft_model_state_dict(model, adapter_name=name).items()}
 
 
 def load_adapter_state(model, state: dict) -> None:
     from peft import set_peft_model_state_dict
 
-    result = set_peft_model_state_dict(model, state)
+    result = set_peft_model_state_dict(model, state, adapter_name=getattr(model, "active_adapter", "default"))
     unexpected = getattr(result, "unexpected_keys", None)
     if unexpected:
         raise ValueError(f"adapter does not fit this model: unexpected weights {unexpected[:3]}")
@@ -135,9 +193,14 @@ def train_lora(
     config: TrainConfig,
     on_step: Callable[[int, int, int, float, float], None] | None = None,
     stop: Event | None = None,
+    anchor: Anchor | None = None,
+    on_epoch: Callable[[int], float] | None = None,
 ) -> TrainResult:
     """Train the model's adapter on examples (texts or (prompt, completion) pairs).
-    on_step(step, total, epoch, loss, seconds)."""
+    on_step(step, total, epoch, loss, seconds). With an anchor, config.anchor weighs its KL
+    term. on_epoch(epoch) scores the weights after each epoch (lower is better): the best
+    epoch's weights are kept, and training stops after config.patience epochs without a
+    better score (0: runs every epoch)."""
     import torch
 
     if not examples:
@@ -154,6 +217,7 @@ def train_lora(
     started = time.perf_counter()
     model.train()
     step = 0
+    best: tuple[float, int, dict] | None = None
     try:
         for epoch in range(config.epochs):
             for batch in _batches(sequences, config.batch_size, rng):
@@ -164,6 +228,8 @@ def train_lora(
                 ids, mask, labels = (t.to(model.device) for t in _collate(batch, tokenizer.pad_token_id))
                 with _autocast(model, config.bf16):
                     loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
+                    if anchor is not None and config.anchor > 0:
+                        loss = loss + config.anchor * anchor.kl(model, rng)
                 if stop is not None and stop.is_set():  # a slow step need not finish first
                     load_adapter_state(model, start_state)
                     result.cancelled = True
@@ -175,6 +241,18 @@ def train_lora(
                 result.losses.append(float(loss.detach()))
                 if on_step is not None:
                     on_step(step, total, epoch, result.losses[-1], time.perf_counter() - started)
+            if on_epoch is not None:
+                model.eval()
+                score = float(on_epoch(epoch + 1))
+                model.train()
+                result.epoch_scores.append(score)
+                if best is None or score < best[0]:
+                    best = (score, epoch + 1, adapter_state(model))
+                elif config.patience and epoch + 1 - best[1] >= config.patience:
+                    break
+        if best is not None:
+            load_adapter_state(model, best[2])
+            result.kept_epoch = best[1]
     except BaseException:
         load_adapter_state(model, start_state)
         raise

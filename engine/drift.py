@@ -1,0 +1,33 @@
+"""The drift set: questions about text no session learns, shipped with the package.
+
+Every update scores it, so a change of the whole model shows apart from learning about
+the passage. Its two halves are fixed: `guard` questions may steer training (the anchor,
+the per-epoch check), `report` questions are only ever shown and benchmarked.
+"""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from engine.evaluate import probe_prompt
+
+DRIFT_FILE = Path(__file__).with_name("data") / "drift_set.json"
+PARTS = ("guard", "report")
+
+
+@lru_cache(maxsize=None)
+def _load() -> dict:
+    return json.loads(DRIFT_FILE.read_text(encoding="utf-8"))
+
+
+def drift_questions(part: str) -> list[tuple[str, str, str]]:
+    """(topic, question, answer) of one half of the drift set."""
+    if part not in PARTS:
+        raise ValueError(f"drift part must be one of {', '.join(PARTS)}, got {part!r}")
+    return [tuple(row) for row in _load()[part]]
+
+
+def drift_items(part: str) -> list[tuple[str, str]]:
+    """(closed-book prompt, answer) pairs of one half, as probes are scored."""
+    return [(probe_prompt(topic, question), answer) for topic, question, answer in drift_questions(part)]
