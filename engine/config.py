@@ -56,6 +56,9 @@ class GenerationConfig:
     model that has just learned writes the next ones) or base (the base model, which keeps
     its instruction following however many updates the session has had). The editor
     adapter applies to either."""
+    edits_from: str | None = None
+    """A SEAL-format JSON file (passages with a `completions` list each): a passage found in
+    it takes its self-edits from the file instead of from the model (engine.imported_edits)."""
 
     def __post_init__(self) -> None:
         _check(self.writer in WRITERS, f"writer must be one of {', '.join(WRITERS)}, got {self.writer!r}")
@@ -67,24 +70,27 @@ class GenerationConfig:
 
 @dataclass(frozen=True)
 class TrainConfig:
-    """The LoRA inner-loop update (SEAL's defaults)."""
+    """The LoRA inner-loop update. SEAL's shape (rank 32 on q/v, batch 1), with the recipe
+    measured to learn at 135M without moving the rest of the model (BENCHMARKS.md): a
+    smaller learning rate, at most 5 epochs, the anchor, and the per-epoch check. SEAL's own
+    settings are the `seal` preset (PRESETS)."""
 
     rank: int = 32
     alpha: int = 64
     dropout: float = 0.0
     target_modules: tuple[str, ...] = ("q_proj", "v_proj")
-    lr: float = 1e-3
-    epochs: int = 10
+    lr: float = 3e-4
+    epochs: int = 5
     batch_size: int = 1
     max_length: int = 512
     """Examples longer than this many tokens are truncated (padding is always dynamic)."""
     replay: float = 0.0
     """Replay: earlier passages' examples mixed into each update, as a share of the new
     examples (0.5 adds one old example per two new ones). 0 keeps plain SEAL behaviour."""
-    anchor: float = 0.0
+    anchor: float = 3.0
     """Weight of the anchor: a KL term holding the model's answers to the drift set's guard
     questions to the base model's (0: off)."""
-    patience: int = 0
+    patience: int = 2
     """Per-epoch check: score after each epoch, keep the best epoch's weights, stop after
     this many epochs without a better score (0: no check, every epoch runs)."""
     bf16: bool = True
@@ -164,6 +170,24 @@ class EditorConfig:
         _check(0.0 <= self.scale <= 4.0, f"scale must be 0..4, got {self.scale}")
 
 
+PRESETS: dict[str, dict] = {
+    "default": {"train": {"lr": 3e-4, "epochs": 5, "anchor": 3.0, "patience": 2}},
+    "seal": {"train": {"lr": 1e-3, "epochs": 10, "anchor": 0.0, "patience": 0}},
+}
+"""Named settings a session starts from (flags given beside a preset win). default: this
+project's recipe; seal: SEAL's inner loop as published (lr 1e-3, 10 epochs, no anchor, no
+per-epoch check), to reproduce the paper's behaviour."""
+
+TRAIN_BEFORE_GUARDS = {"anchor": 0.0, "patience": 0}
+"""What a session stored before the anchor and the per-epoch check existed trained without them."""
+
+
+def preset(name: str) -> dict:
+    """The overrides of a named preset; ConfigError names the known ones."""
+    _check(name in PRESETS, f"preset must be one of {', '.join(PRESETS)}, got {name!r}")
+    return {key: dict(value) for key, value in PRESETS[name].items()}
+
+
 PROBE_KINDS = ("given", "cloze", "qa")
 ACCEPT_POLICIES = ("all", "none", "heuristic", "filter")
 
@@ -217,6 +241,8 @@ class SessionConfig:
                 _check(not bad, f"unknown {key} setting(s): {', '.join(sorted(bad))}")
                 if key == "train" and "target_modules" in value:
                     value = {**value, "target_modules": tuple(value["target_modules"])}
+                if key == "train" and "bf16" in value:  # stored whole: an older session keeps its recipe
+                    value = {**TRAIN_BEFORE_GUARDS, **value}
                 try:
                     kwargs[key] = nested[key](**value)
                 except TypeError as exc:

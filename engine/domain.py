@@ -36,6 +36,9 @@ class Probe:
     """given, cloze or qa."""
     question: str
     answer: str
+    role: str = "heldout"
+    """heldout: only reports read it (heatmap, seal show, benchmarks); reward: only the
+    filter, trials and the per-epoch check read it (engine.probes.split_roles)."""
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,9 @@ class Matrix:
     """passage id -> the version whose update learned it (on the current path)."""
     abandoned: set[int] = field(default_factory=set)
     """Versions left behind by a rollback: shown, but not part of the metrics."""
+    drift: dict[int, float] = field(default_factory=dict)
+    """version -> mean answer NLL on the drift set's report questions (unrelated text no
+    session learns): a change of the whole model, apart from learning."""
 
     def cell(self, version: int, passage_id: int) -> float | None:
         return self.values[self.rows.index(version)][self.cols.index(passage_id)]

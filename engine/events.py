@@ -122,6 +122,14 @@ class ScoresReady(Event):
 
 
 @dataclass(frozen=True)
+class DriftScored(Event):
+    """A version has been scored on the drift set: mean answer NLL of its report questions."""
+
+    version: int
+    report_nll: float
+
+
+@dataclass(frozen=True)
 class Cancelled(Event):
     what: str
 

@@ -3,7 +3,8 @@
 Each candidate that passes the heuristic gate gets a cheap trial update on its own
 examples, starting from the session's current adapter. Its reward is the drop in this
 passage's mean probe NLL; its damage is the rise in earlier passages' mean probe NLL (on
-a fixed subset of anchor probes). With reward_vs="passage" both are measured against a
+a fixed subset of anchor probes). Only reward probes are read, never held-out ones, so the
+choice never sees the questions reports show. With reward_vs="passage" both are measured against a
 trial on the passage alone, and each candidate's trial includes the passage, so only what
 a candidate adds beyond the passage counts. Candidates with enough reward and damage within budget
 are kept, best first, at most top_k. The trials never change the session's version.
@@ -31,8 +32,9 @@ class Trial:
 
 
 def anchor_probes(earlier: list[Passage], limit: int) -> list[tuple[Passage, Probe]]:
-    """Up to `limit` probes spread evenly over earlier passages (round robin, newest first)."""
-    queues = [[(p, q) for q in p.probes] for p in reversed(earlier) if p.probes]
+    """Up to `limit` reward probes spread evenly over earlier passages (round robin, newest first)."""
+    queues = [[(p, q) for q in p.probes if q.role == "reward"] for p in reversed(earlier)]
+    queues = [q for q in queues if q]
     out = []
     while queues and len(out) < limit:
         for queue in list(queues):
@@ -58,11 +60,12 @@ def run_trials(session, passage: Passage, candidates: list[SelfEdit], on_event: 
                stop: Event | None = None) -> list[Trial]:
     """Trial-update each candidate; stores and returns reward and damage per candidate."""
     config = session.config.filter
-    trial_train = replace(session.config.train, epochs=config.trial_epochs)
+    trial_train = replace(session.config.train, epochs=config.trial_epochs, patience=0)
     earlier = [p for p in session.passages() if p.position < passage.position and p.status == "learned"]
     anchors = anchor_probes(earlier, config.anchor_probes)
-    own = [(passage, q) for q in passage.probes]
-    items = [(probe_prompt(p.title, q.question), q.answer) for p, q in own + anchors]
+    own = session.reward_items(passage)
+    items = own + [(probe_prompt(p.title, q.question), q.answer) for p, q in anchors]
+    guards = session.guards(passage)
     version = session.current_version
     start = session.adapter_for(version)
     alone = [f"{passage.title}\n{passage.text}"] if config.reward_vs == "passage" else []
@@ -70,7 +73,7 @@ def run_trials(session, passage: Passage, candidates: list[SelfEdit], on_event: 
     steps = (sum(len(x) for x in examples.values()) + len(alone)) * trial_train.epochs
     on_event(ev.Stage("filter", f"{len(candidates)} trial updates, about {estimate_seconds(session, steps):.0f}s", passage.id))
     if alone:
-        baseline = session.runtime.trial(start, alone, trial_train, items, stop)
+        baseline = session.runtime.trial(start, alone, trial_train, items, stop, guards=guards)
         if baseline is None:
             return []
         before = baseline.nll
@@ -81,7 +84,7 @@ def run_trials(session, passage: Passage, candidates: list[SelfEdit], on_event: 
         if stop is not None and stop.is_set():
             break
         t0 = time.perf_counter()
-        result = session.runtime.trial(start, examples[edit.id], trial_train, items, stop)
+        result = session.runtime.trial(start, examples[edit.id], trial_train, items, stop, guards=guards)
         if result is None:  # cancelled mid-trial
             break
         after = result.nll

@@ -16,12 +16,21 @@ from threading import Event
 
 from engine import editor, reward_filter
 from engine import events as ev
+from engine.drift import PARTS as DRIFT_PARTS, drift_items
 from engine.config import GenerationConfig, SessionConfig
 from engine.domain import EditorRound, Passage, PaperDraft, Score, SelfEdit, SessionInfo, Update
 from engine.evaluate import Matrix, build_matrix, contains_match, probe_prompt, token_f1
-from engine.probes import parse_qa_pairs, probes_for, qa_probe_messages
+from engine.imported_edits import ImportedEdits, load_edits
+from engine.ingest import estimate_tokens
+from engine.probes import cloze_probes, parse_qa_pairs, probes_for, qa_probe_messages, split_roles
+from engine.runtime.local import TrainingGuards
 from engine.selfedit import GateVerdict, build_messages, gate, resolve_strategy, to_examples
 from engine.store import Store
+
+
+IMPORTED = "imported"
+"""Strategy name of self-edits taken from generation.edits_from; gated and split into
+examples like implications (one example per line)."""
 
 
 class Session:
@@ -35,6 +44,8 @@ class Session:
         self.config = SessionConfig.from_dict(info.config)
         self.strategy = resolve_strategy(self.config.strategy)
         self.timings: dict[str, float] = {"generate": 0.0, "train": 0.0, "score": 0.0}
+        self._imported: ImportedEdits | None = None
+        """generation.edits_from, read at first use."""
 
     # -- state ---------------------------------------------------------------------
     @property
@@ -71,9 +82,12 @@ class Session:
         updates = self.updates()
         versions = [0] + [u.version for u in updates]
         learned = {u.passage_id: u.version for u in updates if u.status == "active"}
-        cols = [p.id for p in self.passages()]
-        matrix = build_matrix(self.store.scores(self.info.id), versions, cols, learned, metric)
+        passages = self.passages()
+        heldout = {q.id for p in passages for q in p.probes if q.role == "heldout"}
+        scores = [s for s in self.store.scores(self.info.id) if s.probe_id in heldout]
+        matrix = build_matrix(scores, versions, [p.id for p in passages], learned, metric)
         matrix.abandoned = {u.version for u in updates if u.status == "abandoned"}
+        matrix.drift = {v: parts["report"] for v, parts in self.store.drift(self.info.id).items() if "report" in parts}
         return matrix
 
     def sync_generation(self, on_event: ev.OnEvent = ev.ignore) -> None:
@@ -114,29 +128,52 @@ class Session:
         on_event(ev.PaperAdded(passages[0].paper_id, draft.title, tuple(p.id for p in passages)))
         return passages
 
-    def _probes(self, title: str, text: str, given, on_event) -> list[tuple[str, str, str]]:
+    def _probes(self, title: str, text: str, given, on_event) -> list[tuple[str, str, str, str]]:
+        """The passage's fixed probes, each with its role (engine.probes.split_roles)."""
         probes = probes_for(title, text, list(given), self.config.probes)
         if self.config.probes == "qa":
             on_event(ev.Stage("probes", f"writing questions about {title}"))
             greedy = GenerationConfig(candidates=1, temperature=0.0, max_tokens=200)
             written = "".join(self.runtime.stream_chat(qa_probe_messages(title, text), greedy))
             probes += [("qa", q, a) for q, a in parse_qa_pairs(written)]
-        return probes
+        return split_roles(title, text, probes)
+
+    @staticmethod
+    def reward_items(passage: Passage) -> list[tuple[str, str]]:
+        """(prompt, answer) of the passage's reward probes: what the filter and the per-epoch
+        check may read. A passage stored without any (one or two probes, before probe roles
+        existed) gets cloze questions made from its text, never its held-out probes."""
+        probes = [(q.question, q.answer) for q in passage.probes if q.role == "reward"]
+        if not probes:
+            taken = {q.answer.lower() for q in passage.probes}
+            probes = [(q, a) for q, a in cloze_probes(passage.title, passage.text, 4) if a.lower() not in taken][:2]
+        return [(probe_prompt(passage.title, q), a) for q, a in probes]
+
+    def guards(self, passage: Passage) -> TrainingGuards:
+        return TrainingGuards(tuple(self.reward_items(passage)), tuple(drift_items("guard")))
 
     # -- self-edits ----------------------------------------------------------------
     def generate(
         self, passage: Passage, on_event: ev.OnEvent = ev.ignore, stop: Event | None = None, count: int | None = None
     ) -> list[SelfEdit]:
         """Sample `count` new candidates (default: those still missing of the configured K),
-        streaming tokens; each is stored as soon as it is complete. Returns the new ones."""
-        self.sync_generation(on_event)
-        existing = len(self.store.self_edits(passage.id))
+        streaming tokens; each is stored as soon as it is complete. Returns the new ones.
+        With generation.edits_from, a passage found in that file takes up to `count` of the
+        file's completions not yet stored instead (strategy "imported"); the model writes only
+        for a passage not in the file, or once all of its completions are stored."""
+        stored = self.store.self_edits(passage.id)
+        existing = len(stored)
         if count is None:
             count = max(0, self.config.generation.candidates - existing)
+        imported, note = self._from_file(passage, sum(e.strategy == IMPORTED for e in stored), count)
+        if imported:
+            return self._store_imported(passage, existing, imported, on_event, stop)
+        self.sync_generation(on_event)
         messages = build_messages(self.strategy, passage.title, passage.text)
         current = editor.current_round(self)
         writer = None if current is None else current.number
-        on_event(ev.Stage("generate", f"{count} candidates" + (f", editor round {writer}" if writer else ""), passage.id))
+        on_event(ev.Stage("generate", f"{count} candidates" + (f", editor round {writer}" if writer else "") + note,
+                          passage.id))
         started, made = time.perf_counter(), []
         for index in range(existing, existing + count):
             if stop is not None and stop.is_set():
@@ -152,6 +189,42 @@ class Session:
             on_event(ev.CandidateDone(passage.id, index, edit.id, edit.text, len(pieces), time.perf_counter() - t0))
         self.timings["generate"] += time.perf_counter() - started
         if len(made) == count and self.store.passage(passage.id).status == "new":
+            self.store.set_passage_status(passage.id, "edits")
+        return made
+
+    def _from_file(self, passage: Passage, taken: int, count: int) -> tuple[list[str], str]:
+        """The edits file's completions [taken, taken + count) for this passage (`taken`: those
+        already stored), and a note for the generate Stage saying why the model writes instead
+        when there are none."""
+        path = self.config.generation.edits_from
+        if not path or count <= 0:
+            return [], ""
+        if self._imported is None:
+            self._imported = load_edits(path)  # once per session; ImportedEditsError names the problem
+        found = self._imported.for_passage(passage.title, passage.text)
+        name = self._imported.path.name
+        if not found:
+            return [], f" (passage not in {name})"
+        if taken >= len(found):
+            return [], f" (the {len(found)} self-edits in {name} are used)"
+        return found[taken:taken + count], ""
+
+    def _store_imported(
+        self, passage: Passage, existing: int, texts: list[str], on_event: ev.OnEvent, stop: Event | None
+    ) -> list[SelfEdit]:
+        """Store the file's self-edits with the events generation sends, so cards fill alike."""
+        name = self._imported.path.name
+        on_event(ev.Stage("generate", f"{len(texts)} self-edits from {name}", passage.id))
+        started, made = time.perf_counter(), []
+        for index, text in enumerate(texts, start=existing):
+            if stop is not None and stop.is_set():
+                break
+            on_event(ev.Token(passage.id, index, text))
+            edit = self.store.add_self_edit(passage.id, IMPORTED, text)
+            made.append(edit)
+            on_event(ev.CandidateDone(passage.id, index, edit.id, edit.text, estimate_tokens(text), 0.0))
+        self.timings["generate"] += time.perf_counter() - started
+        if len(made) == len(texts) and self.store.passage(passage.id).status == "new":
             self.store.set_passage_status(passage.id, "edits")
         return made
 
@@ -265,15 +338,21 @@ class Session:
         def on_step(step, total, epoch, loss, seconds):
             on_event(ev.TrainStep(step, total, epoch, loss, seconds))
 
-        result = self.runtime.train(self.adapter_for(version), examples, train, on_step, stop)
+        result = self.runtime.train(self.adapter_for(version), examples, train, on_step, stop, guards=self.guards(passage))
         self.timings["train"] += result.seconds
         if result.cancelled:
             on_event(ev.Cancelled("update"))
             return None
+        check = {}
+        if result.kept_epoch is not None:
+            check = {"kept_epoch": result.kept_epoch, "epoch_scores": [round(x, 4) for x in result.epoch_scores]}
+            ran = len(result.epoch_scores) - 1
+            on_event(ev.Stage("train", "kept the starting weights: no epoch improved the reward probes and the drift guard"
+                              if result.kept_epoch == 0 else f"kept epoch {result.kept_epoch} of {ran}", passage.id))
         new_version = max([0] + [u.version for u in self.updates()]) + 1
         folder = self.runtime.save_adapter(self.home / self.name / "adapters" / f"v{new_version:04d}")
         update = self.store.add_update(
-            self.info.id, passage.id, new_version, {**asdict(train), "edit_ids": edit_ids}, result.losses, str(folder), result.seconds, len(examples)
+            self.info.id, passage.id, new_version, {**asdict(train), "edit_ids": edit_ids, **check}, result.losses, str(folder), result.seconds, len(examples)
         )
         on_event(ev.UpdateDone(update.id, new_version, passage.id, result.losses[0], result.losses[-1], result.seconds))
         self.sync_generation(on_event)
@@ -302,17 +381,33 @@ class Session:
         self.store.add_scores(self.info.id, scores)
         seconds = time.perf_counter() - started
         self.timings["score"] += seconds
-        means = {}
+        means = {}  # what a person sees: held-out probes only
         for p in todo:
-            values = [s.answer_nll for s in scores if s.passage_id == p.id]
+            heldout = {q.id for q in p.probes if q.role == "heldout"}
+            values = [s.answer_nll for s in scores if s.passage_id == p.id and (s.probe_id in heldout or not heldout)]
             means[p.id] = sum(values) / len(values)
         on_event(ev.ScoresReady(version, means, seconds))
         return means
+
+    def score_drift(self, version: int, on_event: ev.OnEvent = ev.ignore) -> dict[str, float]:
+        """Score a version on both halves of the drift set once; returns {part: mean NLL}."""
+        done = self.store.drift(self.info.id).get(version, {})
+        if all(part in done for part in DRIFT_PARTS):
+            return done
+        adapter = self.adapter_for(version)
+        out = {}
+        for part in DRIFT_PARTS:
+            values = self.runtime.answer_nll(adapter, version == 0, drift_items(part))
+            out[part] = sum(values) / len(values)
+            self.store.add_drift(self.info.id, version, part, out[part])
+        on_event(ev.DriftScored(version, out["report"]))
+        return out
 
     def step(self, passage: Passage, on_event: ev.OnEvent = ev.ignore, stop: Event | None = None) -> Update | None:
         """The whole cycle for one passage; resumes from whatever part is already stored."""
         seen = [p for p in self.passages() if p.position <= passage.position]
         self.score(0, seen, on_event, stop)
+        self.score_drift(0, on_event)
         self.score(self.current_version, [passage], on_event, stop)
         if stop is not None and stop.is_set():
             return None
@@ -328,6 +423,7 @@ class Session:
         update = self.learn(passage, on_event, stop)
         if update is not None:
             self.score(update.version, seen, on_event, stop)
+            self.score_drift(update.version, on_event)
             editor.maybe_auto_round(self, on_event, stop)
         return update
 
@@ -352,3 +448,5 @@ class Session:
         for version, passage_id in learned.items():
             position = next(p.position for p in passages if p.id == passage_id)
             self.score(version, [p for p in passages if p.position <= position], on_event, stop)
+            if stop is None or not stop.is_set():
+                self.score_drift(version, on_event)

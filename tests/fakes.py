@@ -76,7 +76,7 @@ class FakeRuntime:
     @staticmethod
     def _score(history, answer):
         for age, examples in enumerate(reversed(history)):
-            if any(answer.lower() in e.lower() for e in examples):
+            if any(answer.lower() in (e if isinstance(e, str) else "".join(e)).lower() for e in examples):
                 return 2.0 + age
         return 6.0
 
@@ -87,7 +87,8 @@ class FakeRuntime:
     def greedy_answers(self, adapter, base, prompts):
         return ["I do not know" if base else "1873" for _ in prompts]
 
-    def train(self, start, examples, config, on_step=None, stop=None):
+    def train(self, start, examples, config, on_step=None, stop=None, guards=None):
+        self.guards = guards
         result = TrainResult()
         total = len(examples) * config.epochs
         t0 = time.perf_counter()
@@ -105,7 +106,7 @@ class FakeRuntime:
         self.trained.append(list(examples))
         return result
 
-    def trial(self, start, examples, config, items, stop=None, greedy_prompts=None):
+    def trial(self, start, examples, config, items, stop=None, greedy_prompts=None, guards=None):
         """What-if training: scores as if these examples were learned last."""
         if stop is not None and stop.is_set():
             return None

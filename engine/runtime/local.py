@@ -13,6 +13,17 @@ from engine.config import GenerationConfig, ModelConfig, TrainConfig
 from engine.runtime.models import check_gguf, resolve_gguf
 
 
+@dataclass(frozen=True)
+class TrainingGuards:
+    """What keeps an update specific: the passage's reward probes and the drift set's guard
+    questions, as (prompt, answer) pairs. With TrainConfig.anchor the guard questions anchor
+    the model to the base model's answers; with TrainConfig.patience each epoch is scored
+    on both (mean reward NLL + mean guard NLL) and the best epoch, the start included, kept."""
+
+    reward: tuple[tuple[str, str], ...] = ()
+    guard: tuple[tuple[str, str], ...] = ()
+
+
 @dataclass
 class TrialScores:
     """What a trial update would do: answer NLL per item, greedy answers if asked."""
@@ -34,6 +45,7 @@ class LocalRuntime:
         self._initial_state = None
         self._loaded_adapter: Path | None = None
         self._active: tuple | None = None  # (adapter, editor, editor scale) generation uses
+        self._anchors: dict = {}  # guard items -> Anchor (the base model's answers never change)
         self._lock = Lock()
 
     @property
@@ -139,26 +151,60 @@ class LocalRuntime:
             return greedy_answers(lm.model, lm.tokenizer, prompts)
 
     # -- training ------------------------------------------------------------------
+    def _anchor(self, config: TrainConfig, guards: TrainingGuards | None):
+        if guards is None or not guards.guard or config.anchor <= 0:
+            return None
+        if guards.guard not in self._anchors:
+            from engine.runtime.trainer import Anchor
+
+            lm = self.peft()
+            self._anchors[guards.guard] = Anchor(lm.model, lm.tokenizer, list(guards.guard))
+        return self._anchors[guards.guard]
+
+    def _epoch_check(self, config: TrainConfig, guards: TrainingGuards | None):
+        """on_epoch for train_lora: mean reward-probe NLL plus mean guard NLL."""
+        if guards is None or not config.patience or not (guards.reward or guards.guard):
+            return None
+        from engine.runtime.scorer import answer_nll
+
+        lm = self.peft()
+        groups = [list(g) for g in (guards.reward, guards.guard) if g]
+
+        def score(_epoch: int) -> float:
+            values = answer_nll(lm.model, lm.tokenizer, [item for g in groups for item in g])
+            out, k = 0.0, 0
+            for g in groups:
+                out += sum(values[k : k + len(g)]) / len(g)
+                k += len(g)
+            return out
+
+        return score
+
     def train(
-        self, start: Path | None, examples: list[str], config: TrainConfig,
+        self, start: Path | None, examples: list, config: TrainConfig,
         on_step: Callable[[int, int, int, float, float], None] | None = None, stop: Event | None = None,
+        guards: TrainingGuards | None = None,
     ):
-        """Continue training from the adapter `start` (None: from the base model)."""
+        """Continue training from the adapter `start` (None: from the base model), with the
+        anchor and the per-epoch check when the config asks for them and guards are given."""
         from engine.runtime.trainer import train_lora
 
         lm = self.peft()
         self._use_adapter(start)
+        anchor = self._anchor(config, guards)  # the base model's answers, computed once
         self._loaded_adapter = None  # the slot now holds weights that are in no folder yet
-        result = train_lora(lm.model, lm.tokenizer, examples, config, on_step=on_step, stop=stop)
+        result = train_lora(lm.model, lm.tokenizer, examples, config, on_step=on_step, stop=stop,
+                            anchor=anchor, on_epoch=self._epoch_check(config, guards))
         if result.cancelled:
             self._loaded_adapter = None if start is None else Path(start)
         return result
 
-    def trial(self, start: Path | None, examples: list[str], config: TrainConfig,
+    def trial(self, start: Path | None, examples: list, config: TrainConfig,
               items: list[tuple[str, str]], stop: Event | None = None,
-              greedy_prompts: list[str] | None = None) -> TrialScores | None:
+              greedy_prompts: list[str] | None = None, guards: TrainingGuards | None = None) -> TrialScores | None:
         """Train from `start` on examples, score items (and answer greedy_prompts) with the
-        result, then put `start` back: a what-if that leaves no trace. None when cancelled."""
+        result, then put `start` back: a what-if that leaves no trace. None when cancelled.
+        With guards, the trial trains as an update does (anchor, per-epoch check)."""
         from engine.runtime.scorer import answer_nll, greedy_answers
         from engine.runtime.trainer import adapter_state, load_adapter_state, train_lora
 
@@ -166,7 +212,9 @@ class LocalRuntime:
         self._use_adapter(start)
         saved = adapter_state(lm.model)
         try:
-            result = train_lora(lm.model, lm.tokenizer, examples, config, stop=stop)
+            anchor = self._anchor(config, guards)
+            result = train_lora(lm.model, lm.tokenizer, examples, config, stop=stop, anchor=anchor,
+                                on_epoch=self._epoch_check(config, guards))
             if result.cancelled:
                 return None
             nll = answer_nll(lm.model, lm.tokenizer, items)

@@ -33,9 +33,9 @@ class TrainResult:
     seconds: float = 0.0
     cancelled: bool = False
     epoch_scores: list[float] = field(default_factory=list)
-    """What on_epoch returned after each epoch (lower is better); empty without it."""
+    """What on_epoch returned before training, then after each epoch (lower is better)."""
     kept_epoch: int | None = None
-    """The epoch (1-based) whose weights were kept; None: the last one."""
+    """The epoch whose weights were kept (0: the starting weights); None: no check ran."""
 
 
 Example = str | tuple[str, str]
@@ -198,8 +198,8 @@ def train_lora(
 ) -> TrainResult:
     """Train the model's adapter on examples (texts or (prompt, completion) pairs).
     on_step(step, total, epoch, loss, seconds). With an anchor, config.anchor weighs its KL
-    term. on_epoch(epoch) scores the weights after each epoch (lower is better): the best
-    epoch's weights are kept, and training stops after config.patience epochs without a
+    term. on_epoch(epoch) scores the weights before training (epoch 0) and after each epoch
+    (lower is better): the best epoch's weights are kept (the start's, if none beat it), and training stops after config.patience epochs without a
     better score (0: runs every epoch)."""
     import torch
 
@@ -215,9 +215,13 @@ def train_lora(
     total = steps_per_epoch * config.epochs
     result = TrainResult()
     started = time.perf_counter()
+    best: tuple[float, int, dict] | None = None
+    if on_epoch is not None:  # the start competes too: an update may keep nothing
+        model.eval()
+        best = (float(on_epoch(0)), 0, start_state)
+        result.epoch_scores.append(best[0])
     model.train()
     step = 0
-    best: tuple[float, int, dict] | None = None
     try:
         for epoch in range(config.epochs):
             for batch in _batches(sequences, config.batch_size, rng):

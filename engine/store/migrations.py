@@ -151,3 +151,31 @@ def m003_editor_rounds(db: Database) -> None:
         """,
         "ALTER TABLE self_edits ADD COLUMN editor_round INTEGER",
     )
+
+
+@migrations()
+def m004_probe_roles_and_drift(db: Database) -> None:
+    """Each probe's fixed role (reward: the filter and training checks may read it; heldout:
+    only reports do), and every version's score on the shipped drift set. Probes stored
+    before get the roles a new passage gets: three or more alternate, the first held out."""
+    _run(
+        db,
+        "ALTER TABLE probes ADD COLUMN role TEXT NOT NULL DEFAULT 'heldout'",
+        """
+        UPDATE probes SET role = 'reward' WHERE id IN (
+            SELECT id FROM (
+                SELECT id, ROW_NUMBER() OVER (PARTITION BY passage_id ORDER BY id) - 1 AS k,
+                       COUNT(*) OVER (PARTITION BY passage_id) AS n
+                FROM probes)
+            WHERE n >= 3 AND k % 2 = 1)
+        """,
+        """
+        CREATE TABLE drift_scores (
+            session_id INTEGER NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+            version INTEGER NOT NULL,
+            part TEXT NOT NULL,
+            answer_nll REAL NOT NULL,
+            PRIMARY KEY (session_id, version, part)
+        )
+        """,
+    )

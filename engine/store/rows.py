@@ -15,6 +15,7 @@ class StoreError(Exception):
 
 PASSAGE_STATUSES = ("new", "edits", "learned")
 PROBE_KINDS = ("given", "cloze", "qa")
+ROLES = ("reward", "heldout")
 SELF_EDIT_STATUSES = ("pending", "accepted", "rejected")
 DECIDERS = ("person", "heuristic", "policy", "filter")
 ROUND_TRIGGERS = ("person", "auto")
@@ -48,12 +49,15 @@ def check_decision(status: str, decided_by: str | None) -> None:
         check_one_of("decided_by", decided_by, DECIDERS)
 
 
-def checked_probe(item: object) -> tuple[str, str, str]:
-    """A probe as given to add_paper: (kind, question, answer), all strings, a known kind."""
-    if not (isinstance(item, tuple | list) and len(item) == 3 and all(isinstance(x, str) for x in item)):
-        raise StoreError(f"a probe must be (kind, question, answer) strings, got {item!r}")
+def checked_probe(item: object) -> tuple[str, str, str, str]:
+    """A probe as given to add_paper: (kind, question, answer[, role]), all strings, a known
+    kind and role (held out when not given)."""
+    if not (isinstance(item, tuple | list) and len(item) in (3, 4) and all(isinstance(x, str) for x in item)):
+        raise StoreError(f"a probe must be (kind, question, answer[, role]) strings, got {item!r}")
     check_one_of("probe kind", item[0], PROBE_KINDS)
-    return tuple(item)
+    role = item[3] if len(item) == 4 else "heldout"
+    check_one_of("probe role", role, ROLES)
+    return (*item[:3], role)
 
 
 def to_json(value: object) -> str:
@@ -79,7 +83,7 @@ def session_info(row: sqlite3.Row) -> SessionInfo:
 def probe(row: sqlite3.Row) -> Probe:
     return Probe(
         id=row["id"], passage_id=row["passage_id"], kind=row["kind"],
-        question=row["question"], answer=row["answer"],
+        question=row["question"], answer=row["answer"], role=row["role"],
     )
 
 

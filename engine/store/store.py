@@ -122,7 +122,7 @@ class Store(EditorRoundsStore):
                 ids.append(passage_id)
                 for item in part_probes:
                     conn.execute(
-                        "INSERT INTO probes (passage_id, kind, question, answer) VALUES (?, ?, ?, ?)",
+                        "INSERT INTO probes (passage_id, kind, question, answer, role) VALUES (?, ?, ?, ?, ?)",
                         (passage_id, *rows.checked_probe(item)),
                     )
         return [self.passage(i) for i in ids]
@@ -310,6 +310,21 @@ class Store(EditorRoundsStore):
         if version is not None:
             sql, params = sql + " AND version = ?", params + [version]
         return [rows.score(r) for r in self._c.all(sql + " ORDER BY version, passage_id, probe_id", params)]
+
+    def add_drift(self, session_id: int, version: int, part: str, answer_nll: float) -> None:
+        """A version's mean answer NLL on one half of the drift set."""
+        if math.isnan(answer_nll):
+            raise StoreError(f"drift {part} at version {version} is NaN")
+        with self._c.write() as conn:
+            conn.execute("INSERT OR REPLACE INTO drift_scores (session_id, version, part, answer_nll)"
+                         " VALUES (?, ?, ?, ?)", (session_id, version, part, answer_nll))
+
+    def drift(self, session_id: int) -> dict[int, dict[str, float]]:
+        """version -> {part: mean answer NLL} of the drift set."""
+        out: dict[int, dict[str, float]] = {}
+        for r in self._c.all("SELECT * FROM drift_scores WHERE session_id = ?", (session_id,)):
+            out.setdefault(r["version"], {})[r["part"]] = r["answer_nll"]
+        return out
 
     def scored_versions(self, session_id: int) -> set[tuple[int, int]]:
         """(version, passage_id) pairs for which every probe of the passage has a score."""

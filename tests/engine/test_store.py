@@ -59,7 +59,7 @@ def test_opening_creates_folder_applies_migrations_once_and_keeps_data(tmp_path)
     assert [s.name for s in again.list_sessions()] == ["one"]
     assert migrations.pending(again.db) == []
     applied = [m.name for m in migrations.applied(again.db)]
-    assert applied == ["m001_initial", "m002_paths_and_rewards", "m003_editor_rounds"] and len(applied) == len(set(applied))
+    assert applied == ["m001_initial", "m002_paths_and_rewards", "m003_editor_rounds", "m004_probe_roles_and_drift"] and len(applied) == len(set(applied))
     assert again.db.journal_mode == "wal"
     assert again.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     again.close()
