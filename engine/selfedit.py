@@ -15,6 +15,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.evaluate import probe_prompt
+
 
 class StrategyError(ValueError):
     """A strategy or a strategy file cannot be used; the message is one line naming the problem."""
@@ -68,8 +70,15 @@ STRATEGIES: dict[str, Strategy] = {s.name: s for s in (
              "You write quiz questions with short answers.",
              _HEAD + "Write questions about this passage with their answers. Put each pair on "
              "one line like this:\nQ: a question? A: its answer"),
+    Strategy("qa-spans", "short questions whose answers are phrases copied from the passage",
+             "You write quiz questions with short answers.",
+             _HEAD + "Write five short questions about this passage. Answer each with a few words "
+             "copied exactly from the passage. Write each pair on two lines like this:\n"
+             "Q: a question?\nA: words from the passage"),
 )}
-"""The built-in strategies (SEAL's prompt variants, worded for a small instruction model)."""
+"""The built-in strategies (SEAL's prompt variants, worded for a small instruction model), plus
+`qa-spans`: Q/A pairs whose answers are checked spans of the passage, trained in the probe's
+own question/answer shape with the loss on the answer."""
 
 
 def load_strategies(path: str | Path) -> dict[str, Strategy]:
@@ -185,14 +194,15 @@ def _blocks(edit_text: str) -> list[list[str]]:
     return out
 
 
-def _qa_lines(lines: list[str]) -> list[str]:
-    """Join question/answer pairs (same line or consecutive lines) into 'Q: ... A: ...'."""
+def _qa_items(lines: list[str]) -> list[tuple[str | None, str]]:
+    """Question/answer pairs (same line or consecutive lines) as (question, answer); a line
+    that is no question comes as (None, line), a leading answer label dropped."""
     out, i = [], 0
     while i < len(lines):
         q = _QUESTION.match(lines[i])
         if q is None:
             a = _ANSWER.match(lines[i])
-            out.append(a.group(1) if a else lines[i])
+            out.append((None, a.group(1) if a else lines[i]))
             i += 1
             continue
         parts = _ANSWER_INLINE.split(_BULLET.sub("", q.group(1)), maxsplit=1)
@@ -200,26 +210,68 @@ def _qa_lines(lines: list[str]) -> list[str]:
             parts, i = [parts[0], a.group(1)], i + 1
         if len(parts) == 2 and parts[0].strip() and parts[1].strip():
             answer = _ANSWER.sub(r"\1", parts[1].strip())  # "A: A: ..." from a stuttering model
-            out.append(f"Q: {parts[0].strip()} A: {answer}")
+            out.append((parts[0].strip(), answer))
         i += 1  # a question with no answer teaches nothing; it is dropped
-    return [x for x in out if x.strip()]
+    return [(q, a) for q, a in out if a.strip()]
+
+
+def _qa_lines(lines: list[str]) -> list[str]:
+    """Join question/answer pairs (same line or consecutive lines) into 'Q: ... A: ...'."""
+    return [a if q is None else f"Q: {q} A: {a}" for q, a in _qa_items(lines)]
+
+
+def _qa_pairs(edit_text: str) -> list[tuple[str, str]]:
+    """Every question with its answer in a self-edit; lines that are no Q/A pair are dropped."""
+    return [(q, a) for block in _blocks(edit_text) for q, a in _qa_items(block) if q is not None]
+
+
+MAX_SPAN_WORDS = 12
+"""A `qa-spans` answer longer than this is no short span of the passage; it is dropped."""
+_SPAN_EDGES = re.compile(r"^[\s\"'“”‘’`(]+|[\s\"'“”‘’`).,;:!?]+$")
+
+
+def passage_span(answer: str, passage: str) -> str | None:
+    """The answer as the passage writes it, when it is a short span of the passage: matched
+    case-insensitively on whole words, whitespace normalised, outer quotes and trailing
+    punctuation ignored. None for an answer not in the passage, too long, or of stop words only."""
+    words = _SPAN_EDGES.sub("", answer).split()
+    if not 1 <= len(words) <= MAX_SPAN_WORDS or all(t in _STOP for t in _words(" ".join(words))):
+        return None
+    pattern = r"\s+".join(map(re.escape, words))
+    pattern = (r"(?<!\w)" if words[0][0].isalnum() else "") + pattern + (r"(?!\w)" if words[-1][-1].isalnum() else "")
+    found = re.search(pattern, passage, re.I)
+    return " ".join(found.group().split()) if found else None
 
 
 def _key(text: str) -> str:
     return re.sub(r"\s+", " ", text.lower()).strip().rstrip(".!?;,")
 
 
-def to_examples(edit_text: str, title: str, passage: str, strategy_name: str) -> list[str]:
-    """Training sequences from one self-edit, as SEAL makes them: split on `---` lines, one
-    example per line (per Q/A pair for `qa`), bullets and filler dropped, each prefixed with
+def to_examples(edit_text: str, title: str, passage: str, strategy_name: str) -> list[str | tuple[str, str]]:
+    """Training examples from one self-edit, as SEAL makes them: split on `---` lines, one
+    text per line (per Q/A pair for `qa`), bullets and filler dropped, each prefixed with
     the title, duplicates dropped, and the passage itself always last. For a built-in
-    strategy, lines that repeat its own instructions are dropped too."""
+    strategy, lines that repeat its own instructions are dropped too.
+
+    For `qa-spans` each Q/A pair whose answer is a span of the passage (see `passage_span`)
+    becomes a (prompt, completion) pair in the probe's shape, `probe_prompt(title, question)`
+    and " " + the span as the passage writes it, so the loss falls on the answer alone; pairs
+    with an answer not in the passage, and repeated questions, are dropped."""
     def titled(text: str) -> str:
         return f"{title}\n{text}" if title.strip() else text
 
     builtin = STRATEGIES.get(strategy_name)
     instruction_tri = _instruction_trigrams(builtin.user_template, passage) if builtin else set()
     last = titled(passage.strip())
+    if strategy_name == "qa-spans":
+        asked, pairs = set(), []
+        for question, answer in _qa_pairs(edit_text):
+            span = passage_span(answer, passage)
+            if (span and _key(question) not in asked
+                    and _echo_share([f"{question} {answer}"], instruction_tri) <= ECHO_SHARE):
+                asked.add(_key(question))
+                pairs.append((probe_prompt(title, question), f" {span}"))
+        return pairs + [last]
     seen, out = {_key(last)}, []
     for block in _blocks(edit_text):
         for line in _qa_lines(block) if strategy_name == "qa" else block:
@@ -288,19 +340,23 @@ def _echo_share(lines: list[str], instruction_tri: set) -> float:
 def gate(candidates: list[str], passage: str, prompt_text: str, strategy_name: str = "") -> list[GateVerdict]:
     """One verdict per candidate, in order; reasons number candidates from 1. `prompt_text`
     is what the model was shown; the passage inside it does not count as echo. With
-    strategy_name 'qa', lines are read as to_examples reads them (a question needs its answer)."""
+    strategy_name 'qa', lines are read as to_examples reads them (a question needs its answer).
+    With 'qa-spans' only Q/A pairs count, and at least one answer must be a span of the
+    passage; answers are meant to be copied, so there is no copy check."""
+    spans = strategy_name == "qa-spans"
     passage_tokens = _words(passage)
     passage_set, passage_tri = set(passage_tokens), set(_ngrams(passage_tokens, 3))
     instruction_tri = _instruction_trigrams(prompt_text, passage)
     earlier: list[list[str]] = []
 
     meta_only = False
+    pairs: list[tuple[str, str]] = []
 
     def judge(lines: list[str], tokens: list[str]) -> GateVerdict:
         if not tokens:
             if meta_only:
                 return GateVerdict(False, "talks about the passage instead of stating its facts")
-            what = "no question with an answer" if strategy_name == "qa" else "no content after dropping filler"
+            what = "no question with an answer" if strategy_name in ("qa", "qa-spans") else "no content after dropping filler"
             return GateVerdict(False, f"empty: {what}")
         if len(tokens) < MIN_WORDS:
             return GateVerdict(False, f"too short: {_plural(len(tokens), 'word')} of content")
@@ -318,26 +374,38 @@ def gate(candidates: list[str], passage: str, prompt_text: str, strategy_name: s
             return GateVerdict(False, f"repeats itself: '{' '.join(tokens[at:at + 4])}' ({n} times)")
         if _echo_share(lines, instruction_tri) > ECHO_SHARE:
             return GateVerdict(False, "echoes the instructions instead of working from the passage")
-        if len({t for t in tokens if t not in _STOP and len(t) > 2} & passage_set) < MIN_SHARED_TERMS:
+        if spans:
+            grounded = sum(passage_span(a, passage) is not None for _, a in pairs)
+            counts = f"{_plural(len(pairs), 'Q/A pair')}, {_plural(grounded, 'answer')} in the passage"
+            if not grounded:
+                return GateVerdict(False, f"no answer found in the passage ({counts})")
+        elif len({t for t in tokens if t not in _STOP and len(t) > 2} & passage_set) < MIN_SHARED_TERMS:
             return GateVerdict(False, "off topic: shares no words with the passage")
-        tri = [t for x in lines for t in _ngrams(_words(x), 3)]
-        similarity = _similar(tokens, passage_tokens)
-        if similarity >= COPY_RATIO:
-            return GateVerdict(False, f"copies the passage ({similarity:.0%} the same); the passage is trained on anyway")
-        if tri and sum(t not in passage_tri for t in tri) / len(tri) < COPY_MIN_NOVELTY:
-            return GateVerdict(False, "only repeats sentences of the passage; adds nothing new")
+        if not spans:  # a qa-spans answer is a copy by design
+            tri = [t for x in lines for t in _ngrams(_words(x), 3)]
+            similarity = _similar(tokens, passage_tokens)
+            if similarity >= COPY_RATIO:
+                return GateVerdict(False, f"copies the passage ({similarity:.0%} the same); the passage is trained on anyway")
+            if tri and sum(t not in passage_tri for t in tri) / len(tri) < COPY_MIN_NOVELTY:
+                return GateVerdict(False, "only repeats sentences of the passage; adds nothing new")
         token_set = set(tokens)
         for index, other in enumerate(earlier, start=1):
             if other:
                 score = max(len(token_set & set(other)) / len(token_set | set(other)), _similar(tokens, other))
                 if score >= NEAR_DUPLICATE:
                     return GateVerdict(False, f"near-duplicate of candidate {index} ({score:.0%} the same)")
+        if spans:
+            return GateVerdict(True, counts)
         new = {t for t in token_set - passage_set if t not in _STOP and len(t) > 2 and not t.isdigit()}
         return GateVerdict(True, f"{_plural(len(lines), 'line')}, {_plural(len(new), 'new term')}")
 
     verdicts = []
     for text in candidates:
-        lines = [x for b in _blocks(text) for x in (_qa_lines(b) if strategy_name == "qa" else b)]
+        if spans:
+            pairs = _qa_pairs(text)
+            lines = [f"Q: {q} A: {a}" for q, a in pairs]
+        else:
+            lines = [x for b in _blocks(text) for x in (_qa_lines(b) if strategy_name == "qa" else b)]
         tokens = _words(" ".join(lines))
         meta_only = any(_META.match(_clean_line(x)) for x in text.split("\n"))
         verdicts.append(judge(lines, tokens))

@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from engine.evaluate import probe_prompt
 from engine.selfedit import (
     STRATEGIES,
     GateVerdict,
@@ -31,8 +32,8 @@ def prompt_for(name: str = "implications") -> str:
 
 # ---- strategies ---------------------------------------------------------------------------------
 
-def test_builtin_strategies_are_the_four_seal_variants():
-    assert set(STRATEGIES) == {"implications", "implications-long", "rewrites", "qa"}
+def test_builtin_strategies_are_the_four_seal_variants_and_qa_spans():
+    assert set(STRATEGIES) == {"implications", "implications-long", "rewrites", "qa", "qa-spans"}
     for s in STRATEGIES.values():
         assert s.description and "{passage}" in s.user_template
 
@@ -44,6 +45,8 @@ def test_messages_carry_title_and_passage_for_a_chat_model():
     assert "{" not in messages[1]["content"]
     assert "---" in build_messages(STRATEGIES["rewrites"], TITLE, PASSAGE)[1]["content"]
     assert "Q:" in build_messages(STRATEGIES["qa"], TITLE, PASSAGE)[1]["content"]
+    spans = build_messages(STRATEGIES["qa-spans"], TITLE, PASSAGE)[1]["content"]
+    assert "five" in spans and "copied exactly from the passage" in spans and "\nQ:" in spans and "\nA:" in spans
 
 
 def test_builtin_prompts_are_short_enough_for_a_small_model():
@@ -339,6 +342,100 @@ def test_qa_candidate_passes_and_unanswered_questions_count_as_empty():
     assert good.ok and good.reason.startswith("2 lines")
     assert not empty.ok and empty.reason.startswith("empty")
     assert to_examples(unanswered, TITLE, PASSAGE, "qa") == [LAST]
+
+
+# ---- qa-spans ------------------------------------------------------------------------------------------
+
+def test_qa_spans_train_the_probe_question_with_the_passage_span_as_completion():
+    edit = (
+        "Sure! Here are five questions:\n"
+        "Q: When was the Eiffel Tower completed?\n"
+        "A: In 1889.\n"
+        "2. Q: How tall is the tower? A: 330 metres\n"
+        "Q: Who designed the tower?\n"
+        "A: \"the engineering company of Gustave Eiffel\"\n"
+    )
+    assert to_examples(edit, TITLE, PASSAGE, "qa-spans") == [
+        (probe_prompt(TITLE, "When was the Eiffel Tower completed?"), " in 1889"),
+        ("Topic: Eiffel Tower\nQuestion: How tall is the tower?\nAnswer:", " 330 metres"),
+        (probe_prompt(TITLE, "Who designed the tower?"), " the engineering company of Gustave Eiffel"),
+        LAST,
+    ]
+
+
+def test_qa_spans_drop_answers_not_in_the_passage_and_repeated_questions():
+    edit = (
+        "Q: Where is the tower? A: Paris\n"                     # in the passage
+        "Q: What is it made of? A: wrought iron\n"              # invented
+        "Q: How tall is it? A: 300 metres\n"                    # close, but not what the passage says
+        "Q: Who built it? A: Eiff\n"                            # part of a word is no span
+        "Q: What was completed? A: It\n"                        # stop words only
+        "Q: Where is the tower? A: the World's Fair in Paris\n"  # the same question again
+        "The tower is very tall.\n"                             # no Q/A pair: not trained
+    )
+    assert to_examples(edit, TITLE, PASSAGE, "qa-spans") == [
+        (probe_prompt(TITLE, "Where is the tower?"), " Paris"),
+        LAST,
+    ]
+
+
+def test_qa_spans_take_the_passages_casing_and_spacing():
+    passage = "The Brass Eye was installed in 1888 by the\n  Velmora Harbour Trust."
+    edit = "Q: Who installed the Brass Eye?\nA: velmora   harbour TRUST"
+    assert to_examples(edit, "Velmora", passage, "qa-spans") == [
+        (probe_prompt("Velmora", "Who installed the Brass Eye?"), " Velmora Harbour Trust"),
+        f"Velmora\n{passage}",
+    ]
+
+
+def test_qa_spans_with_no_grounded_answer_train_only_the_passage():
+    assert to_examples("Q: What colour is it? A: Bright red", TITLE, PASSAGE, "qa-spans") == [LAST]
+    assert to_examples("", TITLE, PASSAGE, "qa-spans") == [LAST]
+
+
+QA_SPANS = (
+    "Q: When was the Eiffel Tower completed? A: 1889\n"
+    "Q: How tall is the Eiffel Tower? A: 330 metres\n"
+    "Q: Where was the World's Fair held? A: Paris\n"
+    "Q: What was the tower built as? A: a grand iron gateway"
+)
+
+
+def test_gate_accepts_grounded_qa_spans_and_counts_the_answers_in_the_passage():
+    [v] = gate([QA_SPANS], PASSAGE, prompt_for("qa-spans"), strategy_name="qa-spans")
+    assert v.ok and v.reason == "4 Q/A pairs, 3 answers in the passage"
+
+
+def test_gate_rejects_qa_spans_whose_answers_are_all_invented():
+    invented = (
+        "Q: When was the Eiffel Tower completed? A: In 1901\n"
+        "Q: How tall is the Eiffel Tower? A: 500 metres\n"
+        "Q: Who designed the Eiffel Tower? A: Napoleon Bonaparte"
+    )
+    unanswered = "Q: When was the Eiffel Tower completed?\nQ: How tall is it?"
+    bad, empty = gate([invented, unanswered], PASSAGE, prompt_for("qa-spans"), strategy_name="qa-spans")
+    assert not bad.ok and bad.reason == "no answer found in the passage (3 Q/A pairs, 0 answers in the passage)"
+    assert not empty.ok and empty.reason == "empty: no question with an answer"
+
+
+def test_gate_does_not_take_questions_cut_from_the_passage_for_a_copy_of_it():
+    cut = (
+        "Q: The Eiffel Tower was completed in 1889 as the entrance arch of what? A: the World's Fair in Paris\n"
+        "Q: It is 330 metres tall and was designed by whom? A: the engineering company of Gustave Eiffel"
+    )
+    [as_qa] = gate([cut], PASSAGE, prompt_for("qa"), strategy_name="qa")
+    assert not as_qa.ok and as_qa.reason.startswith("copies the passage")
+    [v] = gate([cut], PASSAGE, prompt_for("qa-spans"), strategy_name="qa-spans")
+    assert v.ok and v.reason == "2 Q/A pairs, 2 answers in the passage"
+
+
+def test_gate_still_catches_loops_and_near_duplicates_for_qa_spans():
+    loop = "\n".join(["Q: Where is the tower? A: Paris"] * 3)
+    results = gate([QA_SPANS, loop, QA_SPANS.replace("How tall", "How high")], PASSAGE,
+                   prompt_for("qa-spans"), strategy_name="qa-spans")
+    assert [v.ok for v in results] == [True, False, False]
+    assert results[1].reason.startswith("repeats itself:")
+    assert results[2].reason.startswith("near-duplicate of candidate 1")
 
 
 def test_lines_about_the_passage_are_not_training_data():
