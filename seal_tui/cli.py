@@ -6,11 +6,13 @@ import json
 import sys
 import threading
 import time
+from pathlib import Path
 
 
 def _user_errors() -> tuple[type[Exception], ...]:
     from engine.config import ConfigError
     from engine.editor import EditorError
+    from engine.imported_edits import ImportedEditsError
     from engine.ingest import IngestError
     from engine.runtime.generator import GeneratorError
     from engine.runtime.hf_model import ModelLoadError
@@ -19,7 +21,8 @@ def _user_errors() -> tuple[type[Exception], ...]:
     from engine.export import ExportError
     from engine.store import StoreError
 
-    return (ConfigError, EditorError, ExportError, IngestError, ModelFileError, ModelLoadError, GeneratorError, StrategyError, StoreError)
+    return (ConfigError, EditorError, ExportError, ImportedEditsError, IngestError, ModelFileError, ModelLoadError,
+            GeneratorError, StrategyError, StoreError)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -43,8 +46,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--editor-every", type=int, metavar="N",
                      help="train the self-edit editor after every N learned passages (default 0: on demand)")
     run.add_argument("--probes", choices=["given", "cloze", "qa"], help="probe questions per passage")
-    run.add_argument("--epochs", type=int, help="LoRA epochs per update (default 10)")
-    run.add_argument("--lr", type=float, help="LoRA learning rate (default 1e-3)")
+    run.add_argument("--preset", choices=["default", "seal"],
+                     help="training recipe: default (lr 3e-4, up to 5 epochs, anchor, per-epoch check) or "
+                          "seal (SEAL's lr 1e-3, 10 epochs, neither); flags beside it win")
+    run.add_argument("--epochs", type=int, help="LoRA epochs per update, at most (default 5)")
+    run.add_argument("--lr", type=float, help="LoRA learning rate (default 3e-4)")
+    run.add_argument("--anchor", type=float, help="weight of the KL anchor to the base model on the drift guard (default 3; 0: off)")
+    run.add_argument("--patience", type=int,
+                     help="per-epoch check: stop after N epochs without a better reward+guard score, keep the best (default 2; 0: off)")
     run.add_argument("--rank", type=int, help="LoRA rank (default 32; fixed once a session has updates)")
     run.add_argument("--max-tokens", type=int, help="longest self-edit in tokens (default 256)")
     run.add_argument("--passage-tokens", type=int, help="passage size when splitting papers (default 300)")
@@ -54,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, help="sampling seed")
     run.add_argument("--writer", choices=["current", "base"],
                      help="which model writes self-edits: the current version (default) or the base model")
+    run.add_argument("--edits-from", metavar="FILE.json",
+                     help="take self-edits from a SEAL-format file (title, context, completions) for the passages "
+                          "it holds, e.g. a stronger model's; '' stops using one")
 
     show = sub.add_parser("show", help="the forgetting heatmap of a session")
     show.add_argument("session")
@@ -101,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _overrides(args) -> dict:
+    from engine.config import preset
+
     out: dict = {"generation": {}, "train": {}, "model": {}, "filter": {}, "editor": {}}
     for arg, key in (("strategy", "strategy"), ("accept", "accept"), ("probes", "probes"), ("passage_tokens", "passage_tokens")):
         if getattr(args, arg) is not None:
@@ -110,12 +124,18 @@ def _overrides(args) -> dict:
     for arg, key in (("edits", "candidates"), ("max_tokens", "max_tokens"), ("seed", "seed"), ("writer", "writer")):
         if getattr(args, arg) is not None:
             out["generation"][key] = getattr(args, arg)
-    for arg, key in (("epochs", "epochs"), ("lr", "lr"), ("rank", "rank"), ("replay", "replay")):
-        if getattr(args, arg) is not None:
+    if getattr(args, "preset", None):
+        for key, value in preset(args.preset).items():
+            out[key].update(value)
+    for arg, key in (("epochs", "epochs"), ("lr", "lr"), ("rank", "rank"), ("replay", "replay"),
+                     ("anchor", "anchor"), ("patience", "patience")):
+        if getattr(args, arg, None) is not None:
             out["train"][key] = getattr(args, arg)
     out["filter"] = {key: getattr(args, arg) for arg, key in (("budget", "budget"), ("top_k", "top_k"),
                                                               ("trial_epochs", "trial_epochs"), ("reward_vs", "reward_vs"))
                      if getattr(args, arg) is not None}
+    if args.edits_from is not None:  # stored absolute, so the session finds it from anywhere
+        out["generation"]["edits_from"] = str(Path(args.edits_from).expanduser().resolve()) if args.edits_from else None
     if args.editor_every is not None:
         out["editor"]["every"] = args.editor_every
     if args.rank is not None:
@@ -129,6 +149,7 @@ def _overrides(args) -> dict:
 def cmd_run(args) -> int:
     from engine.events import Stage
     from engine.home import Home
+    from engine.imported_edits import load_edits
     from engine.ingest import read_paper
     from engine.runtime.local import LocalRuntime
     from engine.selfedit import resolve_strategy
@@ -139,6 +160,8 @@ def cmd_run(args) -> int:
     # Everything is checked before the session is touched, so bad input changes nothing.
     config = home.config_for(args.session, _overrides(args))
     resolve_strategy(config.strategy)
+    if config.generation.edits_from:
+        load_edits(config.generation.edits_from)
     drafts = [d for path in args.paths for d in read_paper(path, config.passage_tokens)]
     if not drafts and not home.exists(args.session):
         raise _usage(f"session {args.session!r} does not exist yet: give at least one paper")

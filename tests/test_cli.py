@@ -90,6 +90,31 @@ def test_new_session_needs_a_paper(capsys):
     assert "give at least one paper" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize("data, message", [(None, "no such file"), (b'[{"context": "x"', "not JSON (line 1"),
+                                           (b'[{"context": "x", "completions": "y"}]', "'completions' must be a list")])
+def test_bad_edits_file_is_refused_before_anything_changes(data, message, learned_session, seal_home, fixtures,
+                                                           tmp_path, capsys):
+    path = tmp_path / "edits.json"
+    if data is not None:
+        path.write_bytes(data)
+    before = dump(seal_home)
+    code = main(["run", str(fixtures / "velmora.md"), "--session", "demo", "--edits-from", str(path)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "edits.json" in err and message in err and "Traceback" not in err
+    assert dump(seal_home) == before
+
+
+def test_edits_from_is_stored_as_an_absolute_path(tmp_path, monkeypatch):
+    from seal_tui.cli import _overrides, build_parser
+
+    monkeypatch.chdir(tmp_path)
+    args = build_parser().parse_args(["run", "--session", "x", "--edits-from", "edits.json"])
+    assert _overrides(args)["generation"]["edits_from"] == str(tmp_path.resolve() / "edits.json")
+    args = build_parser().parse_args(["run", "--session", "x", "--edits-from", ""])
+    assert _overrides(args)["generation"]["edits_from"] is None
+
+
 def test_sessions_lists_and_show_draws_the_heatmap(learned_session, capsys):
     assert main(["sessions"]) == 0
     out = capsys.readouterr().out

@@ -1,15 +1,17 @@
 """The create-session form: name, strategy, candidates per passage, the replay share, epochs
-per update, how often the editor trains itself, probe kind and accept policy (heuristic
-gate, reward filter, all, none)."""
+per update, how often the editor trains itself, probe kind, accept policy (heuristic gate,
+reward filter, all, none), the model, and a file of self-edits written by someone else."""
 from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
+from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
 from engine.config import ACCEPT_POLICIES, PROBE_KINDS, ConfigError
+from engine.imported_edits import ImportedEditsError, load_edits
 from engine.selfedit import STRATEGIES
 
 
@@ -58,6 +60,11 @@ class NewSessionScreen(ModalScreen[tuple[str, dict] | None]):
             with Horizontal(classes="field"):
                 yield Label("model", classes="field-label")
                 yield Input(placeholder="GGUF path (empty: the embedded SmolLM2)", id="gguf", compact=True)
+            with Horizontal(classes="field"):
+                yield Label("edits from", classes="field-label")
+                yield Input(placeholder="SEAL-format JSON of self-edits (empty: the model writes them)",
+                            id="edits-from", compact=True,
+                            tooltip="Passages found in this file take its completions as self-edits, e.g. a stronger model's")
             yield Label("", id="strategy-help", classes="dim")
             yield Label("", id="form-error")
             with Horizontal(classes="buttons"):
@@ -117,6 +124,13 @@ class NewSessionScreen(ModalScreen[tuple[str, dict] | None]):
         }
         if gguf := self.query_one("#gguf", Input).value.strip():
             overrides["model"] = {"gguf_path": gguf}
+        if edits_from := self.query_one("#edits-from", Input).value.strip():
+            try:
+                found = load_edits(edits_from)
+            except ImportedEditsError as exc:
+                error.update(f"[red]{escape(str(exc))}[/]")
+                return
+            overrides["generation"]["edits_from"] = str(found.path.resolve())
         try:
             home.config_for(name, overrides)
         except ConfigError as exc:

@@ -60,6 +60,25 @@ async def test_form_refuses_a_bad_setting():
         assert not Home().exists("x")
 
 
+async def test_form_checks_the_edits_file_and_keeps_its_full_path(tmp_path):
+    bad = tmp_path / "edits.json"
+    bad.write_text('[{"context": "x", "completions": []}]')
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("n")
+        form = app.screen
+        form.query_one("#name").value = "x"
+        form.query_one("#edits-from").value = str(bad)
+        await pilot.click("#create")
+        await pilot.pause()
+        assert "no entry has any completions" in str(form.query_one("#form-error").render())
+        assert not Home().exists("x")
+        bad.write_text('[{"context": "x", "completions": ["y"]}]')
+        await pilot.press("ctrl+s")  # the button ignores a click while it still shows the last one
+        await until(pilot, lambda: isinstance(app.screen, SessionScreen), what="session screen")
+        assert app.screen.session.config.generation.edits_from == str(bad.resolve())
+
+
 async def test_pasted_text_becomes_a_passage():
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
