@@ -1,5 +1,5 @@
 """`seal bench ki` and `seal bench forget`: SEAL's knowledge-incorporation conditions and
-sequential forgetting, with and without replay, on a SQuAD/SEAL-format file.
+sequential forgetting, on a SQuAD/SEAL-format file.
 
 ki: each passage independently from the base model, under the conditions
   base      no update
@@ -7,8 +7,16 @@ ki: each passage independently from the base model, under the conditions
   edits     passage + every self-edit that passes the heuristic gate
   filtered  passage + the self-edits the reward filter keeps (its reward against the base
             model, or with reward_vs="passage" against a trial on the passage alone)
-scored closed-book on the passage's own questions (answer NLL, greedy F1 and contains).
-forget: passages applied in sequence as a session does, once plain and once with replay.
+  teacher   passage + the first self-edit of a SEAL-format file (--edits-from: a stronger
+            writer's), when given
+Every condition trains with the session's recipe (anchor, per-epoch check). Each passage's
+questions are split as a session splits them: the filter and the per-epoch check read the
+reward probes, and only the held-out probes are reported, beside the drift set's report
+questions. Per condition: own-passage change, drift change, and specific gain (drift change
+minus own change: what the update taught about this passage beyond moving the model as a
+whole; positive is good).
+forget: passages applied in sequence as a session does: the default recipe plain and with
+replay, and SEAL's preset.
 """
 from __future__ import annotations
 
@@ -18,74 +26,121 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
-from engine.config import FilterConfig, GenerationConfig, SessionConfig, TrainConfig
+from engine.config import FilterConfig, GenerationConfig, SessionConfig, TrainConfig, preset
 from engine.domain import PaperDraft, PassageDraft
-from engine.evaluate import contains_match, probe_prompt, summarize, token_f1
+from engine.drift import drift_items
+from engine.evaluate import probe_prompt, summarize
+from engine.probes import split_probes
 from engine.reward_filter import Trial, verdicts
+from engine.runtime.local import TrainingGuards
 from engine.selfedit import build_messages, gate, resolve_strategy, to_examples
 
-CONDITIONS = ("base", "passage", "edits", "filtered")
+CONDITIONS = ("base", "passage", "edits", "filtered", "teacher")
 
 
-def passages_of(drafts: list[PaperDraft], limit: int) -> list[PassageDraft]:
-    """The first `limit` passages that come with questions."""
-    return [p for d in drafts for p in d.passages if p.questions][:limit]
+def passages_of(drafts: list[PaperDraft], limit: int, first: int = 0) -> list[PassageDraft]:
+    """`limit` passages that come with questions, from the `first` one on."""
+    return [p for d in drafts for p in d.passages if p.questions][first:first + limit]
 
 
-def _unique(examples: list[str]) -> list[str]:
+def _unique(examples: list) -> list:
     return list(dict.fromkeys(examples))
 
 
-def knowledge_incorporation(runtime, passages: list[PassageDraft], config: SessionConfig,
-                            log: Callable[[str], None]) -> dict:
-    """Mean answer NLL, F1 and contains per condition over all questions of the passages."""
+def _mean(values: list[float]) -> float:
+    return sum(values) / len(values)
+
+
+def _split(p: PassageDraft) -> tuple[list, list]:
+    """(reward items, held-out items) of a passage, as a session splits its probes."""
+    roles = split_probes(p.title, p.text, list(p.questions), "given")
+    items = lambda role: [(probe_prompt(p.title, q), a) for _, q, a, r in roles if r == role]  # noqa: E731
+    return items("reward"), items("heldout")
+
+
+def _candidates(runtime, p: PassageDraft, config: SessionConfig) -> list[str]:
+    """The model's self-edits that pass the heuristic gate."""
     strategy = resolve_strategy(config.strategy)
-    trial_train = replace(config.train, epochs=config.filter.trial_epochs)
-    totals = {c: {"answer_nll": [], "f1": [], "contains": []} for c in CONDITIONS}
-    started = time.perf_counter()
+    messages = build_messages(strategy, p.title, p.text)
+    written = [
+        "".join(runtime.stream_chat(messages, replace(config.generation, seed=(config.generation.seed or 0) + k))).strip()
+        for k in range(config.generation.candidates)
+    ]
+    prompt_text = "\n".join(m["content"] for m in messages)
+    return [c for c, v in zip(written, gate(written, p.text, prompt_text, strategy.name)) if v.ok]
+
+
+def _filtered(runtime, p: PassageDraft, kept: list[str], config: SessionConfig, reward: list, guards) -> list[str]:
+    """The candidates the reward filter keeps, judged on the reward probes only."""
+    strategy = resolve_strategy(config.strategy)
+    trial_train = replace(config.train, epochs=config.filter.trial_epochs, patience=0)
+    alone = [f"{p.title}\n{p.text}"] if config.filter.reward_vs == "passage" else []
+    reference = (runtime.trial(None, alone, trial_train, reward, guards=guards).nll if alone
+                 else runtime.answer_nll(None, True, reward))
+    trials = []
+    for i, c in enumerate(kept):
+        result = runtime.trial(None, to_examples(c, p.title, p.text, strategy.name) + alone, trial_train, reward, guards=guards)
+        trials.append(Trial(_Cand(i, c), _mean(reference) - _mean(result.nll), 0.0))
+    f = config.filter
+    chosen = verdicts(trials, f.min_gain, f.budget, f.top_k)
+    return [t.edit.text for t in trials if chosen[t.edit.id][0]]
+
+
+def knowledge_incorporation(runtime, passages: list[PassageDraft], config: SessionConfig,
+                            log: Callable[[str], None], teacher=None,
+                            conditions: tuple[str, ...] = CONDITIONS) -> dict:
+    """Per condition: mean held-out NLL, own change, drift change and specific gain, over
+    all held-out questions of the passages (teacher: an engine.imported_edits.ImportedEdits)."""
+    strategy = resolve_strategy(config.strategy)
+    conditions = tuple(c for c in conditions if c != "teacher" or teacher is not None)
+    drift = drift_items("report")
+    drift_base = _mean(runtime.answer_nll(None, True, drift))
+    own: dict[str, list[float]] = {c: [] for c in conditions}
+    moved: dict[str, list[float]] = {c: [] for c in conditions if c != "base"}
+    per_passage, started, questions = [], time.perf_counter(), 0
     for n, p in enumerate(passages, 1):
-        items = [(probe_prompt(p.title, q), a) for q, a in p.questions]
-        prompts = [prompt for prompt, _ in items]
-        gold = [a for _, a in p.questions]
+        reward, heldout = _split(p)
+        questions += len(heldout)
+        guards = TrainingGuards(tuple(reward), tuple(drift_items("guard")))
         passage_example = f"{p.title}\n{p.text}"
-        messages = build_messages(strategy, p.title, p.text)
-        candidates = [
-            "".join(runtime.stream_chat(messages, replace(config.generation, seed=(config.generation.seed or 0) + k))).strip()
-            for k in range(config.generation.candidates)
-        ]
-        prompt_text = "\n".join(m["content"] for m in messages)
-        kept_by_gate = [c for c, v in zip(candidates, gate(candidates, p.text, prompt_text, strategy.name)) if v.ok]
-        base_nll = runtime.answer_nll(None, True, items)
-        alone = [passage_example] if config.filter.reward_vs == "passage" else []
-        reference = runtime.trial(None, alone, trial_train, items).nll if alone else base_nll
-        trials = []
-        for i, c in enumerate(kept_by_gate):
-            result = runtime.trial(None, to_examples(c, p.title, p.text, strategy.name) + alone, trial_train, items)
-            reward = sum(reference) / len(reference) - sum(result.nll) / len(result.nll)
-            trials.append(Trial(_Cand(i, c), reward, 0.0))
-        f = config.filter
-        chosen = verdicts(trials, f.min_gain, f.budget, f.top_k)
-        filtered = [t.edit.text for t in trials if chosen[t.edit.id][0]]
-        examples = {
-            "passage": [passage_example],
-            "edits": _unique([x for c in kept_by_gate for x in to_examples(c, p.title, p.text, strategy.name)] + [passage_example]),
-            "filtered": _unique([x for c in filtered for x in to_examples(c, p.title, p.text, strategy.name)] + [passage_example]),
-        }
-        scored = {"base": (base_nll, runtime.greedy_answers(None, True, prompts))}
-        for cond, ex in examples.items():
-            result = runtime.trial(None, ex, config.train, items, greedy_prompts=prompts)
-            scored[cond] = (result.nll, result.answers)
-        for cond, (nll, answers) in scored.items():
-            totals[cond]["answer_nll"] += nll
-            totals[cond]["f1"] += [token_f1(a, g) for a, g in zip(answers, gold)]
-            totals[cond]["contains"] += [contains_match(a, g) for a, g in zip(answers, gold)]
-        means = {c: sum(scored[c][0]) / len(scored[c][0]) for c in CONDITIONS}
-        log(f"passage {n}/{len(passages)}: " + "  ".join(f"{c}={v:.2f}" for c, v in means.items())
-            + f"  (gate kept {len(kept_by_gate)}/{len(candidates)}, filter kept {len(filtered)})")
+        lines = lambda texts, name: _unique([x for t in texts for x in to_examples(t, p.title, p.text, name)] + [passage_example])  # noqa: E731
+        examples = {"passage": [passage_example]}
+        if "edits" in conditions or "filtered" in conditions:
+            kept = _candidates(runtime, p, config)
+            examples["edits"] = lines(kept, strategy.name)
+            if "filtered" in conditions:
+                examples["filtered"] = lines(_filtered(runtime, p, kept, config, reward, guards), strategy.name)
+        if "teacher" in conditions:
+            examples["teacher"] = lines(teacher.for_passage(p.title, p.text)[:1], "imported")
+        base = runtime.answer_nll(None, True, heldout)
+        row = {"base": round(_mean(base), 4)}
+        if "base" in own:
+            own["base"] += base
+        for cond in conditions:
+            if cond == "base":
+                continue
+            nll = runtime.trial(None, examples[cond], config.train, heldout + drift, guards=guards).nll
+            own[cond] += nll[: len(heldout)]
+            moved[cond].append(_mean(nll[len(heldout):]) - drift_base)
+            row[cond] = round(_mean(nll[: len(heldout)]), 4)
+        per_passage.append(row)
+        log(f"passage {n}/{len(passages)}: " + "  ".join(f"{c}={v:.2f}" for c, v in row.items()))
+    report = {}  # heldout_nll over all questions; changes as means over passages
+    for cond in conditions:
+        out = {"heldout_nll": round(_mean(own[cond]), 4) if own[cond] else None}
+        if cond != "base" and per_passage:
+            own_change = _mean([r[cond] - r["base"] for r in per_passage])
+            drift_change = _mean(moved[cond])
+            out.update({"own_change": round(own_change, 4), "drift_change": round(drift_change, 4),
+                        "specific_gain": round(drift_change - own_change, 4),
+                        "better_than_base": sum(r[cond] < r["base"] for r in per_passage)})
+        report[cond] = out
     return {
-        "conditions": {c: {k: round(sum(v) / len(v), 4) for k, v in m.items()} for c, m in totals.items()},
+        "conditions": report,
+        "per_passage": per_passage,
         "passages": len(passages),
-        "questions": sum(len(p.questions) for p in passages),
+        "heldout_questions": questions,
+        "drift_base": round(drift_base, 4),
         "seconds": round(time.perf_counter() - started, 1),
     }
 
@@ -98,33 +153,44 @@ class _Cand:
 
 
 def forgetting(runtime, passages: list[PassageDraft], config: SessionConfig, replay: float,
-               log: Callable[[str], None]) -> dict:
-    """Sequential updates on the passages, plain and with replay: matrices and BWT."""
+               log: Callable[[str], None], runs: tuple[str, ...] = ("plain", "replay", "seal")) -> dict:
+    """Sequential updates on the passages, as a session makes them: the recipe plain
+    ("plain"), with replay ("replay"), and SEAL's preset ("seal"). Per run: the held-out
+    matrix, BWT, each passage's end value against its base value, and drift per version."""
     from engine.home import Home
 
     paper = PaperDraft("benchmark", "bench", f"forget-{len(passages)}", tuple(passages))
-    runs = {}
-    for name, ratio in (("plain", 0.0), ("replay", replay)):
+    settings = {"plain": config, "replay": replace(config, train=replace(config.train, replay=replay)),
+                "seal": replace(config, train=replace(config.train, **preset("seal")["train"]))}
+    out = {}
+    for name in runs:
         with tempfile.TemporaryDirectory() as tmp:
             home = Home(Path(tmp))
-            cfg = replace(config, train=replace(config.train, replay=ratio))
-            session = home.open(name, cfg, runtime)
+            session = home.open(name, settings[name], runtime)
             session.add_paper(paper)
             t0 = time.perf_counter()
             session.run(lambda e: None)
             matrix = session.matrix()
             _, bwt = summarize(matrix)
             diagonal = [matrix.cell(v, p) for p, v in matrix.learned_at.items()]
-            runs[name] = {"matrix": matrix.values, "bwt": bwt, "replay": ratio,
-                          "diagonal_mean": sum(diagonal) / len(diagonal), "seconds": round(time.perf_counter() - t0, 1)}
-            log(f"{name}: BWT {bwt:+.3f}, mean just-learned NLL {runs[name]['diagonal_mean']:.3f}")
+            base, end = matrix.values[0], matrix.values[-1]
+            below = sum(e < b for b, e in zip(base, end) if b is not None and e is not None)
+            drift = [round(matrix.drift[v] - matrix.drift[0], 4) for v in matrix.rows if v in matrix.drift and 0 in matrix.drift]
+            out[name] = {"matrix": matrix.values, "bwt": bwt, "replay": settings[name].train.replay,
+                         "diagonal_mean": _mean(diagonal), "end_below_base": below, "passages": len(base),
+                         "end_minus_base": round(_mean([e - b for b, e in zip(base, end)]), 4),
+                         "drift_by_version": drift, "seconds": round(time.perf_counter() - t0, 1)}
+            log(f"{name}: BWT {bwt:+.3f}, {below}/{len(base)} passages end below base, "
+                f"end-base {out[name]['end_minus_base']:+.3f}, drift at end {drift[-1] if drift else 0:+.3f}")
             home.close()
-    return {"runs": runs}
+    return {"runs": out}
 
 
-def bench_config(edits: int, epochs: int, max_tokens: int, reward_vs: str = "version") -> SessionConfig:
+def bench_config(edits: int, epochs: int | None, max_tokens: int, reward_vs: str = "version") -> SessionConfig:
+    """The benchmark's session settings: the default recipe, `epochs` at most when given."""
+    train = TrainConfig() if epochs is None else TrainConfig(epochs=epochs)
     return SessionConfig(
         accept="heuristic", probes="given",
         generation=GenerationConfig(candidates=edits, max_tokens=max_tokens, seed=1234),
-        train=TrainConfig(epochs=epochs), filter=FilterConfig(reward_vs=reward_vs),
+        train=train, filter=FilterConfig(reward_vs=reward_vs),
     )

@@ -239,8 +239,13 @@ class Session:
         if not edits:
             return {}
         prompt_text = "\n".join(m["content"] for m in build_messages(self.strategy, passage.title, passage.text))
-        found = gate([e.text for e in edits], passage.text, prompt_text, strategy_name=self.strategy.name)
-        return {e.id: v for e, v in zip(edits, found)}
+        out = {}
+        for imported in dict.fromkeys(e.strategy == IMPORTED for e in edits):  # imported: not this strategy's shape
+            group = [e for e in edits if (e.strategy == IMPORTED) == imported]
+            found = gate([e.text for e in group], passage.text, "" if imported else prompt_text,
+                         strategy_name=IMPORTED if imported else self.strategy.name)
+            out.update({e.id: v for e, v in zip(group, found)})
+        return out
 
     def apply_policy(
         self, passage: Passage, on_event: ev.OnEvent = ev.ignore, policy: str | None = None, stop: Event | None = None

@@ -35,16 +35,22 @@ def _bench_cl(args, log) -> int:
 
     if not args.data:
         raise SystemExit(f"seal: error: bench {args.what} needs a SQuAD/SEAL JSON file")
+    from engine.imported_edits import load_edits
+
     config = benchmarks_cl.bench_config(args.edits, args.epochs, args.max_tokens, args.reward_vs)
+    teacher = load_edits(args.edits_from) if args.edits_from else None
     drafts = read_paper(args.data, passage_tokens=4096)  # one passage per context, as in SEAL
+    wanted = tuple(x.strip() for x in args.conditions.split(",")) if args.conditions else None
     runtime = LocalRuntime(config.model, config.train)
     try:
         if args.what == "ki":
-            passages = benchmarks_cl.passages_of(drafts, args.passages or 20)
-            result = benchmarks_cl.knowledge_incorporation(runtime, passages, config, log)
+            passages = benchmarks_cl.passages_of(drafts, args.passages or 20, args.first)
+            result = benchmarks_cl.knowledge_incorporation(runtime, passages, config, log, teacher,
+                                                           wanted or benchmarks_cl.CONDITIONS)
         else:
-            passages = benchmarks_cl.passages_of(drafts, args.steps)
-            result = benchmarks_cl.forgetting(runtime, passages, config, args.replay, log)
+            passages = benchmarks_cl.passages_of(drafts, args.steps, args.first)
+            result = benchmarks_cl.forgetting(runtime, passages, config, args.replay, log,
+                                              wanted or ("plain", "replay", "seal"))
     finally:
         runtime.close()
     print(json.dumps(result, indent=None if args.json else 2))

@@ -104,9 +104,14 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--passages", type=int, help="passages (cycle: scoring scale-up, default 20; ki: default 20)")
     bench.add_argument("--steps", type=int, default=8, help="forget: passages applied in sequence")
     bench.add_argument("--edits", type=int, default=3, help="ki/forget: self-edit candidates per passage")
-    bench.add_argument("--epochs", type=int, default=10, help="ki/forget: epochs per update")
+    bench.add_argument("--epochs", type=int, help="ki/forget: epochs per update, at most (default: the recipe's 5)")
+    bench.add_argument("--first", type=int, default=0, help="ki/forget: skip this many passages (a split's start)")
+    bench.add_argument("--conditions", help="ki: conditions to run (base,passage,edits,filtered,teacher); "
+                                            "forget: runs (plain,replay,seal)")
+    bench.add_argument("--edits-from", dest="edits_from", metavar="FILE.json",
+                       help="ki: a SEAL-format file whose first self-edit per passage trains the teacher condition")
     bench.add_argument("--max-tokens", type=int, default=128, help="ki/forget: longest self-edit")
-    bench.add_argument("--replay", type=float, default=1.0, help="forget: replay share for the replay run")
+    bench.add_argument("--replay", type=float, default=0.5, help="forget: replay share for the replay run")
     bench.add_argument("--reward-vs", choices=["version", "passage"], default="version",
                        help="ki: the filter's reward against the model (SEAL) or against training on the passage alone")
     return parser

@@ -16,6 +16,21 @@ def _colour(value: float, lo: float, hi: float, lower_is_better: bool) -> str:
     return f"rgb({red},{green},60)"
 
 
+DRIFT_ALARM = 0.1
+"""Drift above this many nats (against base) shows red: the update moved the whole model."""
+
+
+def drift_cell(matrix: Matrix, version: int) -> tuple[str, str]:
+    """(text, style) of a version's drift against the base model; '·' when not scored."""
+    base, value = matrix.drift.get(0), matrix.drift.get(version)
+    if base is None or value is None:
+        return "·", "dim"
+    delta = value - base
+    if version == 0:
+        return "0", "dim"
+    return f"{delta:+.2f}", "bold red" if delta > DRIFT_ALARM else "green" if delta <= 0 else ""
+
+
 def heatmap(matrix: Matrix, titles: dict[int, str] | None = None) -> Table:
     """Versions down, passages across; each cell coloured by its value."""
     titles = titles or {}
@@ -26,6 +41,7 @@ def heatmap(matrix: Matrix, titles: dict[int, str] | None = None) -> Table:
     table.add_column("version", justify="right")
     for col in matrix.cols:
         table.add_column(f"p{col}\n{titles.get(col, '')[:10]}", justify="center")
+    table.add_column("drift\nvs base", justify="center")
     learned_by = {v: p for p, v in matrix.learned_at.items()}
     learned_by.update({v: "?" for v in matrix.abandoned})
     for version, row in zip(matrix.rows, matrix.values):
@@ -41,6 +57,7 @@ def heatmap(matrix: Matrix, titles: dict[int, str] | None = None) -> Table:
                 if matrix.learned_at.get(col) == version:
                     style += " underline"
                 cells.append(Text(f"{value:.2f}", style=style))
+        cells.append(Text(*drift_cell(matrix, version)))
         table.add_row(label, *cells)
     return table
 

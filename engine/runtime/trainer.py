@@ -120,11 +120,13 @@ class Anchor:
             seq = self.sequences[i][0]
             ids[row, : len(seq)] = torch.tensor(seq)
             mask[row, : len(seq)] = 1
-        logits = model(input_ids=ids.to(model.device), attention_mask=mask.to(model.device)).logits
+        base = model.get_base_model() if hasattr(model, "get_base_model") else model
+        decoder, head = getattr(base, base.base_model_prefix), base.get_output_embeddings()
+        hidden = decoder(input_ids=ids.to(model.device), attention_mask=mask.to(model.device)).last_hidden_state
         out = []
-        for row, i in enumerate(picked):
+        for row, i in enumerate(picked):  # the vocabulary projection only at answer positions
             seq, first = self.sequences[i]
-            out.append(torch.log_softmax(logits[row, first - 1 : len(seq) - 1].float(), dim=-1))
+            out.append(torch.log_softmax(head(hidden[row, first - 1 : len(seq) - 1]).float(), dim=-1))
         return out
 
     def kl(self, model, rng: random.Random):

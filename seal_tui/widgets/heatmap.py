@@ -2,7 +2,10 @@
 
 A cursor picks a cell (arrow keys); the screen shows that passage's probes and scores at
 that version. The colour scale runs over the values in view, with a legend under it. When
-the passages do not fit the width, a window of columns follows the cursor.
+the passages do not fit the width, a window of columns follows the cursor. The last column,
+always in view, is drift: each version's change in answer NLL on unrelated questions (the
+drift set) against the base model, so a model that got worse as a whole shows apart from
+what it learned.
 """
 from __future__ import annotations
 
@@ -13,12 +16,11 @@ from textual.widget import Widget
 
 from engine.evaluate import LOWER_IS_BETTER, Matrix, summarize
 from seal_tui.messages import CellSelected
+from seal_tui.render import drift_cell
 
 METRIC_NAMES = {"answer_nll": "answer NLL", "f1": "F1", "contains": "contains"}
 CELL = 7
 LABEL = 8
-
-
 def colour(value: float, lo: float, hi: float, lower_is_better: bool) -> str:
     """Green for good, red for bad, on the range of values shown."""
     t = 0.5 if hi <= lo else (value - lo) / (hi - lo)
@@ -86,7 +88,7 @@ class Heatmap(Widget, can_focus=True):
 
     def get_content_width(self, container, viewport) -> int:
         cols = len(self.matrix.cols) if self.matrix else 0
-        return max(self._label_width() + CELL * cols, 36)
+        return max(self._label_width() + CELL * (cols + 1), 36)
 
     def get_content_height(self, container, viewport, width) -> int:
         rows = len(self.matrix.rows) if self.matrix else 0
@@ -96,7 +98,7 @@ class Heatmap(Widget, can_focus=True):
         """The columns in view: all when they fit, else a window that keeps the cursor in it."""
         count = len(self.matrix.cols)
         room = self.content_size.width
-        fit = count if room <= 0 else max(1, (room - width) // CELL)
+        fit = count if room <= 0 else max(1, (room - width) // CELL - 1)  # the drift column stays
         if fit >= count:
             self._first, shown, note = 0, range(count), ""
         else:
@@ -123,6 +125,7 @@ class Heatmap(Widget, can_focus=True):
         out.append(" " * width)
         for col in m.cols[shown.start:shown.stop]:
             out.append(self.labels.get(col, f"#{col}").center(CELL), style="bold")
+        out.append("drift".center(CELL), style="bold italic")
         for r, (version, row) in enumerate(zip(m.rows, m.values)):
             out.append("\n")
             tag = "base" if version == 0 else f"v{version}"
@@ -150,6 +153,8 @@ class Heatmap(Widget, can_focus=True):
                     style += " reverse"
                 out.append(f"{value:.2f}".center(CELL - 1), style=style)
                 out.append(" ")
+            text, style = drift_cell(m, version)
+            out.append(text.center(CELL), style="dim" if gone else style)
         summaries, _bwt = summarize(m)
         for name, attr in (("gain", "gain"), ("forget", "forgetting")):
             out.append("\n")
@@ -165,6 +170,7 @@ class Heatmap(Widget, can_focus=True):
         out.append(" bad")
         if numbers:
             out.append(f"\n{good:.2f} → {bad:.2f}, {'lower' if lower else 'higher'} is better", style="dim")
+            out.append(" · drift: NLL change on unrelated questions vs base", style="dim")
         else:
             out.append("\nno scores for this metric yet", style="dim")
         return out

@@ -8,16 +8,41 @@ def passages(fixtures, n):
     return benchmarks_cl.passages_of(read_paper(fixtures / "squad_sample.json", passage_tokens=4096), n)
 
 
-def test_ki_reports_every_condition_over_every_question(fixtures):
+def test_ki_reports_held_out_drift_and_specific_gain_per_condition(fixtures):
     chosen = passages(fixtures, 2)
     config = benchmarks_cl.bench_config(edits=2, epochs=1, max_tokens=64)
     result = benchmarks_cl.knowledge_incorporation(FakeRuntime(), chosen, config, lambda line: None)
-    assert set(result) == {"conditions", "passages", "questions", "seconds"}
-    assert set(result["conditions"]) == {"base", "passage", "edits", "filtered"}
-    assert all(set(v) == {"answer_nll", "f1", "contains"} for v in result["conditions"].values())
-    assert result["passages"] == 2 and result["questions"] == sum(len(p.questions) for p in chosen)
+    assert set(result["conditions"]) == {"base", "passage", "edits", "filtered"}  # teacher needs a file
+    for name, row in result["conditions"].items():
+        if name != "base":
+            assert set(row) == {"heldout_nll", "own_change", "drift_change", "specific_gain", "better_than_base"}
+            assert row["specific_gain"] == round(row["drift_change"] - row["own_change"], 4)
+    heldout = sum(len([r for r in split_roles(p) if r == "heldout"]) for p in chosen)
+    assert result["passages"] == 2 and result["heldout_questions"] == heldout < sum(len(p.questions) for p in chosen)
     # in the fake, training on the passage teaches its answers; the base model knows none
-    assert result["conditions"]["passage"]["answer_nll"] < result["conditions"]["base"]["answer_nll"]
+    assert result["conditions"]["passage"]["heldout_nll"] < result["conditions"]["base"]["heldout_nll"]
+
+
+def split_roles(p):
+    from engine.probes import split_probes
+
+    return [role for *_, role in split_probes(p.title, p.text, list(p.questions), "given")]
+
+
+def test_ki_teacher_condition_trains_the_files_first_self_edit(fixtures, tmp_path):
+    import json
+
+    from engine.imported_edits import load_edits
+
+    [p] = passages(fixtures, 1)
+    path = tmp_path / "teacher.json"
+    path.write_text(json.dumps([{"title": p.title, "context": p.text, "completions": ["A stronger line.", "Unused."]}]))
+    runtime = FakeRuntime()
+    config = benchmarks_cl.bench_config(edits=1, epochs=1, max_tokens=64)
+    result = benchmarks_cl.knowledge_incorporation(runtime, [p], config, lambda line: None, load_edits(path),
+                                                   ("base", "teacher"))
+    assert set(result["conditions"]) == {"base", "teacher"}
+    assert [f"{p.title}\nA stronger line.", f"{p.title}\n{p.text}"] in runtime.trials
 
 
 def test_ki_reward_against_the_passage_trials_the_passage_first(fixtures):
@@ -29,11 +54,12 @@ def test_ki_reward_against_the_passage_trials_the_passage_first(fixtures):
     assert runtime.trials[0] == [example] and runtime.trials[1][-1] == example
 
 
-def test_forget_runs_plain_and_replay_with_a_matrix_and_bwt(fixtures):
+def test_forget_runs_the_recipe_plain_with_replay_and_seals_preset(fixtures):
     chosen = passages(fixtures, 2)
     config = benchmarks_cl.bench_config(edits=1, epochs=1, max_tokens=64)
     result = benchmarks_cl.forgetting(FakeRuntime(), chosen, config, 1.0, lambda line: None)
-    assert set(result["runs"]) == {"plain", "replay"}
+    assert set(result["runs"]) == {"plain", "replay", "seal"}
     for run in result["runs"].values():
         assert len(run["matrix"]) == 3 and len(run["matrix"][0]) == 2 and isinstance(run["bwt"], float)
-    assert result["runs"]["replay"]["replay"] == 1.0
+        assert run["passages"] == 2 and 0 <= run["end_below_base"] <= 2 and len(run["drift_by_version"]) == 3
+    assert result["runs"]["replay"]["replay"] == 1.0 and result["runs"]["seal"]["replay"] == 0.0

@@ -36,7 +36,7 @@ class SlowTrials(FakeRuntime):
             "- The Brass Eye is the observatory's great telescope.")
         yield from super().stream_chat(messages, config, stop)
 
-    def trial(self, start, examples, config, items, stop=None, greedy_prompts=None):
+    def trial(self, start, examples, config, items, stop=None, greedy_prompts=None, guards=None):
         deadline = time.monotonic() + 0.4
         while time.monotonic() < deadline:
             if stop is not None and stop.is_set():
