@@ -124,7 +124,8 @@ def knowledge_incorporation(runtime, passages: list[PassageDraft], config: Sessi
             moved[cond].append(_mean(nll[len(heldout):]) - drift_base)
             row[cond] = round(_mean(nll[: len(heldout)]), 4)
         per_passage.append(row)
-        log(f"passage {n}/{len(passages)}: " + "  ".join(f"{c}={v:.2f}" for c, v in row.items()))
+        log(f"passage {n}/{len(passages)}: " + "  ".join(f"{c}={v:.2f}" for c, v in row.items())
+            + "  drift " + " ".join(f"{c}={v[-1]:+.2f}" for c, v in moved.items()))
     report = {}  # heldout_nll over all questions; changes as means over passages
     for cond in conditions:
         out = {"heldout_nll": round(_mean(own[cond]), 4) if own[cond] else None}

@@ -13,6 +13,9 @@ HELP = """\
 A session teaches the model papers one passage at a time. For each passage the model
 writes **self-edits** (its own training data); you keep or veto them; a LoRA **update**
 teaches the model; the **heatmap** then shows what every earlier passage kept or lost.
+Its cells score each passage's *held-out* probes, which nothing in training reads; its
+**drift** column is the change on unrelated questions against the base model (red above
++0.1): a model that got worse as a whole shows there, apart from what it learned.
 
 | key | what it does |
 |-----|--------------|
