@@ -16,7 +16,7 @@ questions. Per condition: own-passage change, drift change, and specific gain (d
 minus own change: what the update taught about this passage beyond moving the model as a
 whole; positive is good).
 forget: passages applied in sequence as a session does: the default recipe plain and with
-replay, and SEAL's preset.
+replay, SEAL's preset, and per-paper adapters (each passage its own paper, so its own chain).
 """
 from __future__ import annotations
 
@@ -33,9 +33,10 @@ from engine.evaluate import probe_prompt, summarize
 from engine.probes import split_probes
 from engine.reward_filter import Trial, verdicts
 from engine.runtime.local import TrainingGuards
-from engine.selfedit import build_messages, gate, resolve_strategy, to_examples
+from engine.selfedit import build_messages, gate, grounded, resolve_strategy, to_examples
 
 CONDITIONS = ("base", "passage", "edits", "filtered", "teacher")
+FORGET_RUNS = ("plain", "replay", "seal", "per-paper")
 
 
 def passages_of(drafts: list[PaperDraft], limit: int, first: int = 0) -> list[PassageDraft]:
@@ -103,7 +104,10 @@ def knowledge_incorporation(runtime, passages: list[PassageDraft], config: Sessi
         questions += len(heldout)
         guards = TrainingGuards(tuple(reward), tuple(drift_items("guard")))
         passage_example = f"{p.title}\n{p.text}"
-        lines = lambda texts, name: _unique([x for t in texts for x in to_examples(t, p.title, p.text, name)] + [passage_example])  # noqa: E731
+        def lines(texts: list[str], name: str) -> list:
+            """The self-edits' training lines a session would train (grounded), then the passage."""
+            made = [x for t in texts for x in to_examples(t, p.title, p.text, name)[:-1]]
+            return _unique(grounded(made, p.title, p.text, config.train.grounding) + [passage_example])
         examples = {"passage": [passage_example]}
         if "edits" in conditions or "filtered" in conditions:
             kept = _candidates(runtime, p, config)
@@ -154,21 +158,25 @@ class _Cand:
 
 
 def forgetting(runtime, passages: list[PassageDraft], config: SessionConfig, replay: float,
-               log: Callable[[str], None], runs: tuple[str, ...] = ("plain", "replay", "seal")) -> dict:
+               log: Callable[[str], None], runs: tuple[str, ...] = FORGET_RUNS) -> dict:
     """Sequential updates on the passages, as a session makes them: the recipe plain
-    ("plain"), with replay ("replay"), and SEAL's preset ("seal"). Per run: the held-out
-    matrix, BWT, each passage's end value against its base value, and drift per version."""
+    ("plain"), with replay ("replay"), SEAL's preset ("seal"), and per-paper adapters with
+    each passage as its own paper ("per-paper"). Per run: the held-out matrix, BWT, each
+    passage's end value against its base value, and drift per version."""
     from engine.home import Home
 
-    paper = PaperDraft("benchmark", "bench", f"forget-{len(passages)}", tuple(passages))
+    one = [PaperDraft("benchmark", "bench", f"forget-{len(passages)}", tuple(passages))]
+    each = [PaperDraft(p.title, "bench", f"forget-{len(passages)}-{i}", (p,)) for i, p in enumerate(passages)]
     settings = {"plain": config, "replay": replace(config, train=replace(config.train, replay=replay)),
-                "seal": replace(config, train=replace(config.train, **preset("seal")["train"]))}
+                "seal": replace(config, train=replace(config.train, **preset("seal")["train"])),
+                "per-paper": replace(config, adapters="per-paper")}
     out = {}
     for name in runs:
         with tempfile.TemporaryDirectory() as tmp:
             home = Home(Path(tmp))
             session = home.open(name, settings[name], runtime)
-            session.add_paper(paper)
+            for paper in each if name == "per-paper" else one:
+                session.add_paper(paper)
             t0 = time.perf_counter()
             session.run(lambda e: None)
             matrix = session.matrix()

@@ -90,6 +90,9 @@ class TrainConfig:
     anchor: float = 3.0
     """Weight of the anchor: a KL term holding the model's answers to the drift set's guard
     questions to the base model's (0: off)."""
+    grounding: float = 0.6
+    """Self-edit lines train only when at least this share of their content words occur in
+    the passage and every number they state does (engine.selfedit.grounded); 0: all lines."""
     patience: int = 2
     """Per-epoch check: score after each epoch, keep the best epoch's weights, stop after
     this many epochs without a better score (0: no check, every epoch runs)."""
@@ -109,6 +112,7 @@ class TrainConfig:
         _check(0.0 <= self.replay <= 10.0, f"replay must be 0..10, got {self.replay}")
         _check(0.0 <= self.anchor <= 100.0, f"anchor must be 0..100, got {self.anchor}")
         _check(0 <= self.patience <= 100, f"patience must be 0..100, got {self.patience}")
+        _check(0.0 <= self.grounding <= 1.0, f"grounding must be 0..1, got {self.grounding}")
 
 
 REWARD_BASELINES = ("version", "passage")
@@ -171,14 +175,14 @@ class EditorConfig:
 
 
 PRESETS: dict[str, dict] = {
-    "default": {"train": {"lr": 3e-4, "epochs": 5, "anchor": 3.0, "patience": 2}},
-    "seal": {"train": {"lr": 1e-3, "epochs": 10, "anchor": 0.0, "patience": 0}},
+    "default": {"train": {"lr": 3e-4, "epochs": 5, "anchor": 3.0, "patience": 2, "grounding": 0.6}},
+    "seal": {"train": {"lr": 1e-3, "epochs": 10, "anchor": 0.0, "patience": 0, "grounding": 0.0}},
 }
 """Named settings a session starts from (flags given beside a preset win). default: this
 project's recipe; seal: SEAL's inner loop as published (lr 1e-3, 10 epochs, no anchor, no
 per-epoch check), to reproduce the paper's behaviour."""
 
-TRAIN_BEFORE_GUARDS = {"anchor": 0.0, "patience": 0}
+TRAIN_BEFORE_GUARDS = {"anchor": 0.0, "patience": 0, "grounding": 0.0}
 """What a session stored before the anchor and the per-epoch check existed trained without them."""
 
 
@@ -190,6 +194,7 @@ def preset(name: str) -> dict:
 
 PROBE_KINDS = ("given", "cloze", "qa")
 ACCEPT_POLICIES = ("all", "none", "heuristic", "filter")
+ADAPTER_MODES = ("shared", "per-paper")
 
 
 @dataclass(frozen=True)
@@ -207,6 +212,11 @@ class SessionConfig:
     """Token budget of one passage when papers are split."""
     greedy_answers: bool = False
     """Also score a greedy answer (token F1, contains) for every probe."""
+    adapters: str = "shared"
+    """shared: one adapter chain that every passage continues; per-paper: one chain per
+    paper from the base model, and each passage is scored by its own paper's adapter, so
+    learning one paper cannot move another's scores (engine.routing). Fixed once a session
+    has updates."""
     model: ModelConfig = field(default_factory=ModelConfig)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -215,6 +225,8 @@ class SessionConfig:
 
     def __post_init__(self) -> None:
         _check(self.accept in ACCEPT_POLICIES, f"accept must be one of {', '.join(ACCEPT_POLICIES)}, got {self.accept!r}")
+        _check(self.adapters in ADAPTER_MODES,
+               f"adapters must be one of {', '.join(ADAPTER_MODES)}, got {self.adapters!r}")
         _check(self.probes in PROBE_KINDS, f"probes must be one of {', '.join(PROBE_KINDS)}, got {self.probes!r}")
         _check(32 <= self.passage_tokens <= 4096, f"passage_tokens must be 32..4096, got {self.passage_tokens}")
 

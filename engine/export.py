@@ -41,16 +41,6 @@ def adapter_of(session, version: int) -> Path:
     return adapter
 
 
-def path_versions(session, version: int) -> set[int]:
-    """The versions on the path from the base model to `version`."""
-    parents = {u.version: u.parent_version for u in session.updates()}
-    path = set()
-    while version:
-        path.add(version)
-        version = parents[version]
-    return path
-
-
 def export_peft(session, version: int, out: Path) -> Path:
     check_fresh_dir(out)
     shutil.copytree(adapter_of(session, version), out, dirs_exist_ok=True)
@@ -90,7 +80,8 @@ def export_merged(session, version: int, out: Path, model_config, base_gguf: Pat
 def export_edits(session, version: int, out: Path) -> int:
     """Accepted self-edits of the passages learned up to `version`, one chat per line."""
     check_fresh_file(out)
-    learned = {u.passage_id for u in session.updates() if u.version in path_versions(session, version)}
+    path = session.path_to(version)
+    learned = {u.passage_id for u in session.updates() if u.version in path}
     lines = []
     for passage in session.passages():
         if passage.id not in learned:

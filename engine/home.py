@@ -46,6 +46,9 @@ class Home:
                 merged[key] = value
         config = SessionConfig.from_dict(merged)
         if info and self.store.updates(info.id):
+            if config.adapters != base.adapters:
+                raise ConfigError(f"adapters cannot change once a session has updates "
+                                  f"(session {name!r} uses {base.adapters})")
             for field in LORA_SHAPE:
                 if getattr(config.train, field) != getattr(base.train, field):
                     raise ConfigError(

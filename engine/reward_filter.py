@@ -1,10 +1,11 @@
 """The reward filter: ReST-EM's filter, done locally, with STABLE's forgetting budget.
 
 Each candidate that passes the heuristic gate gets a cheap trial update on its own
-examples, starting from the session's current adapter. Its reward is the drop in this
-passage's mean probe NLL; its damage is the rise in earlier passages' mean probe NLL (on
-a fixed subset of anchor probes). Only reward probes are read, never held-out ones, so the
-choice never sees the questions reports show. With reward_vs="passage" both are measured against a
+examples, starting from the adapter the real update would start from. Its reward is the
+drop in this passage's mean probe NLL; its damage is the rise in earlier passages' mean probe
+NLL (on a fixed subset of anchor probes; with per-paper adapters, of the same paper's
+passages). Only reward probes are read, never held-out ones, so the choice never sees the
+questions reports show. With reward_vs="passage" both are measured against a
 trial on the passage alone, and each candidate's trial includes the passage, so only what
 a candidate adds beyond the passage counts. Candidates with enough reward and damage within budget
 are kept, best first, at most top_k. The trials never change the session's version.
@@ -61,12 +62,13 @@ def run_trials(session, passage: Passage, candidates: list[SelfEdit], on_event: 
     """Trial-update each candidate; stores and returns reward and damage per candidate."""
     config = session.config.filter
     trial_train = replace(session.config.train, epochs=config.trial_epochs, patience=0)
-    earlier = [p for p in session.passages() if p.position < passage.position and p.status == "learned"]
+    earlier = [p for p in session.passages() if p.position < passage.position and p.status == "learned"
+               and session.shares_adapter(passage, p)]
     anchors = anchor_probes(earlier, config.anchor_probes)
     own = session.reward_items(passage)
     items = own + [(probe_prompt(p.title, q.question), q.answer) for p, q in anchors]
     guards = session.guards(passage)
-    version = session.current_version
+    version = session.start_version(passage)
     start = session.adapter_for(version)
     alone = [f"{passage.title}\n{passage.text}"] if config.reward_vs == "passage" else []
     examples = {e.id: to_examples(e.text, passage.title, passage.text, e.strategy) + alone for e in candidates}

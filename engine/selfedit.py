@@ -411,3 +411,37 @@ def gate(candidates: list[str], passage: str, prompt_text: str, strategy_name: s
         verdicts.append(judge(lines, tokens))
         earlier.append(tokens)
     return verdicts
+
+
+# ---- grounding: lines that assert what the passage does not say ---------------------------------
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+def _stem(word: str) -> str:
+    return word[:-1] if len(word) > 3 and word.endswith("s") else word
+
+
+def grounded(examples: list, title: str, passage: str, min_share: float) -> list:
+    """The examples a small model's self-edit can be trusted with: a line is dropped when it
+    has a number the passage lacks, or when fewer than `min_share` of its content words
+    (3+ letters, not stop words) occur in the passage or title. Q/A pairs (already checked
+    as spans) and the passage itself always stay; min_share 0 keeps everything."""
+    if min_share <= 0:
+        return list(examples)
+    source = f"{title} {passage}"
+    vocab = {_stem(w) for w in _words(source)}
+    numbers = set(_NUMBER.findall(source))
+    out = []
+    for example in examples:
+        if not isinstance(example, str):
+            out.append(example)
+            continue
+        body = example[len(title) + 1:] if title.strip() and example.startswith(f"{title}\n") else example
+        if set(_NUMBER.findall(body)) - numbers:
+            continue
+        words = [_stem(w) for w in _words(body) if len(w) >= 3 and w not in _STOP]
+        if words and sum(w in vocab for w in words) / len(words) < min_share:
+            continue
+        out.append(example)
+    return out

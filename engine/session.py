@@ -1,8 +1,9 @@
 """The continual-learning loop of one session, driven by plain method calls.
 
 For each passage, in order: candidates are generated (streamed as Token events), gated,
-accepted by policy or by a person; a LoRA update continues from the current adapter; then
-every passage seen so far is re-scored, which fills one row of the forgetting matrix.
+accepted by policy or by a person; a LoRA update continues from the current adapter (with
+per-paper adapters, from the passage's own paper's: engine.routing); then every passage seen
+so far is re-scored, which fills one row of the forgetting matrix.
 Every step commits to the store before the next begins, so a killed run resumes where it
 stopped with nothing accepted lost. Long steps honour a stop Event.
 """
@@ -14,7 +15,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 from threading import Event
 
-from engine import editor, reward_filter
+from engine import editor, reward_filter, routing
 from engine import events as ev
 from engine.drift import PARTS as DRIFT_PARTS, drift_items
 from engine.config import GenerationConfig, SessionConfig
@@ -24,7 +25,7 @@ from engine.imported_edits import ImportedEdits, load_edits
 from engine.ingest import estimate_tokens
 from engine.probes import cloze_probes, parse_qa_pairs, probes_for, qa_probe_messages, split_roles
 from engine.runtime.local import TrainingGuards
-from engine.selfedit import GateVerdict, build_messages, gate, resolve_strategy, to_examples
+from engine.selfedit import GateVerdict, build_messages, gate, grounded, resolve_strategy, to_examples
 from engine.store import Store
 
 
@@ -90,10 +91,13 @@ class Session:
         matrix.drift = {v: parts["report"] for v, parts in self.store.drift(self.info.id).items() if "report" in parts}
         return matrix
 
-    def sync_generation(self, on_event: ev.OnEvent = ev.ignore) -> None:
+    def sync_generation(self, on_event: ev.OnEvent = ev.ignore, passage: Passage | None = None) -> None:
         """Make the model that writes self-edits the session's current version (or the base
-        model, with writer=base), with the current editor round's adapter beside it."""
-        version = self.current_version if self.config.generation.writer == "current" else 0
+        model, with writer=base), with the current editor round's adapter beside it. With
+        per-paper adapters and a passage, the current version of that passage's paper."""
+        version = 0
+        if self.config.generation.writer == "current":
+            version = self.current_version if passage is None else self.start_version(passage)
         current = editor.current_round(self)
         if current is None:
             seconds = self.runtime.activate(self.adapter_for(version))
@@ -110,10 +114,29 @@ class Session:
         """Run an editor round now on the kept self-edits (raises EditorError when too few)."""
         return editor.run_round(self, "person", on_event, stop)
 
+    def path_to(self, version: int) -> set[int]:
+        """The versions that make up the model at `version` (engine.routing.path)."""
+        return routing.path(self.updates(), version, self.config.adapters)
+
+    def start_version(self, passage: Passage) -> int:
+        """The version an update on this passage continues from: the current one, or with
+        per-paper adapters the newest of its paper on the current path (0: the base model)."""
+        return self.serving(self.current_version, [passage])[passage.id]
+
+    def serving(self, version: int, passages: list[Passage]) -> dict[int, int]:
+        """passage id -> the version whose adapter scores it at `version` (engine.routing)."""
+        paper_of = {p.id: p.paper_id for p in self.passages()}
+        return routing.serving(self.updates(), paper_of, passages, version, self.config.adapters)
+
+    def shares_adapter(self, passage: Passage, other: Passage) -> bool:
+        """Whether learning one of the two passages moves the other's adapter."""
+        return self.config.adapters == "shared" or passage.paper_id == other.paper_id
+
     def rollback(self, version: int, on_event: ev.OnEvent = ev.ignore) -> None:
         """Make an earlier version current again; later versions stay in the history as
-        abandoned, and the next update continues from this one."""
-        self.store.rollback(self.info.id, version)
+        abandoned, and the next update continues from this one. With per-paper adapters every
+        paper keeps its updates up to `version` and loses the later ones, as in shared mode."""
+        self.store.rollback(self.info.id, version, self.path_to(version))
         abandoned = tuple(u.version for u in self.updates() if u.status == "abandoned")
         on_event(ev.RolledBack(version, abandoned))  # generation follows at its next use
 
@@ -168,7 +191,7 @@ class Session:
         imported, note = self._from_file(passage, sum(e.strategy == IMPORTED for e in stored), count)
         if imported:
             return self._store_imported(passage, existing, imported, on_event, stop)
-        self.sync_generation(on_event)
+        self.sync_generation(on_event, passage)
         messages = build_messages(self.strategy, passage.title, passage.text)
         current = editor.current_round(self)
         writer = None if current is None else current.number
@@ -308,10 +331,12 @@ class Session:
         return self.generate(passage, on_event, stop, count=self.config.generation.candidates)
 
     def replay_examples(self, passage: Passage, count: int, version: int) -> list[str]:
-        """A seeded sample of the examples of passages learned earlier on the current path."""
+        """A seeded sample of the examples of passages learned earlier on the current path
+        (with per-paper adapters, of the same paper's only)."""
         if count <= 0:
             return []
-        pool = [x for p in self.passages() if p.status == "learned" and p.id != passage.id for x in self.examples_for(p)]
+        pool = [x for p in self.passages() if p.status == "learned" and p.id != passage.id
+                and self.shares_adapter(passage, p) for x in self.examples_for(p)]
         return random.Random(self.config.train.seed * 7919 + version).sample(pool, min(count, len(pool)))
 
     def examples_for(self, passage: Passage) -> list[str]:
@@ -325,15 +350,15 @@ class Session:
         passage_example = f"{passage.title}\n{passage.text}"
         if passage_example in seen:  # keep the passage last, once
             out.remove(passage_example)
-        return out + [passage_example]
+        return grounded(out, passage.title, passage.text, self.config.train.grounding) + [passage_example]
 
     # -- updates and scores --------------------------------------------------------
     def learn(self, passage: Passage, on_event: ev.OnEvent = ev.ignore, stop: Event | None = None) -> Update | None:
-        """One LoRA update on the passage's accepted edits, continuing from the current version.
+        """One LoRA update on the passage's accepted edits, continuing from start_version.
         Returns None when cancelled; the previous version then stays current."""
         examples = self.examples_for(passage)
         edit_ids = [e.id for e in self.store.self_edits(passage.id, status="accepted")]
-        version = self.current_version
+        version = self.start_version(passage)
         train = self.config.train
         replayed = self.replay_examples(passage, round(train.replay * len(examples)), version)
         detail = f"{len(examples)} examples" + (f" + {len(replayed)} replayed" if replayed else "")
@@ -357,14 +382,16 @@ class Session:
         new_version = max([0] + [u.version for u in self.updates()]) + 1
         folder = self.runtime.save_adapter(self.home / self.name / "adapters" / f"v{new_version:04d}")
         update = self.store.add_update(
-            self.info.id, passage.id, new_version, {**asdict(train), "edit_ids": edit_ids, **check}, result.losses, str(folder), result.seconds, len(examples)
+            self.info.id, passage.id, new_version, {**asdict(train), "edit_ids": edit_ids, **check}, result.losses, str(folder),
+            result.seconds, len(examples), parent_version=version,
         )
         on_event(ev.UpdateDone(update.id, new_version, passage.id, result.losses[0], result.losses[-1], result.seconds))
-        self.sync_generation(on_event)
+        self.sync_generation(on_event, passage)
         return update
 
     def score(self, version: int, passages: list[Passage], on_event: ev.OnEvent = ev.ignore, stop: Event | None = None) -> dict[int, float]:
-        """Score the probes of the given passages under a version; stores and returns mean NLL per passage."""
+        """Score the probes of the given passages under a version; stores and returns mean NLL
+        per passage. With per-paper adapters each passage is scored by serving(version)."""
         done = self.store.scored_versions(self.info.id)
         todo = [p for p in passages if (version, p.id) not in done and p.probes]
         if not todo:
@@ -372,17 +399,20 @@ class Session:
         label = "v0 (base)" if version == 0 else f"v{version}"
         on_event(ev.Stage("score", f"{label} on {sum(len(p.probes) for p in todo)} probes", None))
         started = time.perf_counter()
-        probes = [(p, probe) for p in todo for probe in p.probes]
-        prompts = [probe_prompt(p.title, probe.question) for p, probe in probes]
-        adapter = self.adapter_for(version)
-        nll = self.runtime.answer_nll(adapter, version == 0, list(zip(prompts, [pr.answer for _, pr in probes])))
-        answers = self.runtime.greedy_answers(adapter, version == 0, prompts) if self.config.greedy_answers else [None] * len(probes)
-        scores = [
-            Score(version, probe.id, p.id, value,
-                  None if ans is None else token_f1(ans, probe.answer),
-                  None if ans is None else contains_match(ans, probe.answer), ans)
-            for (p, probe), value, ans in zip(probes, nll, answers)
-        ]
+        served = self.serving(version, todo)
+        scores = []
+        for by in sorted(set(served.values())):  # shared: one group, scored by `version` itself
+            probes = [(p, probe) for p in todo if served[p.id] == by for probe in p.probes]
+            prompts = [probe_prompt(p.title, probe.question) for p, probe in probes]
+            adapter = self.adapter_for(by)
+            nll = self.runtime.answer_nll(adapter, by == 0, list(zip(prompts, [pr.answer for _, pr in probes])))
+            answers = self.runtime.greedy_answers(adapter, by == 0, prompts) if self.config.greedy_answers else [None] * len(probes)
+            scores += [
+                Score(version, probe.id, p.id, value,
+                      None if ans is None else token_f1(ans, probe.answer),
+                      None if ans is None else contains_match(ans, probe.answer), ans)
+                for (p, probe), value, ans in zip(probes, nll, answers)
+            ]
         self.store.add_scores(self.info.id, scores)
         seconds = time.perf_counter() - started
         self.timings["score"] += seconds
@@ -395,7 +425,8 @@ class Session:
         return means
 
     def score_drift(self, version: int, on_event: ev.OnEvent = ev.ignore) -> dict[str, float]:
-        """Score a version on both halves of the drift set once; returns {part: mean NLL}."""
+        """Score a version on both halves of the drift set once; returns {part: mean NLL}.
+        With per-paper adapters: the adapter of the update that made `version`, the one that moved."""
         done = self.store.drift(self.info.id).get(version, {})
         if all(part in done for part in DRIFT_PARTS):
             return done

@@ -50,7 +50,7 @@ def _bench_cl(args, log) -> int:
         else:
             passages = benchmarks_cl.passages_of(drafts, args.steps, args.first)
             result = benchmarks_cl.forgetting(runtime, passages, config, args.replay, log,
-                                              wanted or ("plain", "replay", "seal"))
+                                              wanted or benchmarks_cl.FORGET_RUNS)
     finally:
         runtime.close()
     print(json.dumps(result, indent=None if args.json else 2))

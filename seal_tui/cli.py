@@ -38,6 +38,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--accept", choices=["all", "none", "heuristic", "filter"],
                      help="how candidates are accepted (filter: trial updates judged by their reward)")
     run.add_argument("--replay", type=float, help="mix earlier passages' examples into updates (share, e.g. 0.5)")
+    run.add_argument("--adapters", choices=["shared", "per-paper"],
+                     help="one adapter chain for all papers (default), or one per paper from the base model, "
+                          "each paper's passages scored by its own (fixed once a session has updates)")
     run.add_argument("--budget", type=float, help="reward filter: forgetting budget in nats (default 0.5)")
     run.add_argument("--top-k", type=int, help="reward filter: keep at most this many per passage (default 3)")
     run.add_argument("--trial-epochs", type=int, help="reward filter: epochs of each trial update (default 3)")
@@ -107,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--epochs", type=int, help="ki/forget: epochs per update, at most (default: the recipe's 5)")
     bench.add_argument("--first", type=int, default=0, help="ki/forget: skip this many passages (a split's start)")
     bench.add_argument("--conditions", help="ki: conditions to run (base,passage,edits,filtered,teacher); "
-                                            "forget: runs (plain,replay,seal)")
+                                            "forget: runs (plain,replay,seal,per-paper)")
     bench.add_argument("--edits-from", dest="edits_from", metavar="FILE.json",
                        help="ki: a SEAL-format file whose first self-edit per passage trains the teacher condition")
     bench.add_argument("--max-tokens", type=int, default=128, help="ki/forget: longest self-edit")
@@ -121,7 +124,8 @@ def _overrides(args) -> dict:
     from engine.config import preset
 
     out: dict = {"generation": {}, "train": {}, "model": {}, "filter": {}, "editor": {}}
-    for arg, key in (("strategy", "strategy"), ("accept", "accept"), ("probes", "probes"), ("passage_tokens", "passage_tokens")):
+    for arg, key in (("strategy", "strategy"), ("accept", "accept"), ("adapters", "adapters"), ("probes", "probes"),
+                     ("passage_tokens", "passage_tokens")):
         if getattr(args, arg) is not None:
             out[key] = getattr(args, arg)
     if args.greedy:

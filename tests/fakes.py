@@ -29,6 +29,8 @@ class FakeRuntime:
         self.token_delay = token_delay
         self.step_delay = step_delay
         self.trained: list[list[str]] = []
+        self.starts: list[Path | None] = []
+        """The adapter each train call started from (None: the base model)."""
         self._history: list[list[str]] = []
         self.fail_generation: Exception | None = None
         self.seeds: list[int | None] = []
@@ -104,6 +106,7 @@ class FakeRuntime:
         result.seconds = time.perf_counter() - t0
         self._history = self._history_of(start) + [list(examples)]
         self.trained.append(list(examples))
+        self.starts.append(start)
         return result
 
     def trial(self, start, examples, config, items, stop=None, greedy_prompts=None, guards=None):

@@ -67,6 +67,7 @@ def test_bad_paper_names_file_and_reason_and_changes_nothing(name, learned_sessi
         (["--strategy", "poetry"], "poetry"),
         (["--rank", "8"], "rank cannot change"),
         (["--trial-epochs", "50"], "trial_epochs must be 1..20"),
+        (["--adapters", "per-paper"], "adapters cannot change"),
     ],
 )
 def test_bad_settings_are_refused_before_anything_changes(args, message, learned_session, seal_home, fixtures, capsys):
@@ -113,6 +114,14 @@ def test_edits_from_is_stored_as_an_absolute_path(tmp_path, monkeypatch):
     assert _overrides(args)["generation"]["edits_from"] == str(tmp_path.resolve() / "edits.json")
     args = build_parser().parse_args(["run", "--session", "x", "--edits-from", ""])
     assert _overrides(args)["generation"]["edits_from"] is None
+
+
+def test_adapters_flag_reaches_the_sessions_config():
+    from seal_tui.cli import _overrides, build_parser
+
+    args = build_parser().parse_args(["run", "--session", "x", "--adapters", "per-paper"])
+    assert Home().config_for("x", _overrides(args)).adapters == "per-paper"
+    assert "adapters" not in _overrides(build_parser().parse_args(["run", "--session", "x"]))
 
 
 def test_sessions_lists_and_show_draws_the_heatmap(learned_session, capsys):

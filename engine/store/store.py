@@ -249,18 +249,20 @@ class Store(EditorRoundsStore):
             conn.execute("UPDATE passages SET status = 'learned' WHERE id = ?", (passage_id,))
         return self.update_for_version(session_id, version)
 
-    def rollback(self, session_id: int, version: int) -> None:
-        """Make `version` current again. Updates off its path are marked abandoned (kept in
-        the history); passages only they had learned go back to 'edits', edits intact."""
+    def rollback(self, session_id: int, version: int, path: set[int] | None = None) -> None:
+        """Make `version` current again. Updates off its path (default: it and its parents)
+        are marked abandoned (kept in the history); passages only they had learned go back to
+        'edits', edits intact."""
         with self._c.write() as conn:
             parents = dict(conn.execute(
                 "SELECT version, parent_version FROM updates WHERE session_id = ?", (session_id,)).fetchall())
             if version != 0 and version not in parents:
                 raise StoreError(f"no version {version} in this session")
-            path, v = set(), version
-            while v != 0:
-                path.add(v)
-                v = parents[v]
+            if path is None:
+                path, v = set(), version
+                while v != 0:
+                    path.add(v)
+                    v = parents[v]
             for v in parents:
                 conn.execute("UPDATE updates SET status = ? WHERE session_id = ? AND version = ?",
                              ("active" if v in path else "abandoned", session_id, v))

@@ -1,6 +1,7 @@
 """The create-session form: name, strategy, candidates per passage, the replay share, epochs
-per update, how often the editor trains itself, probe kind, accept policy (heuristic gate,
-reward filter, all, none), the model, and a file of self-edits written by someone else."""
+per update, how often the editor trains itself, probe kind, shared or per-paper adapters,
+accept policy (heuristic gate, reward filter, all, none), the model, and a file of self-edits
+written by someone else."""
 from __future__ import annotations
 
 from textual.app import ComposeResult
@@ -10,7 +11,7 @@ from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
-from engine.config import ACCEPT_POLICIES, PROBE_KINDS, ConfigError
+from engine.config import ACCEPT_POLICIES, ADAPTER_MODES, PROBE_KINDS, ConfigError
 from engine.imported_edits import ImportedEditsError, load_edits
 from engine.selfedit import STRATEGIES
 
@@ -54,6 +55,10 @@ class NewSessionScreen(ModalScreen[tuple[str, dict] | None]):
             with Horizontal(classes="field"):
                 yield Label("probes", classes="field-label")
                 yield Select([(k, k) for k in PROBE_KINDS], value="given", allow_blank=False, id="probes", compact=True)
+                yield Label("adapters", classes="field-label inline")
+                yield Select([(k, k) for k in ADAPTER_MODES], value="shared", allow_blank=False, id="adapters",
+                             compact=True, tooltip="shared: one adapter for all papers; per-paper: one per paper, "
+                                                   "so learning one paper cannot move another's scores")
             with Horizontal(classes="field"):
                 yield Label("accept", classes="field-label")
                 yield Select([(k, k) for k in ACCEPT_POLICIES], value="heuristic", allow_blank=False, id="accept", compact=True)
@@ -117,6 +122,7 @@ class NewSessionScreen(ModalScreen[tuple[str, dict] | None]):
         overrides = {
             "strategy": self.query_one("#strategy", Select).value,
             "probes": self.query_one("#probes", Select).value,
+            "adapters": self.query_one("#adapters", Select).value,
             "accept": self.query_one("#accept", Select).value,
             "generation": {"candidates": numbers["candidates"]},
             "train": {"replay": replay, "epochs": numbers["epochs"]},

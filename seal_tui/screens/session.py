@@ -242,12 +242,8 @@ class SessionScreen(SessionWorkers, Screen):
         if version == self.session.current_version:
             self.notify(f"{vname(version)} is already the current version: pick an earlier row.", severity="warning")
             return
-        updates = {u.version: u for u in self.session.updates()}
-        path, v = set(), version
-        while v:
-            path.add(v)
-            v = updates[v].parent_version
-        leaving = [u.version for u in updates.values() if u.status == "active" and u.version not in path]
+        path = self.session.path_to(version)
+        leaving = [u.version for u in self.session.updates() if u.status == "active" and u.version not in path]
         names = ", ".join(f"v{x}" for x in leaving)
         stay = f" {names} {'stay' if len(leaving) > 1 else 'stays'} in the history as abandoned." if leaving else ""
         from seal_tui.screens.confirm import ConfirmScreen

@@ -36,13 +36,13 @@ def test_ki_teacher_condition_trains_the_files_first_self_edit(fixtures, tmp_pat
 
     [p] = passages(fixtures, 1)
     path = tmp_path / "teacher.json"
-    path.write_text(json.dumps([{"title": p.title, "context": p.text, "completions": ["A stronger line.", "Unused."]}]))
+    path.write_text(json.dumps([{"title": p.title, "context": p.text, "completions": [f"{p.title} is in Ostrand.", "Unused."]}]))
     runtime = FakeRuntime()
     config = benchmarks_cl.bench_config(edits=1, epochs=1, max_tokens=64)
     result = benchmarks_cl.knowledge_incorporation(runtime, [p], config, lambda line: None, load_edits(path),
                                                    ("base", "teacher"))
     assert set(result["conditions"]) == {"base", "teacher"}
-    assert [f"{p.title}\nA stronger line.", f"{p.title}\n{p.text}"] in runtime.trials
+    assert [f"{p.title}\n{p.title} is in Ostrand.", f"{p.title}\n{p.text}"] in runtime.trials
 
 
 def test_ki_reward_against_the_passage_trials_the_passage_first(fixtures):
@@ -54,12 +54,16 @@ def test_ki_reward_against_the_passage_trials_the_passage_first(fixtures):
     assert runtime.trials[0] == [example] and runtime.trials[1][-1] == example
 
 
-def test_forget_runs_the_recipe_plain_with_replay_and_seals_preset(fixtures):
+def test_forget_runs_the_recipe_plain_with_replay_seals_preset_and_per_paper_adapters(fixtures):
     chosen = passages(fixtures, 2)
     config = benchmarks_cl.bench_config(edits=1, epochs=1, max_tokens=64)
     result = benchmarks_cl.forgetting(FakeRuntime(), chosen, config, 1.0, lambda line: None)
-    assert set(result["runs"]) == {"plain", "replay", "seal"}
-    for run in result["runs"].values():
+    runs = result["runs"]
+    assert set(runs) == {"plain", "replay", "seal", "per-paper"}
+    for run in runs.values():
+        assert set(run) == set(runs["plain"])
         assert len(run["matrix"]) == 3 and len(run["matrix"][0]) == 2 and isinstance(run["bwt"], float)
         assert run["passages"] == 2 and 0 <= run["end_below_base"] <= 2 and len(run["drift_by_version"]) == 3
-    assert result["runs"]["replay"]["replay"] == 1.0 and result["runs"]["seal"]["replay"] == 0.0
+    assert runs["replay"]["replay"] == 1.0 and runs["seal"]["replay"] == 0.0
+    # each passage is its own paper: the second update leaves the first passage's score alone
+    assert runs["per-paper"]["bwt"] == 0.0 and runs["plain"]["bwt"] < 0.0

@@ -38,8 +38,18 @@ def test_training_examples_are_accepted_lines_plus_the_passage(fixtures):
     session.step(passage)
     examples = runtime.trained[0]
     assert examples[-1] == f"{passage.title}\n{passage.text}"
-    assert any("Brass Eye" in e and e.startswith(passage.title) for e in examples[:-1])
+    assert any("founded in 1873" in e and e.startswith(passage.title) for e in examples[:-1])
     assert not any("Here are the implications" in e for e in examples)
+    # grounding: the Brass Eye is passage 2's, so a line about it on passage 1 does not train
+    assert not any("Brass Eye" in e for e in examples) and "Brass Eye" not in passage.text
+
+
+def test_grounding_zero_trains_every_line(fixtures):
+    runtime = FakeRuntime()
+    session = open_session(runtime=runtime, accept="all", train=TrainConfig(grounding=0.0))
+    passage = session.add_paper(read_paper(fixtures / "velmora.md")[0])[0]
+    session.step(passage)
+    assert any("Brass Eye" in e for e in runtime.trained[0][:-1])
 
 
 def test_accept_none_trains_on_the_passage_only(fixtures):

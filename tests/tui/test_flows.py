@@ -36,10 +36,12 @@ async def test_create_a_session_with_the_form_and_add_a_paper(sample):
         form = app.screen
         form.query_one("#name").value = "mine"
         form.query_one("#candidates").value = "3"
+        form.query_one("#adapters").value = "per-paper"
         await pilot.click("#create")
         await until(pilot, lambda: isinstance(app.screen, SessionScreen), what="session screen")
         screen = app.screen
         assert screen.session.config.generation.candidates == 3
+        assert screen.session.config.adapters == "per-paper"
         await pilot.press("p")
         await pilot.pause()
         app.screen.query_one("#path").value = str(sample)
