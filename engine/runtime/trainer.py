@@ -95,7 +95,7 @@ class Anchor:
     the KL divergence of the adapted model from them on a sample of items per step (one
     padded forward pass)."""
 
-    def __init__(self, model, tokenizer, items: list[tuple[str, str]], per_step: int = 8):
+    def __init__(self, model, tokenizer, items: list[tuple[str, str]], per_step: int = 4):
         import torch
 
         self.per_step = per_step
