@@ -92,7 +92,7 @@ class Heatmap(Widget, can_focus=True):
 
     def get_content_height(self, container, viewport, width) -> int:
         rows = len(self.matrix.rows) if self.matrix else 0
-        return rows + 5 if self.matrix and self.matrix.cols else 1
+        return rows + 6 if self.matrix and self.matrix.cols else 1
 
     def _window(self, width: int) -> range:
         """The columns in view: all when they fit, else a window that keeps the cursor in it."""
@@ -170,7 +170,7 @@ class Heatmap(Widget, can_focus=True):
         out.append(" bad")
         if numbers:
             out.append(f"\n{good:.2f} → {bad:.2f}, {'lower' if lower else 'higher'} is better", style="dim")
-            out.append(" · drift: NLL change on unrelated questions vs base", style="dim")
+            out.append("\ndrift: unrelated questions, change vs base", style="dim")
         else:
             out.append("\nno scores for this metric yet", style="dim")
         return out
