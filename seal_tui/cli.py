@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--epochs", type=int, help="LoRA epochs per update, at most (default 5)")
     run.add_argument("--lr", type=float, help="LoRA learning rate (default 3e-4)")
     run.add_argument("--anchor", type=float, help="weight of the KL anchor to the base model on the drift guard (default 3; 0: off)")
+    run.add_argument("--grounding", type=float,
+                     help="self-edit lines train only when this share of their content words is in the passage "
+                          "and every number they state is (default 0.6; 0: every line)")
     run.add_argument("--patience", type=int,
                      help="per-epoch check: stop after N epochs without a better reward+guard score, keep the best (default 2; 0: off)")
     run.add_argument("--rank", type=int, help="LoRA rank (default 32; fixed once a session has updates)")
@@ -137,7 +140,7 @@ def _overrides(args) -> dict:
         for key, value in preset(args.preset).items():
             out[key].update(value)
     for arg, key in (("epochs", "epochs"), ("lr", "lr"), ("rank", "rank"), ("replay", "replay"),
-                     ("anchor", "anchor"), ("patience", "patience")):
+                     ("anchor", "anchor"), ("patience", "patience"), ("grounding", "grounding")):
         if getattr(args, arg, None) is not None:
             out["train"][key] = getattr(args, arg)
     out["filter"] = {key: getattr(args, arg) for arg, key in (("budget", "budget"), ("top_k", "top_k"),
