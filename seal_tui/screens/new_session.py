@@ -11,7 +11,7 @@ from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
-from engine.config import ACCEPT_POLICIES, ADAPTER_MODES, PROBE_KINDS, ConfigError
+from engine.config import ACCEPT_POLICIES, ADAPTER_MODES, PRESETS, PROBE_KINDS, ConfigError, preset
 from engine.imported_edits import ImportedEditsError, load_edits
 from engine.selfedit import STRATEGIES
 
@@ -47,8 +47,8 @@ class NewSessionScreen(ModalScreen[tuple[str, dict] | None]):
                             tooltip="Earlier passages' examples mixed into each update, as a share of the new ones (0: plain SEAL)")
             with Horizontal(classes="field"):
                 yield Label("epochs", classes="field-label")
-                yield Input("10", type="integer", id="epochs", compact=True,
-                            tooltip="LoRA epochs per update (SEAL: 10)")
+                yield Input("", placeholder="recipe's", type="integer", id="epochs", compact=True,
+                            tooltip="LoRA epochs per update, at most (empty: the recipe's, 5; SEAL's preset: 10)")
                 yield Label("editor every", classes="field-label inline")
                 yield Input("0", type="integer", id="editor-every", compact=True,
                             tooltip="Train the self-edit editor after every N learned passages (0: only on i)")
@@ -62,6 +62,10 @@ class NewSessionScreen(ModalScreen[tuple[str, dict] | None]):
             with Horizontal(classes="field"):
                 yield Label("accept", classes="field-label")
                 yield Select([(k, k) for k in ACCEPT_POLICIES], value="heuristic", allow_blank=False, id="accept", compact=True)
+                yield Label("recipe", classes="field-label inline")
+                yield Select([(k, k) for k in PRESETS], value="default", allow_blank=False, id="preset", compact=True,
+                             tooltip="default: lr 3e-4, anchor, per-epoch check, grounded lines; "
+                                     "seal: SEAL's lr 1e-3 and 10 epochs, to reproduce the paper")
             with Horizontal(classes="field"):
                 yield Label("model", classes="field-label")
                 yield Input(placeholder="GGUF path (empty: the embedded SmolLM2)", id="gguf", compact=True)
@@ -105,8 +109,9 @@ class NewSessionScreen(ModalScreen[tuple[str, dict] | None]):
         if home.exists(name):
             error.update(f"[red]A session called {name!r} exists already.[/]")
             return
+        recipe = preset(self.query_one("#preset", Select).value)["train"]
         numbers = {}
-        for field, default in (("candidates", "0"), ("epochs", "10"), ("editor-every", "0")):
+        for field, default in (("candidates", "0"), ("epochs", str(recipe["epochs"])), ("editor-every", "0")):
             text = self.query_one(f"#{field}", Input).value.strip() or default
             try:
                 numbers[field] = int(text)
@@ -125,7 +130,7 @@ class NewSessionScreen(ModalScreen[tuple[str, dict] | None]):
             "adapters": self.query_one("#adapters", Select).value,
             "accept": self.query_one("#accept", Select).value,
             "generation": {"candidates": numbers["candidates"]},
-            "train": {"replay": replay, "epochs": numbers["epochs"]},
+            "train": {**recipe, "replay": replay, "epochs": numbers["epochs"]},
             "editor": {"every": numbers["editor-every"]},
         }
         if gguf := self.query_one("#gguf", Input).value.strip():

@@ -42,12 +42,26 @@ async def test_create_a_session_with_the_form_and_add_a_paper(sample):
         screen = app.screen
         assert screen.session.config.generation.candidates == 3
         assert screen.session.config.adapters == "per-paper"
+        train = screen.session.config.train  # the epochs field left empty: the recipe's
+        assert (train.lr, train.epochs, train.anchor, train.patience, train.grounding) == (3e-4, 5, 3.0, 2, 0.6)
         await pilot.press("p")
         await pilot.pause()
         app.screen.query_one("#path").value = str(sample)
         await pilot.press("enter")
         await until(pilot, lambda: len(screen.query_one("#passages").passages) == 3, what="passages listed")
         assert all(p.probes for p in screen.session.passages())
+
+
+async def test_form_recipe_seal_gives_seals_inner_loop():
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("n")
+        app.screen.query_one("#name").value = "paper"
+        app.screen.query_one("#preset").value = "seal"
+        await pilot.click("#create")
+        await until(pilot, lambda: isinstance(app.screen, SessionScreen), what="session screen")
+        train = app.screen.session.config.train
+        assert (train.lr, train.epochs, train.anchor, train.patience, train.grounding) == (1e-3, 10, 0.0, 0, 0.0)
 
 
 async def test_form_refuses_a_bad_setting():
