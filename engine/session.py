@@ -23,7 +23,7 @@ from engine.domain import EditorRound, Passage, PaperDraft, Score, SelfEdit, Ses
 from engine.evaluate import Matrix, build_matrix, contains_match, probe_prompt, token_f1
 from engine.imported_edits import ImportedEdits, load_edits
 from engine.ingest import estimate_tokens
-from engine.probes import cloze_probes, parse_qa_pairs, probes_for, qa_probe_messages, split_roles
+from engine.probes import parse_qa_pairs, probes_for, qa_probe_messages, split_roles
 from engine.runtime.local import TrainingGuards
 from engine.selfedit import GateVerdict, build_messages, gate, grounded, resolve_strategy, to_examples
 from engine.store import Store
@@ -168,8 +168,9 @@ class Session:
         existed) gets cloze questions made from its text, never its held-out probes."""
         probes = [(q.question, q.answer) for q in passage.probes if q.role == "reward"]
         if not probes:
-            taken = {q.answer.lower() for q in passage.probes}
-            probes = [(q, a) for q, a in cloze_probes(passage.title, passage.text, 4) if a.lower() not in taken][:2]
+            stored = [(q.kind, q.question, q.answer) for q in passage.probes]
+            stored = stored if len(stored) < 3 else []  # three or more would alternate: never take held-out ones
+            probes = [(q, a) for _, q, a, role in split_roles(passage.title, passage.text, stored) if role == "reward"]
         return [(probe_prompt(passage.title, q), a) for q, a in probes]
 
     def guards(self, passage: Passage) -> TrainingGuards:

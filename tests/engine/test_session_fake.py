@@ -292,3 +292,18 @@ def test_generation_follows_the_current_version(fixtures):
     session.rollback(0)
     session.generate(second)
     assert runtime.active == [None]
+
+
+def test_reward_items_never_read_held_out_probes(fixtures):
+    from dataclasses import replace as swap
+
+    session = open_session(runtime=FakeRuntime())
+    passage = session.add_paper(read_paper(fixtures / "velmora.md")[0])[0]
+    heldout = {q.question for q in passage.probes if q.role == "heldout"}
+    reward = {q.question for q in passage.probes if q.role == "reward"}
+    assert heldout and reward and not heldout & reward
+    assert {prompt.split("Question: ")[1].removesuffix("\nAnswer:") for prompt, _ in session.reward_items(passage)} == reward
+    # a passage stored before roles existed, with one probe: cloze questions fill the reward side
+    old = swap(passage, probes=tuple(swap(q, role="heldout") for q in passage.probes[:1]))
+    items = session.reward_items(old)
+    assert items and all(old.probes[0].question not in prompt for prompt, _ in items)
