@@ -210,6 +210,8 @@ class SessionConfig:
     """given: the input's questions (cloze when it has none); cloze; qa (model-written)."""
     passage_tokens: int = 300
     """Token budget of one passage when papers are split."""
+    max_passages: int = 500
+    """Most passages one paper may split into; a longer paper is refused (engine.ingest)."""
     greedy_answers: bool = False
     """Also score a greedy answer (token F1, contains) for every probe."""
     adapters: str = "shared"
@@ -229,6 +231,8 @@ class SessionConfig:
                f"adapters must be one of {', '.join(ADAPTER_MODES)}, got {self.adapters!r}")
         _check(self.probes in PROBE_KINDS, f"probes must be one of {', '.join(PROBE_KINDS)}, got {self.probes!r}")
         _check(32 <= self.passage_tokens <= 4096, f"passage_tokens must be 32..4096, got {self.passage_tokens}")
+        _check(type(self.max_passages) is int and self.max_passages >= 1,
+               f"max_passages must be a whole number of 1 or more, got {self.max_passages!r}")
 
     def to_dict(self) -> dict:
         out = {}

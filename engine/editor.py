@@ -14,6 +14,7 @@ from threading import Event
 
 from engine import events as ev
 from engine.domain import EditorRound, Passage, SelfEdit
+from engine.faults import crash_point
 from engine.selfedit import StrategyError, build_messages, resolve_strategy
 
 
@@ -98,11 +99,12 @@ def run_round(session, trigger: str = "person", on_event: ev.OnEvent = ev.ignore
         on_event(ev.Cancelled("editor round"))
         return None
     folder = session.runtime.save_adapter(session.home / session.name / "editor" / f"r{number:03d}")
+    crash_point("editor-saved")
     learned = sum(p.status == "learned" for p in session.passages())
     params = {"epochs": train.epochs, "lr": train.lr, "rank": train.rank, "alpha": train.alpha,
               "per_passage": config.per_passage}
     made = session.store.add_editor_round(session.info.id, trigger, [e.id for e, _ in pairs], params,
-                                          result.losses, str(folder), result.seconds, learned)
+                                          result.losses, session.path_in_home(folder), result.seconds, learned)
     on_event(ev.EditorRoundDone(made.number, len(pairs), trigger, result.losses[0], result.losses[-1], result.seconds))
     session.sync_generation(on_event)
     return made

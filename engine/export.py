@@ -9,10 +9,10 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
+from engine.atomic import partial_of, publish, write_text
 from engine.selfedit import build_messages, resolve_strategy
 
 
@@ -43,8 +43,9 @@ def adapter_of(session, version: int) -> Path:
 
 def export_peft(session, version: int, out: Path) -> Path:
     check_fresh_dir(out)
-    shutil.copytree(adapter_of(session, version), out, dirs_exist_ok=True)
-    return out
+    tmp = partial_of(out)
+    shutil.copytree(adapter_of(session, version), tmp)
+    return publish(tmp, out, "export-written")
 
 
 def export_gguf(session, version: int, out: Path, base_gguf: Path) -> Path:
@@ -67,14 +68,10 @@ def export_merged(session, version: int, out: Path, model_config, base_gguf: Pat
     folder = model_folder(model_config, base_gguf)
     base = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32, local_files_only=True, use_safetensors=True)
     merged = PeftModel.from_pretrained(base, adapter).merge_and_unload()
-    tmp = out.with_name(out.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
+    tmp = partial_of(out)
     merged.save_pretrained(tmp, safe_serialization=True)
     AutoTokenizer.from_pretrained(folder, local_files_only=True).save_pretrained(tmp)
-    if out.exists():
-        out.rmdir()
-    os.replace(tmp, out)
-    return out
+    return publish(tmp, out, "export-written")
 
 
 def export_edits(session, version: int, out: Path) -> int:
@@ -96,7 +93,5 @@ def export_edits(session, version: int, out: Path) -> int:
             messages = build_messages(strategy, passage.title, passage.text)
             messages.append({"role": "assistant", "content": edit.text})
             lines.append(json.dumps({"messages": messages, "passage_id": passage.id, "edit_id": edit.id}))
-    tmp = out.with_name(out.name + ".partial")
-    tmp.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
-    os.replace(tmp, out)
+    write_text(out, "".join(line + "\n" for line in lines), "export-written")
     return len(lines)

@@ -1,15 +1,26 @@
-"""Where sessions live, and how a named session is opened or created."""
+"""Where sessions live, and how a named session is opened or created.
+
+Opening a session for writing takes its writer lock (engine.session_lock) and tidies what a
+killed process left in its folder (engine.recovery); opening it read-only takes neither.
+"""
 from __future__ import annotations
 
 import os
+import shutil
+from dataclasses import replace
 from pathlib import Path
 
 from engine.config import ConfigError, SessionConfig
-from engine.session import Session
-from engine.store import Store
+from engine.recovery import recover
+from engine.selfedit import STRATEGIES
+from engine.session import Session, check_model
+from engine.session_lock import WriterLock
+from engine.store import Store, StoreError
+from engine.store.names import check_session_name
 
 _PROJECT_SESSIONS = Path(__file__).resolve().parents[1] / "sessions"
 LORA_SHAPE = ("rank", "alpha", "target_modules")
+MODEL_FILES = ("gguf_path", "hf_dir")
 
 
 def default_home() -> Path:
@@ -25,7 +36,7 @@ class Home:
     """A session home: one SQLite history (seal.db) plus one folder per session."""
 
     def __init__(self, path: Path | str | None = None):
-        self.path = Path(path).expanduser() if path else default_home()
+        self.path = (Path(path).expanduser() if path else default_home()).absolute()
         self.store = Store(self.path / "seal.db")
 
     def sessions(self):
@@ -36,6 +47,7 @@ class Home:
 
     def config_for(self, name: str, overrides: dict | None = None) -> SessionConfig:
         """The stored config of a session (or the defaults), with overrides applied and checked."""
+        check_session_name(name)
         info = self.store.get_session(name)
         base = SessionConfig.from_dict(info.config) if info else SessionConfig()
         merged = base.to_dict()
@@ -46,31 +58,80 @@ class Home:
                 merged[key] = value
         config = SessionConfig.from_dict(merged)
         if info and self.store.updates(info.id):
-            if config.adapters != base.adapters:
-                raise ConfigError(f"adapters cannot change once a session has updates "
-                                  f"(session {name!r} uses {base.adapters})")
-            for field in LORA_SHAPE:
-                if getattr(config.train, field) != getattr(base.train, field):
-                    raise ConfigError(
-                        f"{field} cannot change once a session has updates "
-                        f"(session {name!r} uses {getattr(base.train, field)})"
-                    )
+            fixed = [("adapters", config.adapters, base.adapters)]
+            fixed += [(f, getattr(config.train, f), getattr(base.train, f)) for f in LORA_SHAPE]
+            fixed += [(f"model ({f})", getattr(config.model, f), getattr(base.model, f)) for f in MODEL_FILES]
+            for field, wanted, kept in fixed:
+                if wanted != kept:
+                    hint = "; start a new session to use another" if field.startswith("model") else ""
+                    raise ConfigError(f"{field} cannot change once a session has updates "
+                                      f"(session {name!r} uses {kept}){hint}")
         return config
 
-    def open(self, name: str, config: SessionConfig | None = None, runtime=None) -> Session:
-        """Open a session, creating it when new; a given config replaces the stored one."""
+    def check_model(self, name: str, identity: str) -> None:
+        """Refuse (ModelMismatch) a model other than the one the session was trained on,
+        before it loads; a new session takes any."""
         info = self.store.get_session(name)
-        if info is None:
-            info = self.store.create_session(name, (config or SessionConfig()).to_dict())
-        elif config is not None and config.to_dict() != info.config:
-            self.store.update_session_config(info.id, config.to_dict())
-            info = self.store.get_session(name)
-        if runtime is None:
-            from engine.runtime.local import LocalRuntime
+        if info is not None:
+            check_model(name, self.store.updates(info.id), identity)
 
-            cfg = SessionConfig.from_dict(info.config)
-            runtime = LocalRuntime(cfg.model, cfg.train)
-        return Session(self.store, info, self.path, runtime)
+    def writer(self, name: str) -> WriterLock:
+        """Take the session's writer lock now (SessionLocked names the holder); a process
+        checks this before loading a model for a session. Release it when done."""
+        lock = WriterLock(self.path / check_session_name(name), name)
+        lock.acquire()
+        return lock
+
+    def create(self, name: str, config: SessionConfig) -> None:
+        """Create a session without opening it; a template file is copied into its folder."""
+        with_lock = self.writer(name)
+        try:
+            self._create(name, config)
+        finally:
+            with_lock.release()
+
+    def _create(self, name: str, config: SessionConfig):
+        file, sep, pick = config.strategy.rpartition(":")
+        source = Path(file if sep and file else config.strategy).expanduser()
+        if config.strategy not in STRATEGIES and source.is_file():
+            copy = self.path / name / f"strategy{source.suffix}"
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, copy)
+            config = replace(config, strategy=f"{name}/{copy.name}" + (f":{pick}" if sep and file else ""))
+        return self.store.create_session(name, config.to_dict())
+
+    def open(self, name: str, config: SessionConfig | None = None, runtime=None, read_only: bool = False) -> Session:
+        """Open a session, creating it when new; a given config replaces the stored one.
+        For writing, the writer lock is taken (SessionLocked when another process holds it);
+        read_only opens an existing session to look at, whoever writes it."""
+        check_session_name(name)
+        info = self.store.get_session(name)
+        if read_only:
+            if info is None:
+                raise StoreError(f"no session named {name!r}")
+            holder = WriterLock(self.path / name, name).holder()
+            why = f"{holder.describe()} is writing it" if holder else "opened to look at"
+            return Session(self.store, info, self.path, runtime, read_only=why)
+        lock = self.writer(name)
+        try:
+            if info is None:
+                info = self._create(name, config or SessionConfig())
+            elif config is not None and config.to_dict() != info.config:
+                self.store.update_session_config(info.id, config.to_dict())
+                info = self.store.get_session(name)
+            if runtime is None:
+                from engine.runtime.local import LocalRuntime
+
+                cfg = SessionConfig.from_dict(info.config)
+                runtime = LocalRuntime(cfg.model, cfg.train)
+            session = Session(self.store, info, self.path, runtime, lock=lock)
+            kept = {session.resolve(u.adapter_path) for u in session.updates()}
+            kept |= {session.resolve(r.adapter_path) for r in session.editor_rounds()}
+            recover(self.path / name, kept)
+            return session
+        except BaseException:
+            lock.release()
+            raise
 
     def close(self) -> None:
         self.store.close()

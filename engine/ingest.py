@@ -21,6 +21,10 @@ from engine.domain import PaperDraft, PassageDraft
 
 MAX_BYTES = 20 * 1024 * 1024
 """Larger files are refused."""
+MAX_PASSAGES = 500
+"""A paper that splits into more passages is refused (SessionConfig.max_passages overrides)."""
+MAX_PDF_CHARS = 2_000_000
+"""A PDF with more extracted text is refused; extraction stops at the page that passes it."""
 TITLE_MAX = 120
 """A first line shorter than this (and not ending in a period) is taken as the title."""
 SUPPORTED = ".txt, .md, .pdf, .json"
@@ -35,26 +39,30 @@ class IngestError(Exception):
         super().__init__(f"{self.path}: {self.reason}")
 
 
-def read_paper(path: str | Path, passage_tokens: int = 300) -> list[PaperDraft]:
-    """Read one file; a list because a SQuAD/SEAL JSON file holds many titled papers."""
+def read_paper(path: str | Path, passage_tokens: int = 300, max_passages: int = MAX_PASSAGES) -> list[PaperDraft]:
+    """Read one file; a list because a SQuAD/SEAL JSON file holds many titled papers.
+
+    A paper (each of a JSON file's titles alike) that splits into more than max_passages
+    passages is an IngestError."""
     p = Path(path)
     data = _read_bytes(p)
     kind = p.suffix.lower()
     if kind == ".pdf":
         text, title = _read_pdf(p, data)
-        return [paper_from_text(text, title or p.stem, str(p), passage_tokens)]
+        return [paper_from_text(text, title or p.stem, str(p), passage_tokens, max_passages)]
     text = _decode(p, data, known=kind in (".txt", ".text", ".md", ".markdown", ".json"))
     if kind == ".json":
-        return _read_json(p, text, passage_tokens)
+        return _read_json(p, text, passage_tokens, max_passages)
     if kind in (".md", ".markdown"):
         title, text = _markdown_title(text), _strip_markdown(text)
     else:
         title = _guess_title(text)
-    return [paper_from_text(text, title or p.stem, str(p), passage_tokens)]
+    return [paper_from_text(text, title or p.stem, str(p), passage_tokens, max_passages)]
 
 
 def paper_from_text(
-    text: str, title: str | None = None, source: str = "pasted text", passage_tokens: int = 300
+    text: str, title: str | None = None, source: str = "pasted text", passage_tokens: int = 300,
+    max_passages: int = MAX_PASSAGES,
 ) -> PaperDraft:
     """A paper from plain text; without a title, the first line (if it looks like one) or words."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
@@ -65,8 +73,18 @@ def paper_from_text(
     pieces = split_passages(text, passage_tokens)
     if not pieces:
         raise IngestError(source, "no text (empty or only whitespace)")
+    _check_count(source, len(pieces), max_passages)
     passages = tuple(PassageDraft(title, piece) for piece in pieces)
     return PaperDraft(title, source, _sha([text]), passages)
+
+
+def _check_count(source: str | Path, count: int, limit: int, lead: str = "splits into", unit: str = "passages") -> None:
+    """Refuse a paper of more than `limit` passages, saying how to allow more."""
+    if limit < 1:
+        raise ValueError(f"max_passages must be at least 1, got {limit}")
+    if count > limit:
+        raise IngestError(source, f"{lead} {count:,} {unit}; the limit is {limit:,} passages per paper "
+                                  "(raise it with --max-passages N)")
 
 
 def estimate_tokens(text: str) -> int:
@@ -239,7 +257,7 @@ def _read_pdf(p: Path, data: bytes) -> tuple[str, str | None]:
             reader = PdfReader(io.BytesIO(data))
             if reader.is_encrypted and not reader.decrypt(""):  # many PDFs only restrict editing
                 raise IngestError(p, "encrypted PDF (needs a password)")
-            pages = [page.extract_text() or "" for page in reader.pages]
+            pages = _pages_text(p, reader.pages)
         except IngestError:
             raise
         except DependencyError as e:  # e.g. AES without the cryptography package
@@ -255,6 +273,19 @@ def _read_pdf(p: Path, data: bytes) -> tuple[str, str | None]:
     if not text.strip():
         raise IngestError(p, "no extractable text (scanned?)")
     return text, title
+
+
+def _pages_text(p: Path, pages) -> list[str]:
+    """Each page's text, stopping with an IngestError once the total passes MAX_PDF_CHARS."""
+    out: list[str] = []
+    total = 0
+    for n, page in enumerate(pages, 1):
+        out.append(page.extract_text() or "")
+        total += len(out[-1])
+        if total > MAX_PDF_CHARS:
+            raise IngestError(p, f"more than {MAX_PDF_CHARS:,} characters of text by page {n:,} of {len(pages):,}; "
+                                 f"the limit for a PDF is {MAX_PDF_CHARS:,} (split the file)")
+    return out
 
 
 def _reflow(page: str) -> str:
@@ -278,12 +309,16 @@ def _reflow(page: str) -> str:
     return "\n\n".join(paras + [current] if current else paras)
 
 
-def _read_json(p: Path, text: str, budget: int) -> list[PaperDraft]:
+def _read_json(p: Path, text: str, budget: int, max_passages: int) -> list[PaperDraft]:
     """[{"title", "context", "questions": [{"question", "answer"}]}]; a paper per run of titles."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
         raise IngestError(p, f"invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
+    except RecursionError:
+        raise IngestError(p, "JSON nested too deeply") from None
+    except ValueError as e:  # e.g. an integer over Python's digit limit
+        raise IngestError(p, f"invalid JSON ({e})") from None
     if not isinstance(data, list) or not data:
         raise IngestError(p, 'expected a non-empty JSON list of {"title", "context", "questions"} objects')
     groups: list[tuple[str, list[tuple[str, tuple]]]] = []
@@ -293,7 +328,9 @@ def _read_json(p: Path, text: str, budget: int) -> list[PaperDraft]:
             groups[-1][1].append((context, pairs))
         else:
             groups.append((title, [(context, pairs)]))
-    return [_json_paper(p, title, items, budget) for title, items in groups]
+    for title, items in groups:  # before any splitting: an entry is at least one passage
+        _check_count(p, len(items), max_passages, f"paper {title!r} has", "entries")
+    return [_json_paper(p, title, items, budget, max_passages) for title, items in groups]
 
 
 def _entry(p: Path, n: int, entry: object) -> tuple[str, str, tuple[tuple[str, str], ...]]:
@@ -317,11 +354,12 @@ def _entry(p: Path, n: int, entry: object) -> tuple[str, str, tuple[tuple[str, s
     return " ".join(entry["title"].split()), entry["context"], tuple(pairs)
 
 
-def _json_paper(p: Path, title: str, items: list, budget: int) -> PaperDraft:
+def _json_paper(p: Path, title: str, items: list, budget: int, max_passages: int) -> PaperDraft:
     """Each context is a passage (cut further only if over budget) with its questions."""
+    split = [split_passages(context, budget) for context, _ in items]
+    _check_count(p, sum(map(len, split)), max_passages, f"paper {title!r} splits into")
     passages: list[PassageDraft] = []
-    for context, pairs in items:
-        pieces = split_passages(context, budget)
+    for (context, pairs), pieces in zip(items, split):
         owned: list[list[tuple[str, str]]] = [[] for _ in pieces]
         for q, a in pairs:  # a question goes with the piece that holds its answer
             needle = " ".join(a.split()).lower()

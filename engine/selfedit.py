@@ -97,6 +97,9 @@ def load_strategies(path: str | Path) -> dict[str, Strategy]:
         raise StrategyError(f"{path}: invalid TOML: {exc}") from None
     except json.JSONDecodeError as exc:
         raise StrategyError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    except (RecursionError, ValueError) as exc:  # too deep, or an integer over Python's digit limit
+        why = "nested too deeply" if isinstance(exc, RecursionError) else f"not usable ({exc})"
+        raise StrategyError(f"{path}: {'TOML' if path.suffix.lower() == '.toml' else 'JSON'} {why}") from None
     if not isinstance(data, dict) or not data:
         raise StrategyError(f"{path}: expected a table of strategies like {{\"name\": {{\"user\": \"... {{passage}} ...\"}}}}")
     out = {}
@@ -120,10 +123,14 @@ def load_strategies(path: str | Path) -> dict[str, Strategy]:
     return out
 
 
-def resolve_strategy(name_or_path: str) -> Strategy:
-    """A built-in name, `path:name`, or the path of a file holding a single strategy."""
+def resolve_strategy(name_or_path: str, base: Path | None = None) -> Strategy:
+    """A built-in name, `path:name`, or the path of a file holding a single strategy; a
+    relative path is looked for under `base` first (a session's copy in its home)."""
     if name_or_path in STRATEGIES:
         return STRATEGIES[name_or_path]
+    if base is not None and not Path(name_or_path).is_absolute() \
+            and (Path(base) / name_or_path.rpartition(":")[0 if ":" in name_or_path else 2]).is_file():
+        name_or_path = str(Path(base) / name_or_path)
     file, sep, name = name_or_path.rpartition(":")
     if sep and file and Path(file).expanduser().is_file():
         found = load_strategies(Path(file).expanduser())

@@ -6,9 +6,14 @@ per-paper adapters, from the passage's own paper's: engine.routing); then every 
 so far is re-scored, which fills one row of the forgetting matrix.
 Every step commits to the store before the next begins, so a killed run resumes where it
 stopped with nothing accepted lost. Long steps honour a stop Event.
+
+A session is opened for writing by one process at a time (engine.session_lock, taken by
+engine.home); opened read-only, every method that would write raises ReadOnlySession.
+Paths in the store are relative to the session home, so a moved home still opens.
 """
 from __future__ import annotations
 
+import functools
 import random
 import time
 from dataclasses import asdict, replace
@@ -18,6 +23,7 @@ from threading import Event
 from engine import editor, reward_filter, routing
 from engine import events as ev
 from engine.drift import PARTS as DRIFT_PARTS, drift_items
+from engine.faults import crash_point
 from engine.config import GenerationConfig, SessionConfig
 from engine.domain import EditorRound, Passage, PaperDraft, Score, SelfEdit, SessionInfo, Update
 from engine.evaluate import Matrix, build_matrix, contains_match, probe_prompt, token_f1
@@ -25,7 +31,8 @@ from engine.imported_edits import ImportedEdits, load_edits
 from engine.ingest import estimate_tokens
 from engine.probes import parse_qa_pairs, probes_for, qa_probe_messages, split_roles
 from engine.runtime.local import TrainingGuards
-from engine.selfedit import GateVerdict, build_messages, gate, grounded, resolve_strategy, to_examples
+from engine.selfedit import GateVerdict, StrategyError, Strategy, build_messages, gate, grounded, resolve_strategy, to_examples
+from engine.session_lock import ReadOnlySession, WriterLock
 from engine.store import Store
 
 
@@ -34,20 +41,93 @@ IMPORTED = "imported"
 examples like implications (one example per line)."""
 
 
+class NoModel:
+    """Stands in for the runtime where no model is loaded (yet, or at all): any use of it is
+    refused with `reason`."""
+
+    def __init__(self, reason: str = "no model is loaded"):
+        self.reason = reason
+
+    def __getattr__(self, name):
+        raise RuntimeError(self.reason)
+
+
+class ModelMismatch(Exception):
+    """The model given is not the one a session's updates were trained on."""
+
+
+def check_model(name: str, updates: list[Update], identity: str) -> None:
+    """ModelMismatch unless `identity` is the model the newest of `updates` was trained on."""
+    trained = [u.params["model"] for u in updates if "model" in u.params]
+    if trained and trained[-1] != identity:
+        raise ModelMismatch(f"session {name!r} was trained on {trained[-1].split(' ')[0]} ({trained[-1]}), "
+                            f"not on this model ({identity}); start a new session to use it")
+
+
+def writes(method):
+    """Refuse the method on a session opened read-only."""
+    @functools.wraps(method)
+    def guarded(self, *args, **kwargs):
+        if self.read_only:
+            raise ReadOnlySession(f"session {self.name!r} is open read-only: {self.read_only}")
+        return method(self, *args, **kwargs)
+    return guarded
+
+
 class Session:
     """One named session in a session home, with the model runtime it drives."""
 
-    def __init__(self, store: Store, info: SessionInfo, home: Path, runtime):
+    def __init__(self, store: Store, info: SessionInfo, home: Path, runtime, lock: WriterLock | None = None,
+                 read_only: str = ""):
         self.store = store
         self.info = info
         self.home = Path(home)
-        self.runtime = runtime
+        self.lock = lock
+        self.read_only = read_only
+        """Why this session may not write (empty: it may, holding `lock`)."""
         self.config = SessionConfig.from_dict(info.config)
-        self.strategy = resolve_strategy(self.config.strategy)
+        self._strategy: Strategy | None = None
         self.timings: dict[str, float] = {"generate": 0.0, "train": 0.0, "score": 0.0}
         self._imported: ImportedEdits | None = None
         """generation.edits_from, read at first use."""
+        self.runtime = None
+        self.attach_runtime(runtime)
 
+    def close(self) -> None:
+        """Let another process write the session; the runtime is the caller's to close."""
+        if self.lock is not None:
+            self.lock.release()
+            self.lock = None
+            self.read_only = "it was closed"
+
+    @property
+    def strategy(self) -> Strategy:
+        """The session's self-edit strategy; a template is read from the session's own copy."""
+        if self._strategy is None:
+            try:
+                self._strategy = resolve_strategy(self.config.strategy, self.home)
+            except StrategyError as exc:
+                raise StrategyError(f"session {self.name!r} cannot read its strategy: {exc}") from None
+        return self._strategy
+
+    def path_in_home(self, path: Path) -> str:
+        """How the store records a file of this session: relative to the home when inside it."""
+        try:
+            return Path(path).resolve().relative_to(self.home.resolve()).as_posix()
+        except ValueError:
+            return str(path)
+
+    def resolve(self, stored: str) -> Path:
+        """A stored path as a file on this machine. Relative paths are in the home; absolute
+        ones from before paths were relative are found in the home if it has moved."""
+        path = Path(stored)
+        if not path.is_absolute():
+            return self.home / path
+        if not path.exists() and (marker := f"/{self.name}/") in stored:
+            moved = self.home / self.name / stored.rsplit(marker, 1)[1]
+            if moved.exists():
+                return moved
+        return path
     # -- state ---------------------------------------------------------------------
     @property
     def name(self) -> str:
@@ -70,10 +150,14 @@ class Session:
         if version == 0:
             return None
         update = self.store.update_for_version(self.info.id, version)
-        return Path(update.adapter_path) if update else None
+        return self.resolve(update.adapter_path) if update else None
 
     def attach_runtime(self, runtime) -> None:
-        """Give the session its model runtime (an app loads it after opening the session)."""
+        """Give the session its model runtime (an app loads it after opening the session).
+        A model other than the one its updates were trained on is refused (ModelMismatch)."""
+        identity = None if runtime is None or isinstance(runtime, NoModel) else getattr(runtime, "identity", None)
+        if callable(identity):
+            check_model(self.name, self.updates(), identity())
         self.runtime = runtime
 
     def scores(self, version: int | None = None) -> list[Score]:
@@ -102,7 +186,7 @@ class Session:
         if current is None:
             seconds = self.runtime.activate(self.adapter_for(version))
         else:
-            seconds = self.runtime.activate(self.adapter_for(version), Path(current.adapter_path),
+            seconds = self.runtime.activate(self.adapter_for(version), self.resolve(current.adapter_path),
                                             self.config.editor.scale)
         if seconds is not None:
             on_event(ev.AdapterSwapped(version, seconds))
@@ -110,6 +194,7 @@ class Session:
     def editor_rounds(self) -> list[EditorRound]:
         return self.store.editor_rounds(self.info.id)
 
+    @writes
     def improve_editor(self, on_event: ev.OnEvent = ev.ignore, stop: Event | None = None) -> EditorRound | None:
         """Run an editor round now on the kept self-edits (raises EditorError when too few)."""
         return editor.run_round(self, "person", on_event, stop)
@@ -132,6 +217,7 @@ class Session:
         """Whether learning one of the two passages moves the other's adapter."""
         return self.config.adapters == "shared" or passage.paper_id == other.paper_id
 
+    @writes
     def rollback(self, version: int, on_event: ev.OnEvent = ev.ignore) -> None:
         """Make an earlier version current again; later versions stay in the history as
         abandoned, and the next update continues from this one. With per-paper adapters every
@@ -141,6 +227,7 @@ class Session:
         on_event(ev.RolledBack(version, abandoned))  # generation follows at its next use
 
     # -- papers --------------------------------------------------------------------
+    @writes
     def add_paper(self, draft: PaperDraft, on_event: ev.OnEvent = ev.ignore) -> list[Passage]:
         """Store a paper's passages with their fixed probes; a paper already here is reused."""
         existing = self.store.find_paper(self.info.id, draft.sha256)
@@ -177,6 +264,7 @@ class Session:
         return TrainingGuards(tuple(self.reward_items(passage)), tuple(drift_items("guard")))
 
     # -- self-edits ----------------------------------------------------------------
+    @writes
     def generate(
         self, passage: Passage, on_event: ev.OnEvent = ev.ignore, stop: Event | None = None, count: int | None = None
     ) -> list[SelfEdit]:
@@ -271,6 +359,7 @@ class Session:
             out.update({e.id: v for e, v in zip(group, found)})
         return out
 
+    @writes
     def apply_policy(
         self, passage: Passage, on_event: ev.OnEvent = ev.ignore, policy: str | None = None, stop: Event | None = None
     ) -> list[SelfEdit]:
@@ -295,7 +384,10 @@ class Session:
             for edit_id, (ok, reason) in reward_filter.verdicts(trials, f.min_gain, f.budget, f.top_k).items():
                 decisions[edit_id] = (ok, "filter", reason)
         for edit_id, (accepted, by, reason) in decisions.items():
-            self.store.decide_self_edit(edit_id, "accepted" if accepted else "rejected", by, reason)
+            stored = self.store.decide_self_edit(edit_id, "accepted" if accepted else "rejected", by, reason)
+            if stored.decided_by != by:
+                continue  # a person decided while this ran: theirs stands
+            crash_point("decided")
             on_event(ev.GateDecision(edit_id, accepted, by, reason))
         return self.store.self_edits(passage.id)
 
@@ -315,16 +407,19 @@ class Session:
             row["mean_reward"] = sum(rewards) / len(rewards) if rewards else None
         return stats
 
+    @writes
     def decide(self, edit_id: int, accept: bool, reason: str = "") -> SelfEdit:
         """A person's decision, which overrules any earlier one."""
         return self.store.decide_self_edit(edit_id, "accepted" if accept else "rejected", "person", reason)
 
+    @writes
     def edit_text(self, edit_id: int, text: str) -> SelfEdit:
         """A person rewrites a candidate; the new text is what trains if it is accepted."""
         if not text.strip():
             raise ValueError("a self-edit cannot be empty")
         return self.store.edit_self_edit_text(edit_id, text.strip())
 
+    @writes
     def regenerate(self, passage: Passage, on_event: ev.OnEvent = ev.ignore, stop: Event | None = None) -> list[SelfEdit]:
         """Reject the passage's undecided candidates and sample fresh ones in their place."""
         for edit in self.store.self_edits(passage.id, status="pending"):
@@ -340,10 +435,13 @@ class Session:
                 and self.shares_adapter(passage, p) for x in self.examples_for(p)]
         return random.Random(self.config.train.seed * 7919 + version).sample(pool, min(count, len(pool)))
 
-    def examples_for(self, passage: Passage) -> list[str]:
-        """Training examples: every accepted self-edit's lines, then the passage itself."""
+    def examples_for(self, passage: Passage, accepted: list[SelfEdit] | None = None) -> list[str]:
+        """Training examples: every accepted self-edit's lines (those given, else those
+        accepted now), then the passage itself."""
         seen, out = set(), []
-        for edit in self.store.self_edits(passage.id, status="accepted"):
+        if accepted is None:
+            accepted = self.store.self_edits(passage.id, status="accepted")
+        for edit in accepted:
             for example in to_examples(edit.text, passage.title, passage.text, edit.strategy):
                 if example not in seen:
                     seen.add(example)
@@ -354,11 +452,17 @@ class Session:
         return grounded(out, passage.title, passage.text, self.config.train.grounding) + [passage_example]
 
     # -- updates and scores --------------------------------------------------------
+    @writes
     def learn(self, passage: Passage, on_event: ev.OnEvent = ev.ignore, stop: Event | None = None) -> Update | None:
         """One LoRA update on the passage's accepted edits, continuing from start_version.
-        Returns None when cancelled; the previous version then stays current."""
-        examples = self.examples_for(passage)
-        edit_ids = [e.id for e in self.store.self_edits(passage.id, status="accepted")]
+        Returns None when cancelled; the previous version then stays current. The decisions
+        and texts read at the start are the ones trained and recorded, whatever changes
+        while it trains."""
+        accepted = self.store.self_edits(passage.id, status="accepted")
+        examples = self.examples_for(passage, accepted)
+        record = {"edit_ids": [e.id for e in accepted], "edits": {str(e.id): e.text for e in accepted}}
+        if callable(identity := getattr(self.runtime, "identity", None)):  # a fake may have none
+            record["model"] = identity()
         version = self.start_version(passage)
         train = self.config.train
         replayed = self.replay_examples(passage, round(train.replay * len(examples)), version)
@@ -374,6 +478,7 @@ class Session:
         if result.cancelled:
             on_event(ev.Cancelled("update"))
             return None
+        crash_point("trained")
         check = {}
         if result.kept_epoch is not None:
             check = {"kept_epoch": result.kept_epoch, "epoch_scores": [round(x, 4) for x in result.epoch_scores]}
@@ -382,14 +487,17 @@ class Session:
                               if result.kept_epoch == 0 else f"kept epoch {result.kept_epoch} of {ran}", passage.id))
         new_version = max([0] + [u.version for u in self.updates()]) + 1
         folder = self.runtime.save_adapter(self.home / self.name / "adapters" / f"v{new_version:04d}")
+        crash_point("adapter-saved")
         update = self.store.add_update(
-            self.info.id, passage.id, new_version, {**asdict(train), "edit_ids": edit_ids, **check}, result.losses, str(folder),
-            result.seconds, len(examples), parent_version=version,
+            self.info.id, passage.id, new_version, {**asdict(train), **record, **check}, result.losses,
+            self.path_in_home(folder), result.seconds, len(examples), parent_version=version,
         )
+        crash_point("update-committed")
         on_event(ev.UpdateDone(update.id, new_version, passage.id, result.losses[0], result.losses[-1], result.seconds))
         self.sync_generation(on_event, passage)
         return update
 
+    @writes
     def score(self, version: int, passages: list[Passage], on_event: ev.OnEvent = ev.ignore, stop: Event | None = None) -> dict[int, float]:
         """Score the probes of the given passages under a version; stores and returns mean NLL
         per passage. With per-paper adapters each passage is scored by serving(version)."""
@@ -415,6 +523,7 @@ class Session:
                 for (p, probe), value, ans in zip(probes, nll, answers)
             ]
         self.store.add_scores(self.info.id, scores)
+        crash_point("scored")
         seconds = time.perf_counter() - started
         self.timings["score"] += seconds
         means = {}  # what a person sees: held-out probes only
@@ -425,6 +534,7 @@ class Session:
         on_event(ev.ScoresReady(version, means, seconds))
         return means
 
+    @writes
     def score_drift(self, version: int, on_event: ev.OnEvent = ev.ignore) -> dict[str, float]:
         """Score a version on both halves of the drift set once; returns {part: mean NLL}.
         With per-paper adapters: the adapter of the update that made `version`, the one that moved."""
@@ -440,6 +550,7 @@ class Session:
         on_event(ev.DriftScored(version, out["report"]))
         return out
 
+    @writes
     def step(self, passage: Passage, on_event: ev.OnEvent = ev.ignore, stop: Event | None = None) -> Update | None:
         """The whole cycle for one passage; resumes from whatever part is already stored."""
         seen = [p for p in self.passages() if p.position <= passage.position]
@@ -464,6 +575,7 @@ class Session:
             editor.maybe_auto_round(self, on_event, stop)
         return update
 
+    @writes
     def run(self, on_event: ev.OnEvent = ev.ignore, stop: Event | None = None) -> list[Update]:
         """Learn every passage not yet learned, in order, and make sure scores are complete."""
         made = []
@@ -478,6 +590,7 @@ class Session:
         self.fill_scores(on_event, stop)
         return made
 
+    @writes
     def fill_scores(self, on_event: ev.OnEvent = ev.ignore, stop: Event | None = None) -> None:
         """Score what a killed run left unscored: each version on the passages seen by then."""
         passages = self.passages()

@@ -46,7 +46,7 @@ class SealApp(App):
         from seal_tui.screens.session import SessionScreen
 
         if config is not None and not self.home.exists(name):
-            self.home.open(name, config, runtime=object())  # creates it; the screen opens it for real
+            self.home.create(name, config)
         self.push_screen(SessionScreen(name, paper))
 
     def training(self) -> bool:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 import threading
 import time
@@ -19,10 +20,12 @@ def _user_errors() -> tuple[type[Exception], ...]:
     from engine.runtime.models import ModelFileError
     from engine.selfedit import StrategyError
     from engine.export import ExportError
+    from engine.session import ModelMismatch
+    from engine.session_lock import ReadOnlySession, SessionLocked
     from engine.store import StoreError
 
     return (ConfigError, EditorError, ExportError, ImportedEditsError, IngestError, ModelFileError, ModelLoadError,
-            GeneratorError, StrategyError, StoreError)
+            GeneratorError, ModelMismatch, ReadOnlySession, SessionLocked, StrategyError, StoreError)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -63,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--rank", type=int, help="LoRA rank (default 32; fixed once a session has updates)")
     run.add_argument("--max-tokens", type=int, help="longest self-edit in tokens (default 256)")
     run.add_argument("--passage-tokens", type=int, help="passage size when splitting papers (default 300)")
+    run.add_argument("--max-passages", type=int, metavar="N",
+                     help="most passages one paper may split into; a longer paper is refused (default 500)")
     run.add_argument("--greedy", action="store_true", help="also score greedy answers (F1, contains)")
     run.add_argument("--model", help="a local GGUF file (default: the embedded SmolLM2-135M)")
     run.add_argument("--hf-dir", help="a local Hugging Face model folder for training and scoring")
@@ -128,7 +133,7 @@ def _overrides(args) -> dict:
 
     out: dict = {"generation": {}, "train": {}, "model": {}, "filter": {}, "editor": {}}
     for arg, key in (("strategy", "strategy"), ("accept", "accept"), ("adapters", "adapters"), ("probes", "probes"),
-                     ("passage_tokens", "passage_tokens")):
+                     ("passage_tokens", "passage_tokens"), ("max_passages", "max_passages")):
         if getattr(args, arg) is not None:
             out[key] = getattr(args, arg)
     if args.greedy:
@@ -171,15 +176,18 @@ def cmd_run(args) -> int:
     home = Home()
     # Everything is checked before the session is touched, so bad input changes nothing.
     config = home.config_for(args.session, _overrides(args))
-    resolve_strategy(config.strategy)
+    resolve_strategy(config.strategy, home.path)
     if config.generation.edits_from:
         load_edits(config.generation.edits_from)
-    drafts = [d for path in args.paths for d in read_paper(path, config.passage_tokens)]
+    drafts = [d for path in args.paths for d in read_paper(path, config.passage_tokens, config.max_passages)]
     if not drafts and not home.exists(args.session):
         raise _usage(f"session {args.session!r} does not exist yet: give at least one paper")
-    runtime = LocalRuntime(config.model, config.train)
+    lock = home.writer(args.session)  # a second writer is told now, not after the model loads
+    runtime, session = None, None
     stop = threading.Event()
     try:
+        runtime = LocalRuntime(config.model, config.train)
+        home.check_model(args.session, runtime.identity())
         with ProgressReporter() as report:
             report(Stage("load", runtime.name))
             runtime.load()
@@ -192,7 +200,11 @@ def cmd_run(args) -> int:
         print("interrupted: everything finished so far is saved; run the same command to continue", file=sys.stderr)
         return 130
     finally:
-        runtime.close()
+        if runtime is not None:
+            runtime.close()
+        if session is not None:
+            session.close()
+        lock.release()
     timings = {**{k: round(v, 2) for k, v in session.timings.items()}, "total": round(time.perf_counter() - started, 2)}
     if args.json:
         print(json.dumps(run_summary(session, timings)))
@@ -246,12 +258,13 @@ def _print_show(session, metric: str = "answer_nll") -> None:
 
 
 def cmd_show(args) -> int:
+    from engine.session import NoModel
     from engine.home import Home
 
     home = Home()
     if not home.exists(args.session):
         raise _usage(f"no session named {args.session!r} (see `seal sessions`)")
-    session = home.open(args.session, runtime=_NoModel())
+    session = home.open(args.session, runtime=NoModel("a read-only command used the model"), read_only=True)
     if args.json:
         m = session.matrix(args.metric)
         print(json.dumps({"metric": m.metric, "rows": m.rows, "cols": m.cols, "values": m.values}))
@@ -261,12 +274,13 @@ def cmd_show(args) -> int:
 
 
 def cmd_rollback(args) -> int:
+    from engine.session import NoModel
     from engine.home import Home
 
     home = Home()
     if not home.exists(args.session):
         raise _usage(f"no session named {args.session!r} (see `seal sessions`)")
-    session = home.open(args.session, runtime=_NoModel())
+    session = home.open(args.session, runtime=NoModel("rolling back needs no model"))
     session.rollback(args.version)
     abandoned = [u.version for u in session.updates() if u.status == "abandoned"]
     print(f"{args.session}: version {args.version} is current"
@@ -275,6 +289,7 @@ def cmd_rollback(args) -> int:
 
 
 def cmd_export(args) -> int:
+    from engine.session import NoModel
     from pathlib import Path
 
     from engine import export
@@ -287,7 +302,7 @@ def cmd_export(args) -> int:
     wanted = {k: Path(v).expanduser() for k in ("peft", "gguf", "merged", "edits") if (v := getattr(args, k))}
     if not wanted:
         raise _usage("name at least one output: --peft DIR, --gguf FILE, --merged DIR, --edits FILE")
-    session = home.open(args.session, runtime=_NoModel())
+    session = home.open(args.session, runtime=NoModel("exporting needs no model"), read_only=True)
     version = session.current_version if args.version is None else args.version
     for kind, path in wanted.items():  # every output checked before any is written
         (export.check_fresh_dir if kind in ("peft", "merged") else export.check_fresh_file)(path)
@@ -325,13 +340,6 @@ def cmd_sessions(_args) -> int:
     return 0
 
 
-class _NoModel:
-    """A runtime for read-only commands: any model use is a bug."""
-
-    def __getattr__(self, name):
-        raise RuntimeError(f"read-only command used the model ({name})")
-
-
 class _UsageError(Exception):
     pass
 
@@ -343,11 +351,7 @@ def _usage(message: str) -> _UsageError:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.command is None:
-        from seal_tui.launch import launch_app
-
-        return launch_app()
-    handler = {"run": cmd_run, "show": cmd_show, "sessions": cmd_sessions, "rollback": cmd_rollback,
+    handler = {None: _launch, "run": cmd_run, "show": cmd_show, "sessions": cmd_sessions, "rollback": cmd_rollback,
                "export": cmd_export}.get(args.command)
     if args.command == "bench":
         from seal_tui.bench import cmd_bench as handler
@@ -360,6 +364,21 @@ def main(argv: list[str] | None = None) -> int:
     except (_UsageError, *_user_errors()) as exc:
         print(f"seal: error: {exc}", file=sys.stderr)
         return 2
+    except (OSError, sqlite3.Error) as exc:  # a home or disk that fails: a sentence, never a traceback
+        from engine.home import default_home
+        from seal_tui.failure_text import failure_text
+
+        print(f"seal: {failure_text(exc, default_home() / 'seal.db')}", file=sys.stderr)
+        return 1
+
+
+def _launch(_args) -> int:
+    """The app, once the session home opens: a home that cannot fails here, before Textual starts."""
+    from engine.home import Home
+    from seal_tui.launch import launch_app
+
+    Home().close()
+    return launch_app()
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ def cmd_editor(args, usage) -> int:
     from engine.home import Home
     from engine.runtime.local import LocalRuntime
     from seal_tui.progress import ProgressReporter
-    from seal_tui.cli import _NoModel
+    from engine.session import NoModel
     from seal_tui.render import editor_table
 
     home = Home()
@@ -22,7 +22,8 @@ def cmd_editor(args, usage) -> int:
         raise usage(f"no session named {args.session!r} (see `seal sessions`)")
     settings = _settings(args)
     config = home.config_for(args.session, {"editor": settings} if settings else {})
-    session = home.open(args.session, runtime=_NoModel())
+    # a round writes: the session's writer lock is taken before the model loads
+    session = first = home.open(args.session, runtime=NoModel("the model is not loaded yet"), read_only=args.list)
     if not args.list:
         # checked before the model loads or a setting is stored
         editor.check_enough(len(editor.kept_edits(session, config.editor.per_passage)), config.editor.min_pairs)
@@ -40,6 +41,8 @@ def cmd_editor(args, usage) -> int:
             return 130
         finally:
             runtime.close()
+            session.close()
+            first.close()
     rounds, stats = session.editor_rounds(), editor.round_stats(session)
     if args.json:
         print(json.dumps([{"round": r.number, "trigger": r.trigger, "pairs": len(r.edit_ids),

@@ -10,6 +10,7 @@ import json
 import time
 from pathlib import Path
 
+from engine.atomic import partial_of, publish
 from engine.runtime.local import TrialScores
 from engine.runtime.trainer import TrainResult
 
@@ -37,6 +38,7 @@ class FakeRuntime:
         self.trials: list[list[str]] = []
         self.active: list | None = None
         self.fail_load: Exception | None = None
+        self.model_identity = "fake-model.gguf 1000 0123456789abcdef"
 
     def stream_chat(self, messages, config, stop=None):
         """The canned text; with an editor active, the last self-edit that editor learned."""
@@ -119,11 +121,15 @@ class FakeRuntime:
         return TrialScores([self._score(history, answer) for _, answer in items], answers)
 
     def save_adapter(self, folder):
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / "adapter_config.json").write_text("{}")
-        (folder / "fake_history.json").write_text(json.dumps(self._history))
-        return folder
+        """Written as the real one is (engine.atomic), crash point included."""
+        tmp = partial_of(Path(folder))
+        tmp.mkdir(parents=True)
+        (tmp / "adapter_config.json").write_text("{}")
+        (tmp / "fake_history.json").write_text(json.dumps(self._history))
+        return publish(tmp, Path(folder), "adapter-written")
+
+    def identity(self):
+        return self.model_identity
 
     def close(self):
         pass

@@ -52,6 +52,14 @@ class LocalRuntime:
     def name(self) -> str:
         return self.gguf.name
 
+    def identity(self) -> str:
+        """What an update records of the model it trained (engine.runtime.models.file_identity)."""
+        from engine.runtime.models import file_identity
+
+        hf = f" + {file_identity(Path(self.model_config.hf_dir) / 'model.safetensors')}" \
+            if self.model_config.hf_dir and (Path(self.model_config.hf_dir) / "model.safetensors").is_file() else ""
+        return file_identity(self.gguf) + hf
+
     # -- loading -------------------------------------------------------------------
     def generator(self):
         if self._generator is None:

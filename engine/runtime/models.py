@@ -68,3 +68,17 @@ def resolve_gguf(config: ModelConfig) -> Path:
 def thread_count(config: ModelConfig) -> int:
     """CPU threads for llama.cpp: config.threads, or all cores when it is 0."""
     return config.threads or os.cpu_count() or 1
+
+
+IDENTITY_HEAD = 1 << 20
+
+
+def file_identity(path: str | os.PathLike) -> str:
+    """A model file's identity: its name, size and a hash of its first MiB (cheap, and
+    different for any other model or quantisation)."""
+    import hashlib
+
+    p = Path(path)
+    with p.open("rb") as f:
+        head = hashlib.sha256(f.read(IDENTITY_HEAD)).hexdigest()[:16]
+    return f"{p.name} {p.stat().st_size} {head}"

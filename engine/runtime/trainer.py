@@ -13,9 +13,7 @@ keeps the best epoch's, stopping once no epoch has improved for `patience` epoch
 """
 from __future__ import annotations
 
-import os
 import random
-import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -164,14 +162,12 @@ def load_adapter_folder(model, folder: Path) -> None:
 
 
 def save_adapter(model, folder: Path) -> Path:
-    """Save the current adapter as a standard peft folder, atomically (temp + rename)."""
-    folder = Path(folder)
-    tmp = folder.with_name(folder.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
+    """Save the current adapter as a standard peft folder, whole and on disk (engine.atomic)."""
+    from engine.atomic import partial_of, publish
+
+    tmp = partial_of(Path(folder))
     model.save_pretrained(tmp, safe_serialization=True)
-    shutil.rmtree(folder, ignore_errors=True)
-    os.replace(tmp, folder)
-    return folder
+    return publish(tmp, Path(folder), "adapter-written")
 
 
 def _autocast(model, wanted: bool):

@@ -14,18 +14,25 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from engine.session_lock import exclusive
 from engine.store.migrations import migrations
 from engine.store.rows import StoreError
+
+
+MIGRATION_LOCK = ".seal.lock"
+"""Beside seal.db: held while a process switches the database to WAL and migrates it, so any
+number of processes may open a fresh home at once."""
 
 
 class Connection:
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.db = Database(sqlite3.connect(str(path), timeout=10, check_same_thread=False))
+        self.db = Database(sqlite3.connect(str(path), timeout=30, check_same_thread=False))
         self._lock = threading.RLock()
-        self.db.enable_wal()
-        self.db.execute("PRAGMA foreign_keys = ON")
-        migrations.apply(self.db)
+        with exclusive(path.parent / MIGRATION_LOCK):
+            self.db.enable_wal()
+            self.db.execute("PRAGMA foreign_keys = ON")
+            migrations.apply(self.db)
 
     def close(self) -> None:
         with self._lock:

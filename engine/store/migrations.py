@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from sqlite_utils import Database, Migrations
 
+from engine.faults import crash_point
+
 migrations = Migrations("seal")
 
 
@@ -18,6 +20,7 @@ def _run(db: Database, *statements: str) -> None:
     # One execute per statement: executescript() would commit the migration's transaction.
     for sql in statements:
         db.execute(sql)
+        crash_point("migration")
 
 
 @migrations()

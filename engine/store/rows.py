@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 from datetime import datetime, timezone
 
@@ -19,7 +18,6 @@ ROLES = ("reward", "heldout")
 SELF_EDIT_STATUSES = ("pending", "accepted", "rejected")
 DECIDERS = ("person", "heuristic", "policy", "filter")
 ROUND_TRIGGERS = ("person", "auto")
-SESSION_NAME = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 def now() -> str:
@@ -30,13 +28,6 @@ def now() -> str:
 def check_one_of(what: str, value: object, allowed: tuple[str, ...]) -> None:
     if value not in allowed:
         raise StoreError(f"{what} must be one of {', '.join(allowed)}, got {value!r}")
-
-
-def check_session_name(name: object) -> None:
-    if not isinstance(name, str) or not SESSION_NAME.fullmatch(name):
-        raise StoreError(
-            f"invalid session name {name!r}: use 1-64 letters, digits, '-', '_' or '.'"
-        )
 
 
 def check_decision(status: str, decided_by: str | None) -> None:

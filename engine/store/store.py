@@ -11,9 +11,11 @@ import math
 import sqlite3
 from pathlib import Path
 
+from engine.faults import crash_point
 from engine.domain import PaperDraft, Passage, Score, SelfEdit, SessionInfo, Update
 from engine.store import rows
 from engine.store.connection import Connection
+from engine.store.names import check_session_name
 from engine.store.editor_rounds import EditorRoundsStore
 from engine.store.rows import StoreError
 
@@ -51,10 +53,12 @@ class Store(EditorRoundsStore):
     # -- sessions ---------------------------------------------------------------------
 
     def create_session(self, name: str, config: dict) -> SessionInfo:
-        rows.check_session_name(name)
-        if self.get_session(name) is not None:
-            raise StoreError(f"a session named {name!r} already exists")
+        check_session_name(name)
         with self._c.write() as conn:
+            same = conn.execute("SELECT name FROM sessions WHERE lower(name) = lower(?)", (name,)).fetchone()
+            if same is not None:
+                raise StoreError(f"a session named {same[0]!r} already exists"
+                                 + ("" if same[0] == name else " (names differ only in case)"))
             conn.execute(
                 "INSERT INTO sessions (name, config, current_version, created_at) VALUES (?, ?, 0, ?)",
                 (name, rows.to_json(config), rows.now()),
@@ -191,14 +195,17 @@ class Store(EditorRoundsStore):
     def decide_self_edit(
         self, edit_id: int, status: str, decided_by: str | None, reason: str = ""
     ) -> SelfEdit:
+        """Record a decision. A person's decision stands: a policy's, the gate's or the filter's
+        is ignored (the edit comes back as the person left it), whenever the person made theirs."""
         rows.check_decision(status, decided_by)
         decided_at = None if status == "pending" else rows.now()
         with self._c.write() as conn:
-            self._c.change(
-                conn, "self-edit",
-                "UPDATE self_edits SET status = ?, decided_by = ?, reason = ?, decided_at = ? WHERE id = ?",
-                (status, decided_by, reason or "", decided_at, edit_id),
-            )
+            sql = "UPDATE self_edits SET status = ?, decided_by = ?, reason = ?, decided_at = ? WHERE id = ?"
+            params = (status, decided_by, reason or "", decided_at, edit_id)
+            if decided_by in ("person", None):  # a person's decision, or putting one back to pending
+                self._c.change(conn, "self-edit", sql, params)
+            elif conn.execute(sql + " AND (decided_by IS NULL OR decided_by != 'person')", params).rowcount == 0:
+                self._c.need("self-edit", "SELECT id FROM self_edits WHERE id = ?", (edit_id,))
         return self._self_edit(edit_id)
 
     def edit_self_edit_text(self, edit_id: int, text: str) -> SelfEdit:
@@ -247,6 +254,7 @@ class Store(EditorRoundsStore):
                 )
             conn.execute("UPDATE sessions SET current_version = ? WHERE id = ?", (version, session_id))
             conn.execute("UPDATE passages SET status = 'learned' WHERE id = ?", (passage_id,))
+            crash_point("update-commit")
         return self.update_for_version(session_id, version)
 
     def rollback(self, session_id: int, version: int, path: set[int] | None = None) -> None:

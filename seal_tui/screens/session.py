@@ -18,6 +18,7 @@ from textual.worker import Worker, WorkerState
 
 from engine import events as ev
 from engine.evaluate import METRICS
+from engine.session import NoModel
 from seal_tui.messages import (
     CandidateDecided, CandidateEditRequested, CellSelected, EngineEvent, PassageSelected,
     PaperRequested, RuntimeFailed, RuntimeReady, TrainProgress, WorkDone,
@@ -33,13 +34,6 @@ from seal_tui.widgets.update_progress import UpdateProgress
 
 def vname(version: int) -> str:
     return "base" if version == 0 else f"v{version}"
-
-
-class NoModelYet:
-    """Stands in for the runtime until the model has loaded; any use is refused."""
-
-    def __getattr__(self, name):
-        raise RuntimeError("the model is still loading")
 
 
 class SessionScreen(SessionWorkers, Screen):
@@ -87,7 +81,7 @@ class SessionScreen(SessionWorkers, Screen):
     def on_mount(self) -> None:
         self.query_one("#passages").border_title = "Passages"
         self.query_one("#cards").border_title = "Candidates"
-        self.session = self.app.home.open(self.session_name, runtime=NoModelYet())
+        self.session = self.app.home.open(self.session_name, runtime=NoModel("the model is still loading"))
         self.title = f"seal · {self.session_name}"
         self._subtitle()
         self.refresh_all()

@@ -69,11 +69,11 @@ class SessionWorkers:
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="paper", description="adding a paper")
     def _add_paper(self, request: PaperRequested) -> None:
-        size = self.session.config.passage_tokens
+        size, most = self.session.config.passage_tokens, self.session.config.max_passages
         if request.path:
-            drafts = read_paper(request.path, size)
+            drafts = read_paper(request.path, size, most)
         else:
-            drafts = [paper_from_text(request.text, request.title or None, "pasted text", size)]
+            drafts = [paper_from_text(request.text, request.title or None, "pasted text", size, most)]
         added = [p for d in drafts for p in self.session.add_paper(d, self._reporter())]
         self.post_message(WorkDone("paper", added[0].id if added else None, f"{len(added)} passage(s) ready"))
 

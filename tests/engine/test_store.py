@@ -87,9 +87,10 @@ def test_session_round_trip(store, session):
     assert store.get_session("nope") is None
 
 
-@pytest.mark.parametrize("name", ["", "a b", "x" * 65, "semi;colon", "slash/name", "ünï"])
+@pytest.mark.parametrize("name", ["", "a b", "x" * 65, "semi;colon", "slash/name", "ünï", ".", "..", ".hidden",
+                                  "-flag", "seal.db", "SEAL.DB-wal", "con", "NUL.txt", "lpt1"])
 def test_invalid_session_names_are_refused(store, name):
-    with pytest.raises(StoreError, match="invalid session name"):
+    with pytest.raises(StoreError, match="name"):
         store.create_session(name, {})
     assert store.list_sessions() == []
 
@@ -97,6 +98,8 @@ def test_invalid_session_names_are_refused(store, name):
 def test_valid_session_names_and_duplicates(store):
     store.create_session("a-b_c.1", {})
     store.create_session("x" * 64, {})
+    with pytest.raises(StoreError, match="differ only in case"):
+        store.create_session("A-B_C.1", {})
     with pytest.raises(StoreError, match="already exists"):
         store.create_session("a-b_c.1", {})
 

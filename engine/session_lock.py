@@ -1,0 +1,152 @@
+"""One writer per session, and one migrator per home, with advisory file locks (flock).
+
+A session's writer holds an exclusive lock on <home>/<name>/.lock and writes its process id
+and start time into it, so a second writer is told who holds it. The kernel drops the lock
+when its process dies, however it dies: a dead holder's lock is simply free again, and the
+next writer takes it over without guessing. Within one process a lock is shared (counted),
+so the app may open a session it has just created.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import sys
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+LOCK_FILE = ".lock"
+
+
+class SessionLocked(Exception):
+    """Another live process writes this session."""
+
+    def __init__(self, name: str, holder: "Holder | None"):
+        self.name, self.holder = name, holder
+        who = holder.describe() if holder else "another process"
+        super().__init__(f"session {name!r} is open for writing in {who}; close it there, "
+                         "or open this one read-only (seal show, or the app, which offers it)")
+
+
+class ReadOnlySession(Exception):
+    """A write was asked of a session opened read-only."""
+
+
+@dataclass(frozen=True)
+class Holder:
+    pid: int
+    since: str
+    command: str
+
+    def describe(self) -> str:
+        when = self.since
+        try:
+            when = datetime.fromisoformat(self.since).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        except ValueError:
+            pass
+        return f"process {self.pid} ({self.command}) since {when}"
+
+
+_held: dict[Path, list] = {}  # lock path -> [fd, count]
+_guard = threading.Lock()
+
+
+def _read_holder(path: Path) -> Holder | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Holder(int(data["pid"]), str(data["since"]), str(data.get("command", "seal")))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+class WriterLock:
+    """The writer lock of one session folder; acquire() raises SessionLocked when taken."""
+
+    def __init__(self, folder: Path, name: str):
+        self.path = Path(folder) / LOCK_FILE
+        self.name = name
+        self.held = False
+
+    def acquire(self) -> None:
+        if self.held:
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        key = self.path.parent.resolve() / LOCK_FILE
+        with _guard:
+            if key in _held:
+                _held[key][1] += 1
+                self.held, self._key = True, key
+                return
+            fd = self._lock_file()
+            stamp = {"pid": os.getpid(), "since": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                     "command": " ".join(Path(a).name for a in sys.argv[:2]) or "seal"}
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(stamp).encode(), 0)
+            _held[key] = [fd, 1]
+            self.held, self._key = True, key
+
+    def _lock_file(self) -> int:
+        """A descriptor of the lock file, locked; the file is the one at self.path (a holder
+        that was leaving may have removed the file we opened: then try again)."""
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise SessionLocked(self.name, _read_holder(self.path)) from None
+            try:
+                if os.stat(self.path).st_ino == os.fstat(fd).st_ino:
+                    return fd
+            except FileNotFoundError:
+                pass
+            os.close(fd)
+
+    def release(self) -> None:
+        if not self.held:
+            return
+        with _guard:
+            entry = _held.get(self._key)
+            if entry is not None:
+                entry[1] -= 1
+                if entry[1] == 0:
+                    self.path.unlink(missing_ok=True)  # removed while held: see _lock_file
+                    os.close(entry[0])  # closing the descriptor drops the flock
+                    del _held[self._key]
+                    try:
+                        self.path.parent.rmdir()  # a session folder holding nothing else goes too
+                    except OSError:
+                        pass
+        self.held = False
+
+    def holder(self) -> Holder | None:
+        """Who holds the lock now (None: nobody alive does)."""
+        if not self.path.exists():
+            return None
+        fd = os.open(self.path, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            return None  # free: whatever the file says is from a dead process
+        except BlockingIOError:
+            return _read_holder(self.path)
+        finally:
+            os.close(fd)
+
+
+@contextmanager
+def exclusive(path: Path):
+    """Hold an exclusive lock on `path` (created if needed) for the block, waiting for it.
+    Where the file cannot be made (a read-only home) there is no writer to keep apart."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
