@@ -75,23 +75,38 @@ def export_merged(session, version: int, out: Path, model_config, base_gguf: Pat
 
 
 def export_edits(session, version: int, out: Path) -> int:
-    """Accepted self-edits of the passages learned up to `version`, one chat per line."""
+    """The self-edits each update up to `version` trained on, as it recorded them (texts as
+    trained, whatever changed since), one chat per line. Updates from before the record
+    held texts give their recorded edit ids, or the passage's accepted edits, as they are now."""
     check_fresh_file(out)
     path = session.path_to(version)
-    learned = {u.passage_id for u in session.updates() if u.version in path}
+    passages = {p.id: p for p in session.passages()}
     lines = []
-    for passage in session.passages():
-        if passage.id not in learned:
+    for update in session.updates():
+        if update.version not in path:
             continue
-        for edit in session.self_edits(passage.id):
-            if edit.status != "accepted":
-                continue
+        passage = passages[update.passage_id]
+        for edit_id, text, strategy_name in _trained(session, update):
             try:
-                strategy = resolve_strategy(edit.strategy)
-            except ValueError:  # a template file that is gone: keep the session's own strategy
+                strategy = resolve_strategy(strategy_name)
+            except ValueError:  # a template file: the session's own copy
                 strategy = session.strategy
             messages = build_messages(strategy, passage.title, passage.text)
-            messages.append({"role": "assistant", "content": edit.text})
-            lines.append(json.dumps({"messages": messages, "passage_id": passage.id, "edit_id": edit.id}))
+            messages.append({"role": "assistant", "content": text})
+            lines.append(json.dumps({"messages": messages, "passage_id": passage.id, "edit_id": edit_id,
+                                     "version": update.version}))
     write_text(out, "".join(line + "\n" for line in lines), "export-written")
     return len(lines)
+
+
+def _trained(session, update) -> list[tuple[int, str, str]]:
+    """(edit id, text, strategy) of what an update trained on."""
+    edits = {e.id: e for e in session.self_edits(update.passage_id)}
+    recorded = update.params.get("edits")
+    if recorded is not None:
+        return [(int(i), text, edits[int(i)].strategy if int(i) in edits else session.config.strategy)
+                for i, text in recorded.items()]
+    ids = update.params.get("edit_ids")
+    if ids is None:
+        ids = [e.id for e in edits.values() if e.status == "accepted"]
+    return [(i, edits[i].text, edits[i].strategy) for i in ids if i in edits]
