@@ -13,68 +13,31 @@ Paths in the store are relative to the session home, so a moved home still opens
 """
 from __future__ import annotations
 
-import functools
 import random
-import time
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 from threading import Event
 
 from engine import editor, reward_filter, routing
 from engine import events as ev
-from engine.drift import PARTS as DRIFT_PARTS, drift_items
-from engine.faults import crash_point
 from engine.config import GenerationConfig, SessionConfig
-from engine.domain import EditorRound, Passage, PaperDraft, Score, SelfEdit, SessionInfo, Update
-from engine.evaluate import Matrix, build_matrix, contains_match, probe_prompt, token_f1
-from engine.imported_edits import ImportedEdits, load_edits
-from engine.ingest import estimate_tokens
+from engine.domain import EditorRound, Passage, PaperDraft, SelfEdit, SessionInfo, Update
+from engine.drift import drift_items
+from engine.evaluate import probe_prompt
+from engine.faults import crash_point
 from engine.probes import parse_qa_pairs, probes_for, qa_probe_messages, split_roles
 from engine.runtime.local import TrainingGuards
 from engine.selfedit import GateVerdict, StrategyError, Strategy, build_messages, gate, grounded, resolve_strategy, to_examples
-from engine.session_lock import ReadOnlySession, WriterLock
+from engine.session_access import ModelMismatch, NoModel, check_model, writes
+from engine.session_lock import WriterLock
+from engine.session_scoring import Scoring
+from engine.session_writing import IMPORTED, Writing
 from engine.store import Store
 
-
-IMPORTED = "imported"
-"""Strategy name of self-edits taken from generation.edits_from; gated and split into
-examples like implications (one example per line)."""
+__all__ = ["IMPORTED", "ModelMismatch", "NoModel", "Session", "check_model"]
 
 
-class NoModel:
-    """Stands in for the runtime where no model is loaded (yet, or at all): any use of it is
-    refused with `reason`."""
-
-    def __init__(self, reason: str = "no model is loaded"):
-        self.reason = reason
-
-    def __getattr__(self, name):
-        raise RuntimeError(self.reason)
-
-
-class ModelMismatch(Exception):
-    """The model given is not the one a session's updates were trained on."""
-
-
-def check_model(name: str, updates: list[Update], identity: str) -> None:
-    """ModelMismatch unless `identity` is the model the newest of `updates` was trained on."""
-    trained = [u.params["model"] for u in updates if "model" in u.params]
-    if trained and trained[-1] != identity:
-        raise ModelMismatch(f"session {name!r} was trained on {trained[-1].split(' ')[0]} ({trained[-1]}), "
-                            f"not on this model ({identity}); start a new session to use it")
-
-
-def writes(method):
-    """Refuse the method on a session opened read-only."""
-    @functools.wraps(method)
-    def guarded(self, *args, **kwargs):
-        if self.read_only:
-            raise ReadOnlySession(f"session {self.name!r} is open read-only: {self.read_only}")
-        return method(self, *args, **kwargs)
-    return guarded
-
-
-class Session:
+class Session(Writing, Scoring):
     """One named session in a session home, with the model runtime it drives."""
 
     def __init__(self, store: Store, info: SessionInfo, home: Path, runtime, lock: WriterLock | None = None,
@@ -88,8 +51,6 @@ class Session:
         self.config = SessionConfig.from_dict(info.config)
         self._strategy: Strategy | None = None
         self.timings: dict[str, float] = {"generate": 0.0, "train": 0.0, "score": 0.0}
-        self._imported: ImportedEdits | None = None
-        """generation.edits_from, read at first use."""
         self.runtime = None
         self.attach_runtime(runtime)
 
@@ -128,6 +89,7 @@ class Session:
             if moved.exists():
                 return moved
         return path
+
     # -- state ---------------------------------------------------------------------
     @property
     def name(self) -> str:
@@ -159,21 +121,6 @@ class Session:
         if callable(identity):
             check_model(self.name, self.updates(), identity())
         self.runtime = runtime
-
-    def scores(self, version: int | None = None) -> list[Score]:
-        return self.store.scores(self.info.id, version)
-
-    def matrix(self, metric: str = "answer_nll") -> Matrix:
-        updates = self.updates()
-        versions = [0] + [u.version for u in updates]
-        learned = {u.passage_id: u.version for u in updates if u.status == "active"}
-        passages = self.passages()
-        heldout = {q.id for p in passages for q in p.probes if q.role == "heldout"}
-        scores = [s for s in self.store.scores(self.info.id) if s.probe_id in heldout]
-        matrix = build_matrix(scores, versions, [p.id for p in passages], learned, metric)
-        matrix.abandoned = {u.version for u in updates if u.status == "abandoned"}
-        matrix.drift = {v: parts["report"] for v, parts in self.store.drift(self.info.id).items() if "report" in parts}
-        return matrix
 
     def sync_generation(self, on_event: ev.OnEvent = ev.ignore, passage: Passage | None = None) -> None:
         """Make the model that writes self-edits the session's current version (or the base
@@ -264,87 +211,6 @@ class Session:
         return TrainingGuards(tuple(self.reward_items(passage)), tuple(drift_items("guard")))
 
     # -- self-edits ----------------------------------------------------------------
-    @writes
-    def generate(
-        self, passage: Passage, on_event: ev.OnEvent = ev.ignore, stop: Event | None = None, count: int | None = None
-    ) -> list[SelfEdit]:
-        """Sample `count` new candidates (default: those still missing of the configured K),
-        streaming tokens; each is stored as soon as it is complete. Returns the new ones.
-        With generation.edits_from, a passage found in that file takes up to `count` of the
-        file's completions not yet stored instead (strategy "imported"); the model writes only
-        for a passage not in the file, or once all of its completions are stored."""
-        stored = self.store.self_edits(passage.id)
-        existing = len(stored)
-        if count is None:
-            count = max(0, self.config.generation.candidates - existing)
-        imported, note = self._from_file(passage, sum(e.strategy == IMPORTED for e in stored), count)
-        if imported:
-            return self._store_imported(passage, existing, imported, on_event, stop)
-        self.sync_generation(on_event, passage)
-        messages = build_messages(self.strategy, passage.title, passage.text)
-        current = editor.current_round(self)
-        writer = None if current is None else current.number
-        on_event(ev.Stage("generate", f"{count} candidates" + (f", editor round {writer}" if writer else "") + note,
-                          passage.id))
-        started, made = time.perf_counter(), []
-        for index in range(existing, existing + count):
-            if stop is not None and stop.is_set():
-                break
-            t0, pieces = time.perf_counter(), []
-            for piece in self.runtime.stream_chat(messages, self._sampling(index), stop):
-                pieces.append(piece)
-                on_event(ev.Token(passage.id, index, piece))
-            if stop is not None and stop.is_set():
-                break  # a half-written candidate is dropped, not stored
-            edit = self.store.add_self_edit(passage.id, self.strategy.name, "".join(pieces).strip(), editor_round=writer)
-            made.append(edit)
-            on_event(ev.CandidateDone(passage.id, index, edit.id, edit.text, len(pieces), time.perf_counter() - t0))
-        self.timings["generate"] += time.perf_counter() - started
-        if len(made) == count and self.store.passage(passage.id).status == "new":
-            self.store.set_passage_status(passage.id, "edits")
-        return made
-
-    def _from_file(self, passage: Passage, taken: int, count: int) -> tuple[list[str], str]:
-        """The edits file's completions [taken, taken + count) for this passage (`taken`: those
-        already stored), and a note for the generate Stage saying why the model writes instead
-        when there are none."""
-        path = self.config.generation.edits_from
-        if not path or count <= 0:
-            return [], ""
-        if self._imported is None:
-            self._imported = load_edits(path)  # once per session; ImportedEditsError names the problem
-        found = self._imported.for_passage(passage.title, passage.text)
-        name = self._imported.path.name
-        if not found:
-            return [], f" (passage not in {name})"
-        if taken >= len(found):
-            return [], f" (the {len(found)} self-edits in {name} are used)"
-        return found[taken:taken + count], ""
-
-    def _store_imported(
-        self, passage: Passage, existing: int, texts: list[str], on_event: ev.OnEvent, stop: Event | None
-    ) -> list[SelfEdit]:
-        """Store the file's self-edits with the events generation sends, so cards fill alike."""
-        name = self._imported.path.name
-        on_event(ev.Stage("generate", f"{len(texts)} self-edits from {name}", passage.id))
-        started, made = time.perf_counter(), []
-        for index, text in enumerate(texts, start=existing):
-            if stop is not None and stop.is_set():
-                break
-            on_event(ev.Token(passage.id, index, text))
-            edit = self.store.add_self_edit(passage.id, IMPORTED, text)
-            made.append(edit)
-            on_event(ev.CandidateDone(passage.id, index, edit.id, edit.text, estimate_tokens(text), 0.0))
-        self.timings["generate"] += time.perf_counter() - started
-        if len(made) == len(texts) and self.store.passage(passage.id).status == "new":
-            self.store.set_passage_status(passage.id, "edits")
-        return made
-
-    def _sampling(self, index: int) -> GenerationConfig:
-        """A fixed seed still gives each candidate its own sample (seed + index)."""
-        gen = self.config.generation
-        return gen if gen.seed is None else replace(gen, seed=gen.seed + index)
-
     def verdicts(self, passage: Passage, edits: list[SelfEdit] | None = None) -> dict[int, GateVerdict]:
         """The heuristic gate's verdict per candidate id; it decides nothing."""
         edits = self.store.self_edits(passage.id) if edits is None else edits
@@ -419,13 +285,6 @@ class Session:
             raise ValueError("a self-edit cannot be empty")
         return self.store.edit_self_edit_text(edit_id, text.strip())
 
-    @writes
-    def regenerate(self, passage: Passage, on_event: ev.OnEvent = ev.ignore, stop: Event | None = None) -> list[SelfEdit]:
-        """Reject the passage's undecided candidates and sample fresh ones in their place."""
-        for edit in self.store.self_edits(passage.id, status="pending"):
-            self.store.decide_self_edit(edit.id, "rejected", "person", "regenerated")
-        return self.generate(passage, on_event, stop, count=self.config.generation.candidates)
-
     def replay_examples(self, passage: Passage, count: int, version: int) -> list[str]:
         """A seeded sample of the examples of passages learned earlier on the current path
         (with per-paper adapters, of the same paper's only)."""
@@ -498,59 +357,6 @@ class Session:
         return update
 
     @writes
-    def score(self, version: int, passages: list[Passage], on_event: ev.OnEvent = ev.ignore, stop: Event | None = None) -> dict[int, float]:
-        """Score the probes of the given passages under a version; stores and returns mean NLL
-        per passage. With per-paper adapters each passage is scored by serving(version)."""
-        done = self.store.scored_versions(self.info.id)
-        todo = [p for p in passages if (version, p.id) not in done and p.probes]
-        if not todo:
-            return {}
-        label = "v0 (base)" if version == 0 else f"v{version}"
-        on_event(ev.Stage("score", f"{label} on {sum(len(p.probes) for p in todo)} probes", None))
-        started = time.perf_counter()
-        served = self.serving(version, todo)
-        scores = []
-        for by in sorted(set(served.values())):  # shared: one group, scored by `version` itself
-            probes = [(p, probe) for p in todo if served[p.id] == by for probe in p.probes]
-            prompts = [probe_prompt(p.title, probe.question) for p, probe in probes]
-            adapter = self.adapter_for(by)
-            nll = self.runtime.answer_nll(adapter, by == 0, list(zip(prompts, [pr.answer for _, pr in probes])))
-            answers = self.runtime.greedy_answers(adapter, by == 0, prompts) if self.config.greedy_answers else [None] * len(probes)
-            scores += [
-                Score(version, probe.id, p.id, value,
-                      None if ans is None else token_f1(ans, probe.answer),
-                      None if ans is None else contains_match(ans, probe.answer), ans)
-                for (p, probe), value, ans in zip(probes, nll, answers)
-            ]
-        self.store.add_scores(self.info.id, scores)
-        crash_point("scored")
-        seconds = time.perf_counter() - started
-        self.timings["score"] += seconds
-        means = {}  # what a person sees: held-out probes only
-        for p in todo:
-            heldout = {q.id for q in p.probes if q.role == "heldout"}
-            values = [s.answer_nll for s in scores if s.passage_id == p.id and (s.probe_id in heldout or not heldout)]
-            means[p.id] = sum(values) / len(values)
-        on_event(ev.ScoresReady(version, means, seconds))
-        return means
-
-    @writes
-    def score_drift(self, version: int, on_event: ev.OnEvent = ev.ignore) -> dict[str, float]:
-        """Score a version on both halves of the drift set once; returns {part: mean NLL}.
-        With per-paper adapters: the adapter of the update that made `version`, the one that moved."""
-        done = self.store.drift(self.info.id).get(version, {})
-        if all(part in done for part in DRIFT_PARTS):
-            return done
-        adapter = self.adapter_for(version)
-        out = {}
-        for part in DRIFT_PARTS:
-            values = self.runtime.answer_nll(adapter, version == 0, drift_items(part))
-            out[part] = sum(values) / len(values)
-            self.store.add_drift(self.info.id, version, part, out[part])
-        on_event(ev.DriftScored(version, out["report"]))
-        return out
-
-    @writes
     def step(self, passage: Passage, on_event: ev.OnEvent = ev.ignore, stop: Event | None = None) -> Update | None:
         """The whole cycle for one passage; resumes from whatever part is already stored."""
         seen = [p for p in self.passages() if p.position <= passage.position]
@@ -590,13 +396,3 @@ class Session:
         self.fill_scores(on_event, stop)
         return made
 
-    @writes
-    def fill_scores(self, on_event: ev.OnEvent = ev.ignore, stop: Event | None = None) -> None:
-        """Score what a killed run left unscored: each version on the passages seen by then."""
-        passages = self.passages()
-        learned = {u.version: u.passage_id for u in self.updates()}
-        for version, passage_id in learned.items():
-            position = next(p.position for p in passages if p.id == passage_id)
-            self.score(version, [p for p in passages if p.position <= position], on_event, stop)
-            if stop is None or not stop.is_set():
-                self.score_drift(version, on_event)

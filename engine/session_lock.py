@@ -92,7 +92,11 @@ class WriterLock:
         """A descriptor of the lock file, locked; the file is the one at self.path (a holder
         that was leaving may have removed the file we opened: then try again)."""
         while True:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except FileNotFoundError:  # a leaving holder removed the empty folder: make it again
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                continue
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:

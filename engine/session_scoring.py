@@ -1,0 +1,97 @@
+"""The scoring half of a session: probe scores per version, the drift set, and the
+forgetting matrix built from them. A mixin of engine.session.Session (store, info, runtime,
+config, passages(), updates(), serving(), adapter_for(), timings)."""
+from __future__ import annotations
+
+import time
+from threading import Event
+
+from engine import events as ev
+from engine.domain import Passage, Score
+from engine.drift import PARTS as DRIFT_PARTS, drift_items
+from engine.evaluate import Matrix, build_matrix, contains_match, probe_prompt, token_f1
+from engine.faults import crash_point
+from engine.session_access import writes
+
+
+class Scoring:
+    def scores(self, version: int | None = None) -> list[Score]:
+        return self.store.scores(self.info.id, version)
+
+    def matrix(self, metric: str = "answer_nll") -> Matrix:
+        updates = self.updates()
+        versions = [0] + [u.version for u in updates]
+        learned = {u.passage_id: u.version for u in updates if u.status == "active"}
+        passages = self.passages()
+        heldout = {q.id for p in passages for q in p.probes if q.role == "heldout"}
+        scores = [s for s in self.store.scores(self.info.id) if s.probe_id in heldout]
+        matrix = build_matrix(scores, versions, [p.id for p in passages], learned, metric)
+        matrix.abandoned = {u.version for u in updates if u.status == "abandoned"}
+        matrix.drift = {v: parts["report"] for v, parts in self.store.drift(self.info.id).items() if "report" in parts}
+        return matrix
+
+
+    @writes
+    def score(self, version: int, passages: list[Passage], on_event: ev.OnEvent = ev.ignore, stop: Event | None = None) -> dict[int, float]:
+        """Score the probes of the given passages under a version; stores and returns mean NLL
+        per passage. With per-paper adapters each passage is scored by serving(version)."""
+        done = self.store.scored_versions(self.info.id)
+        todo = [p for p in passages if (version, p.id) not in done and p.probes]
+        if not todo:
+            return {}
+        label = "v0 (base)" if version == 0 else f"v{version}"
+        on_event(ev.Stage("score", f"{label} on {sum(len(p.probes) for p in todo)} probes", None))
+        started = time.perf_counter()
+        served = self.serving(version, todo)
+        scores = []
+        for by in sorted(set(served.values())):  # shared: one group, scored by `version` itself
+            probes = [(p, probe) for p in todo if served[p.id] == by for probe in p.probes]
+            prompts = [probe_prompt(p.title, probe.question) for p, probe in probes]
+            adapter = self.adapter_for(by)
+            nll = self.runtime.answer_nll(adapter, by == 0, list(zip(prompts, [pr.answer for _, pr in probes])))
+            answers = self.runtime.greedy_answers(adapter, by == 0, prompts) if self.config.greedy_answers else [None] * len(probes)
+            scores += [
+                Score(version, probe.id, p.id, value,
+                      None if ans is None else token_f1(ans, probe.answer),
+                      None if ans is None else contains_match(ans, probe.answer), ans)
+                for (p, probe), value, ans in zip(probes, nll, answers)
+            ]
+        self.store.add_scores(self.info.id, scores)
+        crash_point("scored")
+        seconds = time.perf_counter() - started
+        self.timings["score"] += seconds
+        means = {}  # what a person sees: held-out probes only
+        for p in todo:
+            heldout = {q.id for q in p.probes if q.role == "heldout"}
+            values = [s.answer_nll for s in scores if s.passage_id == p.id and (s.probe_id in heldout or not heldout)]
+            means[p.id] = sum(values) / len(values)
+        on_event(ev.ScoresReady(version, means, seconds))
+        return means
+
+    @writes
+    def score_drift(self, version: int, on_event: ev.OnEvent = ev.ignore) -> dict[str, float]:
+        """Score a version on both halves of the drift set once; returns {part: mean NLL}.
+        With per-paper adapters: the adapter of the update that made `version`, the one that moved."""
+        done = self.store.drift(self.info.id).get(version, {})
+        if all(part in done for part in DRIFT_PARTS):
+            return done
+        adapter = self.adapter_for(version)
+        out = {}
+        for part in DRIFT_PARTS:
+            values = self.runtime.answer_nll(adapter, version == 0, drift_items(part))
+            out[part] = sum(values) / len(values)
+            self.store.add_drift(self.info.id, version, part, out[part])
+        on_event(ev.DriftScored(version, out["report"]))
+        return out
+
+
+    @writes
+    def fill_scores(self, on_event: ev.OnEvent = ev.ignore, stop: Event | None = None) -> None:
+        """Score what a killed run left unscored: each version on the passages seen by then."""
+        passages = self.passages()
+        learned = {u.version: u.passage_id for u in self.updates()}
+        for version, passage_id in learned.items():
+            position = next(p.position for p in passages if p.id == passage_id)
+            self.score(version, [p for p in passages if p.position <= position], on_event, stop)
+            if stop is None or not stop.is_set():
+                self.score_drift(version, on_event)
