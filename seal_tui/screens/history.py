@@ -2,6 +2,8 @@
 each editor round did."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -13,6 +15,14 @@ from seal_tui.widgets.editor_rounds import EditorRounds
 from seal_tui.widgets.passage_list import label
 from seal_tui.widgets.strategy_stats import StrategyStats
 from seal_tui.widgets.update_entry import UpdateEntry
+
+
+def trained_edits(session, update) -> list:
+    """The self-edits an update trained on, with the texts it recorded (a later rewrite or
+    veto does not change what it learned)."""
+    texts = update.params.get("edits", {})
+    trained = set(update.params.get("edit_ids", []))
+    return [replace(e, text=texts.get(str(e.id), e.text)) for e in session.self_edits(update.passage_id) if e.id in trained]
 
 
 class HistoryScreen(Screen):
@@ -33,9 +43,7 @@ class HistoryScreen(Screen):
                 yield Static("No updates yet: u on the session screen runs one.", classes="empty")
             for u in updates:
                 p = passages.get(u.passage_id)
-                trained = set(u.params.get("edit_ids", []))
-                edits = self.session.self_edits(u.passage_id) if p else []
-                yield UpdateEntry(u, p, label(p) if p else "?", [e for e in edits if e.id in trained])
+                yield UpdateEntry(u, p, label(p) if p else "?", trained_edits(self.session, u) if p else [])
         yield Footer(compact=True)
 
     def on_mount(self) -> None:

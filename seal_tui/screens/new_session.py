@@ -14,6 +14,8 @@ from textual.widgets import Button, Input, Label, Select
 from engine.config import ACCEPT_POLICIES, ADAPTER_MODES, PRESETS, PROBE_KINDS, ConfigError, preset
 from engine.imported_edits import ImportedEditsError, load_edits
 from engine.selfedit import STRATEGIES
+from engine.store import StoreError
+from engine.store.names import check_session_name
 
 
 ACCEPT_HELP = {
@@ -103,11 +105,13 @@ class NewSessionScreen(ModalScreen[tuple[str, dict] | None]):
         name = self.query_one("#name", Input).value.strip()
         error = self.query_one("#form-error", Label)
         home = self.app.home
-        if not name:
-            error.update("[red]A session needs a name.[/]")
+        try:
+            check_session_name(name)
+        except StoreError as exc:
+            error.update(f"[red]{escape(str(exc))}[/]")
             return
-        if home.exists(name):
-            error.update(f"[red]A session called {name!r} exists already.[/]")
+        if (same := next((s.name for s in home.sessions() if s.name.lower() == name.lower()), None)):
+            error.update(f"[red]A session called {same!r} exists already.[/]")
             return
         recipe = preset(self.query_one("#preset", Select).value)["train"]
         numbers = {}
