@@ -205,15 +205,16 @@ class Generator:
 
     def stream_chat(self, messages: list[dict], *, max_tokens: int = 256,
                     temperature: float = 1.0, top_p: float = 0.95, seed: int | None = None,
-                    stop: threading.Event | None = None) -> Iterator[str]:
+                    stop: threading.Event | None = None, threads: int | None = None) -> Iterator[str]:
         """Yield the reply to a chat as text pieces while llama.cpp produces them.
 
         Setting `stop` ends generation within a token or so; the iterator then just ends.
         `seed` None draws a fresh one. Closing the iterator early cancels the rest.
+        `threads` runs this call on that many threads (None: as the last call did).
         """
         seed = random.randrange(2**31) if seed is None else seed
         kwargs = dict(messages=list(messages), max_tokens=max_tokens,
-                      temperature=temperature, top_p=top_p, seed=seed)
+                      temperature=temperature, top_p=top_p, seed=seed, threads=threads)
         with self._locked():
             if stop is not None and stop.is_set():
                 return
@@ -224,11 +225,11 @@ class Generator:
         return "".join(self.stream_chat(messages, **options))
 
     def greedy(self, prompt: str, max_tokens: int = 64,
-               stop_strings: tuple[str, ...] = ("\n",)) -> str:
+               stop_strings: tuple[str, ...] = ("\n",), threads: int | None = None) -> str:
         """Plain (non-chat) greedy continuation of `prompt`, cut at the first stop string."""
         with self._locked():
             for _ in self._call("greedy", dict(prompt=prompt, max_tokens=max_tokens,
-                                                stop_strings=tuple(stop_strings))):
+                                                stop_strings=tuple(stop_strings), threads=threads)):
                 pass
             return self._result["text"]
 

@@ -14,7 +14,18 @@ from pathlib import Path
 from typing import Callable
 
 
-def _cmd_chat(llm, conn, *, messages, max_tokens, temperature, top_p, seed):
+def _use_threads(llm, threads: int | None) -> None:
+    """Run the next call on `threads` threads (the parent picks them per call: cores free now)."""
+    if threads and threads != _live.get("threads"):
+        import llama_cpp
+
+        _, ctx = _handles(llm)
+        llama_cpp.llama_set_n_threads(ctx, threads, threads)
+        _live["threads"] = threads
+
+
+def _cmd_chat(llm, conn, *, messages, max_tokens, temperature, top_p, seed, threads=None):
+    _use_threads(llm, threads)
     tokens = 0
     stream = llm.create_chat_completion(
         messages=messages, max_tokens=max_tokens, temperature=temperature,
@@ -34,7 +45,8 @@ def _cmd_chat(llm, conn, *, messages, max_tokens, temperature, top_p, seed):
     conn.send(("done", {"tokens": tokens, "cancelled": cancelled}))
 
 
-def _cmd_greedy(llm, conn, *, prompt, max_tokens, stop_strings):
+def _cmd_greedy(llm, conn, *, prompt, max_tokens, stop_strings, threads=None):
+    _use_threads(llm, threads)
     out = llm.create_completion(prompt, max_tokens=max_tokens, temperature=0.0,
                                 stop=list(stop_strings) or None)
     conn.send(("done", {"text": out["choices"][0]["text"],
@@ -150,7 +162,8 @@ def child_main(conn, model_path: str, n_ctx: int, threads: int, log_path: str) -
 
         llama_cpp.llama_log_set(keep_log, ctypes.c_void_p(0))
         llm = llama_cpp.Llama(model_path=model_path, n_ctx=n_ctx, n_threads=threads,
-                              verbose=False)
+                              n_threads_batch=threads, verbose=False)
+        _live["threads"] = threads
     except Exception as exc:  # noqa: BLE001 - every load failure becomes one line
         conn.send(("error", _first_error(log) or f"{type(exc).__name__}: {exc}"))
         return

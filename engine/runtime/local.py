@@ -1,8 +1,14 @@
 """The local model runtime: llama.cpp generation plus the torch/peft copy for training
 and scoring, loaded lazily. The session loop talks to the model only through this class
-(or a fake with the same methods, in fast tests)."""
+(or a fake with the same methods, in fast tests).
+
+Each phase runs on as many threads as there are cores nobody else is using
+(engine.runtime.cores), re-read before every call and between training steps; a fixed
+ModelConfig.threads turns that off.
+"""
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +16,7 @@ from threading import Event, Lock
 from typing import Callable, Iterator
 
 from engine.config import GenerationConfig, ModelConfig, TrainConfig
+from engine.runtime.cores import CpuWatch
 from engine.runtime.models import check_gguf, resolve_gguf
 
 
@@ -47,6 +54,31 @@ class LocalRuntime:
         self._active: tuple | None = None  # (adapter, editor, editor scale) generation uses
         self._anchors: dict = {}  # guard items -> Anchor (the base model's answers never change)
         self._lock = Lock()
+        self.cpu = CpuWatch(self._own_pids)
+        """How busy the machine is apart from this runtime's processes."""
+
+    def _own_pids(self) -> list[int]:
+        child = self._generator.pid if self._generator is not None else None
+        return [os.getpid()] + ([child] if child else [])
+
+    def threads(self) -> int:
+        """Threads for the call about to start: the configured count, else the free cores."""
+        return self.model_config.threads or self.cpu.threads()
+
+    def _torch_threads(self) -> None:
+        import torch
+
+        wanted = self.threads()
+        if torch.get_num_threads() != wanted:
+            torch.set_num_threads(wanted)
+
+    def _following_cores(self, on_step):
+        """on_step for train_lora that also re-picks torch's threads between steps."""
+        def step(*args):
+            self._torch_threads()
+            if on_step is not None:
+                on_step(*args)
+        return step
 
     @property
     def name(self) -> str:
@@ -127,7 +159,7 @@ class LocalRuntime:
     def stream_chat(self, messages: list[dict], config: GenerationConfig, stop: Event | None = None) -> Iterator[str]:
         return self.generator().stream_chat(
             messages, max_tokens=config.max_tokens, temperature=config.temperature,
-            top_p=config.top_p, seed=config.seed, stop=stop,
+            top_p=config.top_p, seed=config.seed, stop=stop, threads=self.threads(),
         )
 
     def chat_prompt(self, messages: list[dict]) -> str:
@@ -144,6 +176,7 @@ class LocalRuntime:
         from engine.runtime.scorer import answer_nll, version_context
 
         lm = self.peft()
+        self._torch_threads()
         if not base:
             self._use_adapter(adapter)
         with version_context(lm.model, base):
@@ -153,6 +186,7 @@ class LocalRuntime:
         from engine.runtime.scorer import greedy_answers, version_context
 
         lm = self.peft()
+        self._torch_threads()
         if not base:
             self._use_adapter(adapter)
         with version_context(lm.model, base):
@@ -201,8 +235,9 @@ class LocalRuntime:
         self._use_adapter(start)
         anchor = self._anchor(config, guards)  # the base model's answers, computed once
         self._loaded_adapter = None  # the slot now holds weights that are in no folder yet
-        result = train_lora(lm.model, lm.tokenizer, examples, config, on_step=on_step, stop=stop,
-                            anchor=anchor, on_epoch=self._epoch_check(config, guards))
+        self._torch_threads()
+        result = train_lora(lm.model, lm.tokenizer, examples, config, on_step=self._following_cores(on_step),
+                            stop=stop, anchor=anchor, on_epoch=self._epoch_check(config, guards))
         if result.cancelled:
             self._loaded_adapter = None if start is None else Path(start)
         return result
@@ -221,8 +256,9 @@ class LocalRuntime:
         saved = adapter_state(lm.model)
         try:
             anchor = self._anchor(config, guards)
-            result = train_lora(lm.model, lm.tokenizer, examples, config, stop=stop, anchor=anchor,
-                                on_epoch=self._epoch_check(config, guards))
+            self._torch_threads()
+            result = train_lora(lm.model, lm.tokenizer, examples, config, on_step=self._following_cores(None),
+                                stop=stop, anchor=anchor, on_epoch=self._epoch_check(config, guards))
             if result.cancelled:
                 return None
             nll = answer_nll(lm.model, lm.tokenizer, items)
@@ -239,6 +275,8 @@ class LocalRuntime:
         return path
 
     def close(self) -> None:
+        self.cpu.close()
+        self.cpu = CpuWatch(self._own_pids)  # a closed runtime may be used again
         if self._generator is not None:
             self._generator.close()
             self._generator = None

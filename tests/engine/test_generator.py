@@ -93,6 +93,15 @@ def test_stream_chat_yields_text_pieces(gen):
 
 
 @pytest.mark.slow
+def test_threads_change_per_call_and_the_text_does_not(gen):
+    """The runtime picks threads per call (the cores free then); a seeded reply stays the same."""
+    one = gen.complete(CHAT, max_tokens=24, seed=5, threads=1)
+    assert gen.complete(CHAT, max_tokens=24, seed=5, threads=2) == one
+    assert gen.greedy("The capital of France is", max_tokens=8, threads=2).strip()
+    assert gen.complete(CHAT, max_tokens=24, seed=5, threads=1) == one
+
+
+@pytest.mark.slow
 def test_greedy_is_deterministic_and_stops_at_newline(gen):
     prompt = "The capital of France is"
     first = gen.greedy(prompt, max_tokens=16)
