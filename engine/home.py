@@ -49,6 +49,8 @@ class Home:
         """The stored config of a session (or the defaults), with overrides applied and checked."""
         check_session_name(name)
         info = self.store.get_session(name)
+        if info is None and (same := self.store.session_named_like(name)):
+            raise StoreError(f"a session named {same!r} already exists (names differ only in case)")
         base = SessionConfig.from_dict(info.config) if info else SessionConfig()
         merged = base.to_dict()
         for key, value in (overrides or {}).items():
@@ -64,6 +66,7 @@ class Home:
             for field, wanted, kept in fixed:
                 if wanted != kept:
                     hint = "; start a new session to use another" if field.startswith("model") else ""
+                    kept = "the embedded model" if kept is None and field.startswith("model") else kept
                     raise ConfigError(f"{field} cannot change once a session has updates "
                                       f"(session {name!r} uses {kept}){hint}")
         return config

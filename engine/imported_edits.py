@@ -93,8 +93,8 @@ def load_edits(path: str | Path) -> ImportedEdits:
         raise ImportedEditsError(f"{p}: not JSON (line {e.lineno}, column {e.colno}: {e.msg})") from None
     except RecursionError:
         raise ImportedEditsError(f"{p}: JSON nested too deeply") from None
-    except ValueError as e:  # e.g. an integer over Python's digit limit
-        raise ImportedEditsError(f"{p}: not usable JSON ({e})") from None
+    except ValueError as e:  # e.g. an integer over Python's digit limit (its sys.* hint dropped)
+        raise ImportedEditsError(f"{p}: not usable JSON ({str(e).partition(';')[0]})") from None
     except OSError as e:
         raise ImportedEditsError(f"{p}: cannot read it ({e.strerror or e})") from None
     if not isinstance(data, list):

@@ -317,8 +317,8 @@ def _read_json(p: Path, text: str, budget: int, max_passages: int) -> list[Paper
         raise IngestError(p, f"invalid JSON at line {e.lineno}, column {e.colno}: {e.msg}") from None
     except RecursionError:
         raise IngestError(p, "JSON nested too deeply") from None
-    except ValueError as e:  # e.g. an integer over Python's digit limit
-        raise IngestError(p, f"invalid JSON ({e})") from None
+    except ValueError as e:  # e.g. an integer over Python's digit limit (its sys.* hint dropped)
+        raise IngestError(p, f"invalid JSON ({str(e).partition(';')[0]})") from None
     if not isinstance(data, list) or not data:
         raise IngestError(p, 'expected a non-empty JSON list of {"title", "context", "questions"} objects')
     groups: list[tuple[str, list[tuple[str, tuple]]]] = []

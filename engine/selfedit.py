@@ -40,12 +40,17 @@ class Strategy:
         if not self.name.strip():
             raise StrategyError("empty strategy name")
         try:
-            fields = [f for _, f, _, _ in string.Formatter().parse(self.user_template) if f is not None]
+            parsed = [(f, spec, conv) for _, f, spec, conv in string.Formatter().parse(self.user_template)
+                      if f is not None]
         except ValueError:
             raise StrategyError("user template has an unmatched brace (write {{ or }} for a literal one)") from None
-        for f in fields:
+        fields = [f for f, _, _ in parsed]
+        for f, spec, conv in parsed:
             if f not in PLACEHOLDERS:
                 raise StrategyError(f"user template has unknown placeholder {{{f}}} (only {{title}} and {{passage}})")
+            if spec or conv:  # "{passage:>999999999}" would build a gigabyte prompt
+                written = f + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "")
+                raise StrategyError(f"user template has {{{written}}}: no conversions or format specs; write {{{f}}}")
         if "passage" not in fields:
             raise StrategyError("user template lacks {passage}")
 
@@ -98,7 +103,7 @@ def load_strategies(path: str | Path) -> dict[str, Strategy]:
     except json.JSONDecodeError as exc:
         raise StrategyError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     except (RecursionError, ValueError) as exc:  # too deep, or an integer over Python's digit limit
-        why = "nested too deeply" if isinstance(exc, RecursionError) else f"not usable ({exc})"
+        why = "nested too deeply" if isinstance(exc, RecursionError) else f"not usable ({str(exc).partition(';')[0]})"
         raise StrategyError(f"{path}: {'TOML' if path.suffix.lower() == '.toml' else 'JSON'} {why}") from None
     if not isinstance(data, dict) or not data:
         raise StrategyError(f"{path}: expected a table of strategies like {{\"name\": {{\"user\": \"... {{passage}} ...\"}}}}")

@@ -72,7 +72,12 @@ def _bench_speed(args, log) -> int:
     examples = to_examples(lines, passage.title, passage.text, "implications")
     runtime = LocalRuntime(ModelConfig(), TrainConfig())
     try:
-        result = benchmarks_speed.speed(runtime, paper, examples, log)
+        if args.busy:
+            from engine.benchmarks_busy import busy_speed
+
+            result = busy_speed(runtime, paper, examples, args.busy, log)
+        else:
+            result = benchmarks_speed.speed(runtime, paper, examples, log)
     finally:
         runtime.close()
     print(json.dumps(result, indent=None if args.json else 2))

@@ -123,6 +123,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="ki: a SEAL-format file whose first self-edit per passage trains the teacher condition")
     bench.add_argument("--max-tokens", type=int, default=128, help="ki/forget: longest self-edit")
     bench.add_argument("--replay", type=float, default=0.5, help="forget: replay share for the replay run")
+    bench.add_argument("--busy", type=int, metavar="N",
+                       help="speed: the figures alone and beside N CPU-bound programs it starts, with ratios")
     bench.add_argument("--reward-vs", choices=["version", "passage"], default="version",
                        help="ki: the filter's reward against the model (SEAL) or against training on the passage alone")
     return parser
@@ -169,6 +171,7 @@ def cmd_run(args) -> int:
     from engine.imported_edits import load_edits
     from engine.ingest import read_paper
     from engine.runtime.local import LocalRuntime
+    from engine.runtime.models import check_model_files
     from engine.selfedit import resolve_strategy
     from seal_tui.progress import ProgressReporter
 
@@ -182,6 +185,7 @@ def cmd_run(args) -> int:
     drafts = [d for path in args.paths for d in read_paper(path, config.passage_tokens, config.max_passages)]
     if not drafts and not home.exists(args.session):
         raise _usage(f"session {args.session!r} does not exist yet: give at least one paper")
+    check_model_files(config.model)
     lock = home.writer(args.session)  # a second writer is told now, not after the model loads
     runtime, session = None, None
     stop = threading.Event()
@@ -307,7 +311,7 @@ def cmd_export(args) -> int:
     for kind, path in wanted.items():  # every output checked before any is written
         (export.check_fresh_dir if kind in ("peft", "merged") else export.check_fresh_file)(path)
     needs_adapter = any(kind != "edits" for kind in wanted)
-    if needs_adapter:
+    if needs_adapter or version != 0:  # the version exists (and has an adapter, where one is written)
         export.adapter_of(session, version)
     base = resolve_gguf(session.config.model) if needs_adapter else None
     for kind, path in wanted.items():

@@ -17,7 +17,7 @@ from typing import Callable, Iterator
 
 from engine.config import GenerationConfig, ModelConfig, TrainConfig
 from engine.runtime.cores import CpuWatch
-from engine.runtime.models import check_gguf, resolve_gguf
+from engine.runtime.models import check_model_files
 
 
 @dataclass(frozen=True)
@@ -46,7 +46,7 @@ class LocalRuntime:
     def __init__(self, model: ModelConfig, lora: TrainConfig):
         self.model_config = model
         self.lora = lora
-        self.gguf = check_gguf(resolve_gguf(model))
+        self.gguf = check_model_files(model)
         self._generator = None
         self._lm = None
         self._initial_state = None

