@@ -2,7 +2,9 @@
 
 Everything is written under a temporary name beside its target (NAME.partial), flushed to
 disk (fsync of each file and of the folders), then renamed into place in one step. A
-process killed before the rename leaves only a .partial, which engine.recovery removes.
+process killed before the rename leaves only a .partial: engine.recovery removes those in a
+session's folder when the session next opens for writing; one beside an export outside it
+stays until that export is written again (partial_of empties it first).
 """
 from __future__ import annotations
 

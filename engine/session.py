@@ -383,7 +383,9 @@ class Session(Writing, Scoring):
 
     @writes
     def run(self, on_event: ev.OnEvent = ev.ignore, stop: Event | None = None) -> list[Update]:
-        """Learn every passage not yet learned, in order, and make sure scores are complete."""
+        """Learn every passage not yet learned, in order, and make sure scores are complete.
+        An automatic editor round that was due when a run was killed runs before the next
+        candidates are written (Session.generate), or at the end."""
         made = []
         for passage in self.passages():
             if stop is not None and stop.is_set():
@@ -393,6 +395,8 @@ class Session(Writing, Scoring):
             update = self.step(passage, on_event, stop)
             if update is not None:
                 made.append(update)
+        if stop is None or not stop.is_set():
+            editor.maybe_auto_round(self, on_event, stop)
         self.fill_scores(on_event, stop)
         return made
 

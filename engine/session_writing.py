@@ -41,6 +41,7 @@ class Writing:
         imported, note = self._from_file(passage, sum(e.strategy == IMPORTED for e in stored), count)
         if imported:
             return self._store_imported(passage, existing, imported, on_event, stop)
+        editor.maybe_auto_round(self, on_event, stop)  # one due when a run was killed writes these
         self.sync_generation(on_event, passage)
         messages = build_messages(self.strategy, passage.title, passage.text)
         current = editor.current_round(self)

@@ -1,8 +1,11 @@
 """SealApp: wires the screens together. The model runtime and the session home come from
 outside (tests hand in a scripted runtime and a temporary home); nothing heavy is
-imported until a session screen's worker builds the runtime after the first frame."""
+imported until a session screen's worker builds the runtime after the first frame.
+Leaving the app gives every open session back (its model closed, its writer lock released)."""
 from __future__ import annotations
 
+import sqlite3
+import weakref
 from functools import partial
 from typing import Callable, Iterable
 
@@ -10,8 +13,11 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from engine.config import SessionConfig
+from engine.config import ConfigError, SessionConfig
 from engine.home import Home
+from engine.session_lock import SessionLocked
+from engine.store import StoreError
+from seal_tui.failure_text import failure_text
 
 
 def local_runtime(config: SessionConfig):
@@ -35,6 +41,8 @@ class SealApp(App):
         super().__init__()
         self.runtime_factory = runtime_factory or local_runtime
         self.home = home or Home()
+        self._sessions = weakref.WeakSet()
+        """Session screens that hold a session (each gives it back once, when it goes)."""
 
     def on_mount(self) -> None:
         from seal_tui.screens.sessions import SessionsScreen
@@ -45,9 +53,22 @@ class SealApp(App):
         """Create the session when a config is given for a new name, then show it."""
         from seal_tui.screens.session import SessionScreen
 
-        if config is not None and not self.home.exists(name):
-            self.home.create(name, config)
+        try:
+            if config is not None and not self.home.exists(name):
+                self.home.create(name, config)
+        except (SessionLocked, OSError, sqlite3.Error, StoreError, ConfigError) as exc:
+            self.notify(failure_text(exc, self.home.path / "seal.db"), title=f"Cannot create {name}",
+                        severity="error", timeout=10)
+            return
         self.push_screen(SessionScreen(name, paper))
+
+    def opened(self, screen) -> None:
+        """A session screen holds its session from now until it gives it back."""
+        self._sessions.add(screen)
+
+    def on_unmount(self) -> None:
+        for screen in list(self._sessions):  # each screen has given its own back as it went
+            screen.release()
 
     def training(self) -> bool:
         return any(w.group in ("update", "editor") and w.is_running for w in self.workers)

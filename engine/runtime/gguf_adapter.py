@@ -26,6 +26,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from engine.atomic import publish
+
 CONFIG_FILE = "adapter_config.json"
 WEIGHTS_FILE = "adapter_model.safetensors"
 _PEFT_PREFIX = "base_model.model."
@@ -267,7 +269,7 @@ def _write(out: Path, arch: str, alpha: float, tensors: list) -> None:
         writer.write_tensors_to_file()
         writer.close()
         os.chmod(tmp, 0o644)  # mkstemp made it private; an export is an ordinary file
-        os.replace(tmp, out)
+        publish(Path(tmp), out)  # on disk before it is in place
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

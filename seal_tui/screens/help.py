@@ -46,6 +46,11 @@ the reward filter). The new-session form also sets the replay share: earlier pas
 examples mixed into each update against forgetting (0 keeps plain SEAL), and how often an
 editor round runs by itself (every N learned passages; 0: only on `i`). Everything is saved in
 SQLite as it happens: close the app and reopen the session to find it as it was.
+
+One process writes a session at a time. A session that `seal run` or another window is
+writing opens **read-only** here: you can look, not change. While an update, the reward
+filter or an editor round runs, decisions wait: what trains is what you decided before it
+started (RELIABILITY.md says what seal promises about your data).
 """
 
 

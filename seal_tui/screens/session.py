@@ -3,6 +3,11 @@
 It composes the widgets and routes their messages; every engine call that takes time runs
 in a declared thread worker (session_workers.py) that reports through messages, and the
 widgets change only in the handlers below. Decisions and edits are single quick writes, done in place.
+
+A session another process writes opens read-only: no model loads, every key that would write
+is refused with one warning, and the view follows what the writer stores. While an update,
+the reward filter or an editor round runs, decisions and texts are frozen: what trains is
+what was decided before it started, and the cards always show what the store holds.
 """
 from __future__ import annotations
 
@@ -18,12 +23,13 @@ from textual.worker import Worker, WorkerState
 
 from engine import events as ev
 from engine.evaluate import METRICS
-from engine.session import NoModel
+from seal_tui.failure_text import failure_text
 from seal_tui.messages import (
     CandidateDecided, CandidateEditRequested, CellSelected, EngineEvent, PassageSelected,
     PaperRequested, RuntimeFailed, RuntimeReady, TrainProgress, WorkDone,
 )
-from seal_tui.screens.session_workers import WORK, SessionWorkers
+from seal_tui.screens.session_access import OPEN_FAILURES, WATCH_S, SessionAccess
+from seal_tui.screens.session_workers import SessionWorkers
 from seal_tui.widgets.candidate_list import CandidateList
 from seal_tui.widgets.heatmap import Heatmap
 from seal_tui.widgets.passage_list import PassageList, label
@@ -36,7 +42,7 @@ def vname(version: int) -> str:
     return "base" if version == 0 else f"v{version}"
 
 
-class SessionScreen(SessionWorkers, Screen):
+class SessionScreen(SessionAccess, SessionWorkers, Screen):
     BINDINGS = [
         Binding("p", "add_paper", "Paper", tooltip="Add paper"),
         Binding("s", "generate", "Generate", tooltip="Generate candidates"),
@@ -64,6 +70,13 @@ class SessionScreen(SessionWorkers, Screen):
         self.model_error = ""
         self.model_name = ""
         self.stop = threading.Event()
+        self.writer = ""
+        """Who writes the session when it is open read-only ("process 123 (seal run)")."""
+        self.writer_gone = False
+        self.closed = False
+        self._guard = threading.Lock()
+        self._working = 0
+        self._seen = None
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
@@ -81,20 +94,40 @@ class SessionScreen(SessionWorkers, Screen):
     def on_mount(self) -> None:
         self.query_one("#passages").border_title = "Passages"
         self.query_one("#cards").border_title = "Candidates"
-        self.session = self.app.home.open(self.session_name, runtime=NoModel("the model is still loading"))
-        self.title = f"seal · {self.session_name}"
+        try:
+            self.session = self._open()
+        except OPEN_FAILURES as exc:
+            self.notify(failure_text(exc, self.app.home.path / "seal.db"),
+                        title=f"Cannot open {self.session_name}", severity="error", timeout=10)
+            self.closed = True
+            self.app.pop_screen()
+            return
+        self.app.opened(self)
+        self.title = f"seal · {self.session_name}" + (" · read-only" if self.session.read_only else "")
         self._subtitle()
         self.refresh_all()
+        if self.session.read_only:
+            self.model_state = "read-only"
+            self._subtitle()
+            self._seen = self._signature()
+            self.set_interval(WATCH_S, self._follow_writer)
+            if self.first_paper:
+                self._writable()
+            return
         self.load_runtime()
         if self.first_paper:
             self.add_paper(PaperRequested(path=self.first_paper))
+
+    def on_unmount(self) -> None:
+        self.release()
 
     # -- state -> widgets ------------------------------------------------------------
     def _subtitle(self) -> None:
         cfg = self.session.config
         name = self.model_name.removesuffix(".gguf")
-        model = {"loading": "model loading…", "ready": name,
-                 "failed": "model failed to load"}[self.model_state]
+        state = "has closed it (reopen to write)" if self.writer_gone else "is writing it"
+        model = {"loading": "model loading…", "ready": name, "failed": "model failed to load",
+                 "read-only": f"read-only: {self.writer or 'another process'} {state}"}[self.model_state]
         rounds = self.session.editor_rounds()
         editor = f" · editor r{rounds[-1].number}" if rounds and cfg.editor.scale > 0 else ""
         self.sub_title = f"{cfg.strategy} · {cfg.generation.candidates} candidates · probes {cfg.probes}{editor} · {model}"
@@ -143,25 +176,6 @@ class SessionScreen(SessionWorkers, Screen):
         scores = [s for s in scores if s.passage_id == passage.id]
         self.query_one(ProbeDetail).show(passage, label(passage), version, scores)
 
-    # -- workers -------------------------------------------------------------------
-    def busy(self) -> str:
-        running = [w for w in self.workers if w.group in WORK and w.is_running]
-        return running[0].description if running else ""
-
-    def training(self) -> bool:
-        return any(w.group in ("update", "editor") and w.is_running for w in self.workers)
-
-    def _can_start(self, needs_model: bool = True) -> bool:
-        if (doing := self.busy()):
-            self.notify(f"Busy {doing}; Esc cancels it.", severity="warning")
-            return False
-        if needs_model and self.model_state != "ready":
-            why = f"the model failed to load: {self.model_error}" if self.model_state == "failed" else "the model is still loading"
-            self.notify(f"Cannot start yet: {why}.", severity="warning")
-            return False
-        self.stop = threading.Event()
-        return True
-
     # -- actions -------------------------------------------------------------------
     def check_action(self, action: str, parameters) -> bool | None:
         """Esc shows in the footer only while there is something to cancel."""
@@ -177,6 +191,8 @@ class SessionScreen(SessionWorkers, Screen):
     def action_add_paper(self) -> None:
         from seal_tui.screens.add_paper import AddPaperScreen
 
+        if not self._writable():
+            return
         self.app.push_screen(AddPaperScreen(), lambda request: request and self.add_paper(request))
 
     def _selected(self):
@@ -193,7 +209,7 @@ class SessionScreen(SessionWorkers, Screen):
             self._generate(passage, False)
 
     def action_regenerate(self) -> None:
-        if (passage := self._selected()) and self._can_start():
+        if self._may_decide() and (passage := self._selected()) and self._can_start():
             self._generate(passage, True)
 
     def action_update(self) -> None:
@@ -227,6 +243,8 @@ class SessionScreen(SessionWorkers, Screen):
         self._editor_round()
 
     def action_rollback(self) -> None:
+        if not self._writable():
+            return
         matrix = self.query_one(Heatmap).matrix
         if matrix is None or not matrix.rows or self.busy():
             if self.busy():
@@ -243,7 +261,7 @@ class SessionScreen(SessionWorkers, Screen):
         from seal_tui.screens.confirm import ConfirmScreen
 
         def answer(yes: bool | None) -> None:
-            if yes:
+            if yes and self._writable() and not self.busy():
                 self.rollback(version)
 
         self.app.push_screen(ConfirmScreen(f"Make {vname(version)} current again?{stay}",
@@ -266,7 +284,7 @@ class SessionScreen(SessionWorkers, Screen):
             self.notify("Cancelling… the current version stays.", severity="warning")
 
     def action_decide_all(self, accept: bool) -> None:
-        if (passage := self._selected()):
+        if self._may_decide() and (passage := self._selected()):
             for edit in self.session.self_edits(passage.id):
                 self.session.decide(edit.id, accept, "all at once")
             self.refresh_cards()
@@ -283,9 +301,11 @@ class SessionScreen(SessionWorkers, Screen):
         self.app.push_screen(HistoryScreen(self.session))
 
     def action_sessions(self) -> None:
+        """Back to the list, giving the session back: its model closed, its writer lock released."""
         if self.busy():
             self.notify("Finish or cancel the running work first.", severity="warning")
         else:
+            self.release()
             self.app.pop_screen()
 
     # -- messages ------------------------------------------------------------------
@@ -312,21 +332,25 @@ class SessionScreen(SessionWorkers, Screen):
         self.call_after_refresh(self._follow_selection, message.passage_id, changed)
 
     def _follow_selection(self, passage_id: int, cards: bool) -> None:
-        if passage_id != self.passage_id:
+        if passage_id != self.passage_id or self.session is None:
             return  # the cursor has moved on; its own callback follows
         if cards:
             self.refresh_cards()
         self.show_detail()
 
     def on_candidate_decided(self, message: CandidateDecided) -> None:
-        self.session.decide(message.edit_id, message.accept)
+        if self._may_decide():
+            self.session.decide(message.edit_id, message.accept)
         self.refresh_cards()
 
     def on_candidate_edit_requested(self, message: CandidateEditRequested) -> None:
         from seal_tui.screens.edit_candidate import EditCandidateScreen
 
+        if not self._may_decide():
+            return
+
         def save(text: str | None) -> None:
-            if text is None:
+            if text is None or not self._may_decide():
                 return
             try:
                 self.session.edit_text(message.edit_id, text)
@@ -401,7 +425,7 @@ class SessionScreen(SessionWorkers, Screen):
         worker = event.worker
         self.refresh_bindings()
         if event.state == WorkerState.ERROR:
-            reason = str(worker.error) or type(worker.error).__name__
+            reason = failure_text(worker.error, self.app.home.path / "seal.db")
             if worker.group == "model":
                 self.post_message(RuntimeFailed(reason))
             self.notify(reason, title=f"Failed {worker.description}", severity="error", timeout=10)

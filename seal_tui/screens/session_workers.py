@@ -1,16 +1,24 @@
 """The session screen's workers: every engine call that takes time, each in a declared
 thread worker that reports only through messages (seal_tui.messages).
 
-A mixin for SessionScreen, which owns `session`, `stop` and the widgets; the handlers of
-what these workers post live on the screen.
+A mixin for SessionScreen, which owns `session`, `stop`, `closed`, `_guard`, `_working` and
+the widgets; the handlers of what these workers post live on the screen.
+
+Leaving the screen gives the session back (release): its runtime closed (LocalRuntime ends
+its llama.cpp child; the torch model goes with the last reference) and its writer lock
+released. Work still running in a thread then (a quit during an update, which stops after
+the step in flight) gives it back when it ends, so the lock is never released under a write;
+a model that finishes loading after the person left is closed, not attached.
 """
 from __future__ import annotations
 
+import functools
 import time
 
 from textual import work
 
 from engine import events as ev
+from engine.session import NoModel
 from engine.ingest import paper_from_text, read_paper
 from seal_tui.messages import EngineEvent, PaperRequested, RuntimeReady, TrainProgress, WorkDone
 from seal_tui.widgets.passage_list import label
@@ -18,6 +26,28 @@ from seal_tui.widgets.passage_list import label
 WORK = ("paper", "generate", "update", "filter", "swap", "editor")
 """Worker groups that count as the screen's running work (one at a time, Esc cancels)."""
 TOKEN_BATCH_S = 1 / 30
+
+
+def holds_session(method):
+    """A worker body that writes the session: the session is given back after it ends."""
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        with self._guard:
+            self._working += 1
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            with self._guard:
+                self._working -= 1
+                last = self.closed and self._working == 0
+            if last:
+                self._give_back()
+    return run
+
+
+def close_runtime(runtime) -> None:
+    if runtime is not None and not isinstance(runtime, NoModel) and callable(close := getattr(runtime, "close", None)):
+        close()
 
 
 class SessionWorkers:
@@ -60,14 +90,47 @@ class SessionWorkers:
                 self.post_message(EngineEvent(event))
         return on_event
 
+    def release(self) -> None:
+        """Give the session back now, or when the work still running ends. Once only."""
+        with self._guard:
+            if self.closed:
+                return
+            self.closed = True
+            now = self._working == 0
+        if now:
+            self._give_back()
+
+    def _give_back(self) -> None:
+        session = self.session
+        if session is None:
+            return
+        runtime, session.runtime = session.runtime, NoModel("the session was closed")
+        try:
+            close_runtime(runtime)
+        finally:
+            session.close()
+
     @work(thread=True, exclusive=True, exit_on_error=False, group="model", description="loading the model")
     def load_runtime(self) -> None:
+        if self.closed:
+            return
         runtime = self.app.runtime_factory(self.session.config)
-        runtime.load()  # both model copies, after the first frame; a bad model fails here
-        self.session.attach_runtime(runtime)
+        try:
+            runtime.load()  # both model copies, after the first frame; a bad model fails here
+            with self._guard:
+                attached = not self.closed
+                if attached:
+                    self.session.attach_runtime(runtime)  # ModelMismatch: not the session's model
+        except BaseException:
+            close_runtime(runtime)
+            raise
+        if not attached:  # the person left while it loaded
+            close_runtime(runtime)
+            return
         self.post_message(RuntimeReady(getattr(runtime, "name", "model")))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="paper", description="adding a paper")
+    @holds_session
     def _add_paper(self, request: PaperRequested) -> None:
         size, most = self.session.config.passage_tokens, self.session.config.max_passages
         if request.path:
@@ -78,6 +141,7 @@ class SessionWorkers:
         self.post_message(WorkDone("paper", added[0].id if added else None, f"{len(added)} passage(s) ready"))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="generate", description="writing candidates")
+    @holds_session
     def _generate(self, passage, again: bool) -> None:
         if again:
             made = self.session.regenerate(passage, self._reporter(), self.stop)
@@ -86,12 +150,14 @@ class SessionWorkers:
         self.post_message(WorkDone("generate", passage.id, f"{len(made)} candidate(s) written"))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="update", description="running the update")
+    @holds_session
     def _update(self, passage) -> None:
         update = self.session.step(passage, self._reporter(), self.stop)
         note = "update cancelled" if update is None else f"v{update.version} learned {label(passage)}"
         self.post_message(WorkDone("update", passage.id, note))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="filter", description="running the reward filter")
+    @holds_session
     def _filter(self, passage) -> None:
         stop = self.stop
         edits = self.session.apply_policy(passage, self._reporter(), policy="filter", stop=stop)
@@ -104,11 +170,13 @@ class SessionWorkers:
         self.post_message(WorkDone("filter", passage.id, note))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="swap", description="switching the model's version")
+    @holds_session
     def _sync_generation(self) -> None:
         self.session.sync_generation(self._reporter())
         self.post_message(WorkDone("swap", None, f"generation uses v{self.session.current_version}"))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="editor", description="training the editor")
+    @holds_session
     def _editor_round(self) -> None:
         made = self.session.improve_editor(self._reporter(), self.stop)
         note = "editor round cancelled" if made is None else f"editor round {made.number} writes the next candidates"

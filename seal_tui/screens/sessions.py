@@ -1,6 +1,8 @@
-"""Pick a session, create one, or (on a first run) start the demo on the sample paper."""
+"""Pick a session, create one, or (on a first run) start the demo on the sample paper.
+A session another process writes is marked; it opens read-only."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from rich.text import Text
@@ -12,6 +14,7 @@ from textual.widgets import Button, Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from engine.config import ConfigError
+from engine.session_lock import Holder, WriterLock
 
 SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "velmora.md"
 DEMO = "velmora-demo"
@@ -23,6 +26,15 @@ WELCOME = (
     "Press [b]d[/] to start the demo on a short sample paper about an invented observatory "
     "(facts the model cannot already know), or [b]n[/] to create your own session."
 )
+
+
+def writer_of(home, name: str) -> Holder | None:
+    """The other process that writes a session now, if any (this one is not counted)."""
+    try:
+        holder = WriterLock(home.path / name, name).holder()
+    except OSError:
+        return None
+    return holder if holder is not None and holder.pid != os.getpid() else None
 
 
 class SessionsScreen(Screen):
@@ -62,6 +74,8 @@ class SessionsScreen(Screen):
                 (f"  {s.passages} passage(s) · {s.updates} update(s) · {cfg.get('strategy', '')} · "
                  f"{cfg.get('generation', {}).get('candidates', '?')} candidates · probes {cfg.get('probes', '')}", "dim"),
             )
+            if (holder := writer_of(self.app.home, s.name)) is not None:
+                text.append(f"  (open in process {holder.pid}, {holder.command}: read-only here)", style="dim italic")
             options.add_option(Option(text, id=s.name))
         self.query_one("#welcome").display = not sessions
         options.display = bool(sessions)

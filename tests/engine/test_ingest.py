@@ -5,6 +5,10 @@ import io
 import json
 import logging
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -232,11 +236,40 @@ def test_unreadable_file(tmp_path, monkeypatch):
     assert "permission denied" in error_of(p).reason
 
 
-@pytest.mark.skipif(os.name != "posix" or os.geteuid() == 0, reason="root reads anything")
-def test_unreadable_file_for_real(tmp_path):
-    p = write(tmp_path, "secret.txt", "text")
-    p.chmod(0)
-    assert "permission denied" in error_of(p).reason
+READ_AS_NOBODY = """
+import os, sys
+from engine.ingest import IngestError, read_paper
+read_paper(sys.argv[1])  # imports what reading needs while the interpreter's files are readable
+if os.geteuid() == 0:  # root reads anything: read as nobody
+    os.setgroups([])
+    os.setgid(65534)
+    os.setuid(65534)
+for path in sys.argv[1:]:
+    try:
+        read_paper(path)
+        print("read")
+    except IngestError as exc:
+        print(exc.reason)
+"""
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
+def test_unreadable_file_for_real():
+    """A file whose mode forbids reading it, read by a process that may not (as root, the
+    child drops to nobody); a readable file beside it shows the child reached the folder."""
+    folder = Path(tempfile.mkdtemp(prefix="seal-unreadable-"))  # pytest's tmp_path is root-only
+    try:
+        folder.chmod(0o711)
+        readable = write(folder, "open.txt", "Title\n\nSome text.")
+        readable.chmod(0o644)
+        secret = write(folder, "secret.txt", "text")
+        secret.chmod(0)
+        done = subprocess.run([sys.executable, "-c", READ_AS_NOBODY, str(readable), str(secret)],
+                              cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stdout.splitlines() == ["read", "permission denied (cannot read the file)"]
+    finally:
+        shutil.rmtree(folder)
 
 
 @pytest.mark.parametrize("content, reason", [(b"", "empty file"), (b" \n\t\r\n ", "only whitespace")])

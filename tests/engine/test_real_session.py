@@ -80,8 +80,10 @@ def test_killed_run_resumes_with_nothing_accepted_lost(seal_home, fixtures):
     deadline = time.time() + 300
     while not _accepted(seal_home / "seal.db") and time.time() < deadline and proc.poll() is None:
         time.sleep(0.2)
+    assert proc.poll() is None, f"the run ended (exit {proc.returncode}) before it could be killed"
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    assert proc.returncode == -signal.SIGKILL, f"the run was not killed mid-way (exit {proc.returncode})"
     before = _accepted(seal_home / "seal.db")
     assert before, "the run was killed after accepting edits"
 
