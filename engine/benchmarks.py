@@ -120,7 +120,7 @@ def cycle(draft: PaperDraft, config: SessionConfig, passages: int, on_line: Call
                 subset = stored[:n]
                 probes = sum(len(p.probes) for p in subset)
                 t0 = time.perf_counter()
-                runtime.answer_nll(Path(update.adapter_path), False, [
+                runtime.answer_nll(session.adapter_for(update.version), False, [
                     (f"Topic: {p.title}\nQuestion: {q.question}\nAnswer:", q.answer) for p in subset for q in p.probes
                 ])
                 seconds = time.perf_counter() - t0

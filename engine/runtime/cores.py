@@ -130,14 +130,19 @@ class CpuWatch:
             before = now
         self._ready.set()  # no /proc: nothing to wait for
 
-    def current(self) -> Load:
-        """Others' load over the last few readings (0 where it cannot be read)."""
+    def latest(self) -> Load | None:
+        """Others' load over the last few readings, at once (None before the first one)."""
         if self._thread is None:
             self._thread = threading.Thread(target=self._watch, name="seal-cpu-watch", daemon=True)
             self._thread.start()
-        self._ready.wait(self.interval * 2)
         readings = self._readings
-        return Load(usable_cores(), sum(readings) / len(readings) if readings else 0.0)
+        return Load(usable_cores(), sum(readings) / len(readings)) if readings else None
+
+    def current(self) -> Load:
+        """As latest(), waiting for a first reading (0 where none can be made)."""
+        if self.latest() is None:
+            self._ready.wait(self.interval * 2)
+        return self.latest() or Load(usable_cores(), 0.0)
 
     def threads(self, cap: int = 0) -> int:
         """Threads for the phase about to start (choose_threads on the current reading)."""

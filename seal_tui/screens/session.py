@@ -37,6 +37,9 @@ from seal_tui.widgets.probe_detail import ProbeDetail
 from seal_tui.widgets.stats import SessionStats
 from seal_tui.widgets.update_progress import UpdateProgress
 
+MACHINE_S = 2.0
+"""How often running work checks whether other programs hold cores."""
+
 
 def vname(version: int) -> str:
     return "base" if version == 0 else f"v{version}"
@@ -115,11 +118,20 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
                 self._writable()
             return
         self.load_runtime()
+        self.set_interval(MACHINE_S, self._show_machine)
         if self.first_paper:
             self.add_paper(PaperRequested(path=self.first_paper))
 
     def on_unmount(self) -> None:
         self.release()
+
+    def _show_machine(self) -> None:
+        """While work runs, say so when other programs hold cores (engine.runtime.cores)."""
+        cpu = getattr(self.session.runtime, "cpu", None) if self.model_state == "ready" else None
+        if cpu is None or not self.busy():
+            return
+        load = cpu.latest()
+        self.query_one(UpdateProgress).machine(load.describe() if load is not None and load.busy else "")
 
     # -- state -> widgets ------------------------------------------------------------
     def _subtitle(self) -> None:

@@ -21,6 +21,7 @@ class UpdateProgress(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Label(IDLE, id="update-status")
+        yield Label("", id="update-machine")
         with Horizontal(id="update-bar"):
             yield ProgressBar(total=None, show_eta=False, show_percentage=False, id="update-steps")
             yield Label("", id="update-loss")
@@ -29,6 +30,12 @@ class UpdateProgress(Vertical):
     def on_mount(self) -> None:
         self.border_title = "Update"
         self.idle(IDLE)
+
+    def machine(self, text: str) -> None:
+        """Why the running work is slow, when other programs hold cores (empty: hidden)."""
+        line = self.query_one("#update-machine", Label)
+        line.update(text)
+        line.display = bool(text)
 
     def stage(self, text: str) -> None:
         """A long step began (scoring, generating...): an indeterminate bar."""
@@ -63,6 +70,7 @@ class UpdateProgress(Vertical):
 
     def idle(self, text: str, losses: tuple[float, ...] = ()) -> None:
         self.remove_class("-busy")
+        self.machine("")
         self.query_one("#update-status", Label).update(text)
         self.query_one(ProgressBar).update(total=100, progress=0)
         self.query_one("#update-loss", Label).update("")

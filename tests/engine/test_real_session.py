@@ -112,7 +112,7 @@ def test_an_editor_round_learns_the_kept_edits_and_writes_beside_the_knowledge_a
     assert len(pairs) == 1 and pairs[0][0].startswith("<|im_start|>") and pairs[0][0].endswith("assistant\n")
     before = runtime.answer_nll(None, True, pairs)
     made = session.improve_editor()
-    folder = Path(made.adapter_path)
+    folder = session.resolve(made.adapter_path)
     after = runtime.answer_nll(folder, False, pairs)
     assert after[0] < before[0], "the editor makes the kept self-edit more likely given its prompt"
     assert made.losses[-1] < made.losses[0]
