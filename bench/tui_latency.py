@@ -22,9 +22,9 @@ First frame: a child process (`python -c 'import seal_tui.cli; ...'`, the import
 frame is displayed; the figure is parent's spawn -> that line. Also reported: Pilot's
 `run_test` entry -> first frame, in this process (imports already done).
 
-Fake mode (the default) uses tests.fakes.FakeRuntime with delays: its training and token
-stream are `time.sleep`, so they do not load the CPU; `--real` uses the embedded model
-(llama.cpp in a child process, torch/peft training in a worker thread of this process).
+Fake mode (the default) uses tools.scripted_runtime.FakeRuntime with delays: its training
+and token stream are `time.sleep`, so they do not load the CPU; `--real` uses the embedded
+model (llama.cpp in a child process, torch/peft training in a worker thread of this process).
 
     .venv/bin/python bench/tui_latency.py [--real] [--interval 0.1] [--size 100x30]
 
@@ -147,8 +147,6 @@ def stage_text(screen) -> str:
 
 async def sample_while(clock, heatmap, keys: tuple[str, str], busy, interval: float, limit: float) -> tuple[list[float], int]:
     """Press keys[0], keys[1], ... while busy(); returns latencies and the count of misses."""
-    from seal_tui.widgets.heatmap import Heatmap  # noqa: F401
-
     out, missed, i, deadline = [], 0, 0, time.monotonic() + limit
     while busy() and time.monotonic() < deadline:
         key = keys[i % 2]
@@ -180,7 +178,7 @@ async def bench(args) -> dict:
         config = SessionConfig(generation=GenerationConfig(candidates=3, max_tokens=160, seed=0),
                                train=TrainConfig(epochs=3))
     else:
-        from tests.fakes import FakeRuntime
+        from tools.scripted_runtime import FakeRuntime
 
         runtime = FakeRuntime(token_delay=0.01, step_delay=0.2)
         runtime.text = " ".join([runtime.text] * 4)

@@ -19,7 +19,7 @@ from engine.evaluate import probe_prompt  # noqa: E402
 from engine.ingest import read_paper  # noqa: E402
 from engine.probes import split_probes  # noqa: E402
 from engine.runtime.local import LocalRuntime, TrainingGuards  # noqa: E402
-from engine.selfedit import to_examples  # noqa: E402
+from seal_bench.speed import update_examples  # noqa: E402
 
 
 def main() -> None:
@@ -27,8 +27,7 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=2)
     args = parser.parse_args()
     passage = read_paper(str(resources.files("seal_tui") / "samples" / "velmora.md"))[0].passages[0]
-    lines = "\n".join(s.strip() + "." for s in passage.text.split(". ") if s.strip())
-    examples = to_examples(lines, passage.title, passage.text, "implications")
+    examples = update_examples(passage)
     roles = split_probes(passage.title, passage.text, [], "cloze")
     reward = tuple((probe_prompt(passage.title, q), a) for _, q, a, r in roles if r == "reward")
     guards = TrainingGuards(reward, tuple(drift_items("guard")))

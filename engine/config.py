@@ -1,8 +1,12 @@
 """Settings, one frozen dataclass per concern, validated on construction."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
+
+from engine.policies import POLICIES
+from engine.probes import KINDS as PROBE_KINDS
+from engine.vocabulary import Choice, Vocabulary
 
 
 class ConfigError(ValueError):
@@ -36,7 +40,10 @@ class ModelConfig:
                 _check(Path(value).expanduser().exists(), f"{name}: no such file or folder: {value}")
 
 
-WRITERS = ("current", "base")
+WRITERS: Vocabulary[Choice] = Vocabulary("writer", (
+    Choice("current", "the session's current version, so the model that has just learned writes the next ones"),
+    Choice("base", "the base model, which keeps its instruction following however many updates the session has had"),
+))
 
 
 @dataclass(frozen=True)
@@ -52,16 +59,14 @@ class GenerationConfig:
     seed: int | None = None
     """Sampling seed; None draws a fresh one."""
     writer: str = "current"
-    """Which model writes the self-edits: current (the session's current version, so the
-    model that has just learned writes the next ones) or base (the base model, which keeps
-    its instruction following however many updates the session has had). The editor
-    adapter applies to either."""
+    """Which model writes the self-edits (WRITERS: current or base). The editor adapter
+    applies to either."""
     edits_from: str | None = None
     """A SEAL-format JSON file (passages with a `completions` list each): a passage found in
     it takes its self-edits from the file instead of from the model (engine.imported_edits)."""
 
     def __post_init__(self) -> None:
-        _check(self.writer in WRITERS, f"writer must be one of {', '.join(WRITERS)}, got {self.writer!r}")
+        _check(self.writer in WRITERS, WRITERS.refusal(self.writer))
         _check(0 <= self.candidates <= 64, f"candidates must be 0..64, got {self.candidates}")
         _check(0.0 <= self.temperature <= 5.0, f"temperature must be 0..5, got {self.temperature}")
         _check(0.0 < self.top_p <= 1.0, f"top_p must be in (0, 1], got {self.top_p}")
@@ -73,20 +78,24 @@ class TrainConfig:
     """The LoRA inner-loop update. SEAL's shape (rank 32 on q/v, batch 1), with the recipe
     measured to learn at 135M without moving the rest of the model (BENCHMARKS.md): a
     smaller learning rate, at most 5 epochs, the anchor, and the per-epoch check. SEAL's own
-    settings are the `seal` preset (PRESETS)."""
+    settings are the `seal` preset (PRESETS). Replay is a session setting (SessionConfig.replay):
+    the trainer trains on the examples it is given."""
 
+    # The LoRA shape: fixed once a session has updates (engine.home.LORA_SHAPE).
     rank: int = 32
     alpha: int = 64
-    dropout: float = 0.0
     target_modules: tuple[str, ...] = ("q_proj", "v_proj")
+    # The optimiser and the loop.
+    dropout: float = 0.0
     lr: float = 3e-4
     epochs: int = 5
     batch_size: int = 1
     max_length: int = 512
     """Examples longer than this many tokens are truncated (padding is always dynamic)."""
-    replay: float = 0.0
-    """Replay: earlier passages' examples mixed into each update, as a share of the new
-    examples (0.5 adds one old example per two new ones). 0 keeps plain SEAL behaviour."""
+    bf16: bool = True
+    """Autocast matmuls to bfloat16 where the hardware supports it (weights stay fp32)."""
+    seed: int = 0
+    # What guards an update against learning the wrong thing.
     anchor: float = 3.0
     """Weight of the anchor: a KL term holding the model's answers to the drift set's guard
     questions to the base model's (0: off)."""
@@ -96,9 +105,6 @@ class TrainConfig:
     patience: int = 2
     """Per-epoch check: score after each epoch, keep the best epoch's weights, stop after
     this many epochs without a better score (0: no check, every epoch runs)."""
-    bf16: bool = True
-    """Autocast matmuls to bfloat16 where the hardware supports it (weights stay fp32)."""
-    seed: int = 0
 
     def __post_init__(self) -> None:
         _check(1 <= self.rank <= 512, f"rank must be 1..512, got {self.rank}")
@@ -109,13 +115,16 @@ class TrainConfig:
         _check(1 <= self.epochs <= 100, f"epochs must be 1..100, got {self.epochs}")
         _check(1 <= self.batch_size <= 64, f"batch_size must be 1..64, got {self.batch_size}")
         _check(16 <= self.max_length <= 8192, f"max_length must be 16..8192, got {self.max_length}")
-        _check(0.0 <= self.replay <= 10.0, f"replay must be 0..10, got {self.replay}")
         _check(0.0 <= self.anchor <= 100.0, f"anchor must be 0..100, got {self.anchor}")
         _check(0 <= self.patience <= 100, f"patience must be 0..100, got {self.patience}")
         _check(0.0 <= self.grounding <= 1.0, f"grounding must be 0..1, got {self.grounding}")
 
 
-REWARD_BASELINES = ("version", "passage")
+REWARD_BASELINES: Vocabulary[Choice] = Vocabulary("reward_vs", (
+    Choice("version", "the current model, trained on the candidate alone (SEAL's reward)"),
+    Choice("passage", "a trial on the passage alone, the candidate's trial on passage + candidate, "
+                      "so a kept edit must add to what the passage itself teaches"),
+))
 
 
 @dataclass(frozen=True)
@@ -134,18 +143,14 @@ class FilterConfig:
     anchor_probes: int = 8
     """Probes of earlier passages checked for damage (spread over those passages)."""
     reward_vs: str = "version"
-    """What a candidate's trial is measured against. version: the current model, trained on
-    the candidate alone (SEAL's reward). passage: a trial on the passage alone, the
-    candidate's trial on passage + candidate, so a kept edit must add to what the passage
-    itself teaches."""
+    """What a candidate's trial is measured against (REWARD_BASELINES: version or passage)."""
 
     def __post_init__(self) -> None:
         _check(1 <= self.trial_epochs <= 20, f"trial_epochs must be 1..20, got {self.trial_epochs}")
         _check(self.budget >= 0, f"budget must be 0 or more, got {self.budget}")
         _check(1 <= self.top_k <= 64, f"top_k must be 1..64, got {self.top_k}")
         _check(0 <= self.anchor_probes <= 200, f"anchor_probes must be 0..200, got {self.anchor_probes}")
-        _check(self.reward_vs in REWARD_BASELINES,
-               f"reward_vs must be one of {', '.join(REWARD_BASELINES)}, got {self.reward_vs!r}")
+        _check(self.reward_vs in REWARD_BASELINES, REWARD_BASELINES.refusal(self.reward_vs))
 
 
 @dataclass(frozen=True)
@@ -192,9 +197,11 @@ def preset(name: str) -> dict:
     return {key: dict(value) for key, value in PRESETS[name].items()}
 
 
-PROBE_KINDS = ("given", "cloze", "qa")
-ACCEPT_POLICIES = ("all", "none", "heuristic", "filter")
-ADAPTER_MODES = ("shared", "per-paper")
+ADAPTER_MODES: Vocabulary[Choice] = Vocabulary("adapters", (
+    Choice("shared", "one adapter chain that every passage continues"),
+    Choice("per-paper", "one chain per paper from the base model, and each passage is scored by its own "
+                        "paper's adapter, so learning one paper cannot move another's scores"),
+))
 
 
 @dataclass(frozen=True)
@@ -204,10 +211,13 @@ class SessionConfig:
     strategy: str = "implications"
     """Self-edit strategy name (see engine.selfedit.STRATEGIES) or a template file path."""
     accept: str = "heuristic"
-    """How candidates are accepted when no person decides: all, none, heuristic, or
-    filter (the heuristic gate, then trial updates judged by their reward)."""
+    """How candidates are accepted when no person decides: a policy of engine.policies
+    (all, none, heuristic, filter)."""
     probes: str = "given"
-    """given: the input's questions (cloze when it has none); cloze; qa (model-written)."""
+    """Which probe questions each passage gets (engine.probes.KINDS: given, cloze, qa)."""
+    replay: float = 0.0
+    """Replay: earlier passages' examples mixed into each update, as a share of the new
+    examples (0.5 adds one old example per two new ones). 0 keeps plain SEAL behaviour."""
     passage_tokens: int = 300
     """Token budget of one passage when papers are split."""
     max_passages: int = 500
@@ -215,10 +225,8 @@ class SessionConfig:
     greedy_answers: bool = False
     """Also score a greedy answer (token F1, contains) for every probe."""
     adapters: str = "shared"
-    """shared: one adapter chain that every passage continues; per-paper: one chain per
-    paper from the base model, and each passage is scored by its own paper's adapter, so
-    learning one paper cannot move another's scores (engine.routing). Fixed once a session
-    has updates."""
+    """One adapter chain for all papers or one per paper (ADAPTER_MODES; engine.routing).
+    Fixed once a session has updates."""
     model: ModelConfig = field(default_factory=ModelConfig)
     generation: GenerationConfig = field(default_factory=GenerationConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -226,10 +234,11 @@ class SessionConfig:
     editor: EditorConfig = field(default_factory=EditorConfig)
 
     def __post_init__(self) -> None:
-        _check(self.accept in ACCEPT_POLICIES, f"accept must be one of {', '.join(ACCEPT_POLICIES)}, got {self.accept!r}")
-        _check(self.adapters in ADAPTER_MODES,
-               f"adapters must be one of {', '.join(ADAPTER_MODES)}, got {self.adapters!r}")
-        _check(self.probes in PROBE_KINDS, f"probes must be one of {', '.join(PROBE_KINDS)}, got {self.probes!r}")
+        _check(self.accept in POLICIES, POLICIES.refusal(self.accept))
+        _check(self.adapters in ADAPTER_MODES, ADAPTER_MODES.refusal(self.adapters))
+        _check(self.probes in PROBE_KINDS, PROBE_KINDS.refusal(self.probes, "probes"))
+        _check(isinstance(self.replay, int | float) and 0.0 <= self.replay <= 10.0,
+               f"replay must be 0..10, got {self.replay!r}")
         _check(32 <= self.passage_tokens <= 4096, f"passage_tokens must be 32..4096, got {self.passage_tokens}")
         _check(type(self.max_passages) is int and self.max_passages >= 1,
                f"max_passages must be a whole number of 1 or more, got {self.max_passages!r}")
@@ -245,6 +254,7 @@ class SessionConfig:
     def from_dict(cls, data: dict) -> "SessionConfig":
         nested = {"model": ModelConfig, "generation": GenerationConfig, "train": TrainConfig, "filter": FilterConfig,
                   "editor": EditorConfig}
+        data = _replay_from_train(data)
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         _check(not unknown, f"unknown setting(s): {', '.join(sorted(unknown))}")
@@ -267,8 +277,17 @@ class SessionConfig:
                 kwargs[key] = value
         return cls(**kwargs)
 
-    def with_overrides(self, **changes) -> "SessionConfig":
-        return replace(self, **changes)
+
+def _replay_from_train(data: dict) -> dict:
+    """A stored config from before replay was a session setting (train.replay) reads with the
+    same meaning; given both ways, they must agree."""
+    train = data.get("train")
+    if not isinstance(train, dict) or "replay" not in train:
+        return data
+    legacy = train["replay"]
+    _check("replay" not in data or data["replay"] == legacy,
+           f"replay is given twice ({data.get('replay')!r} and train.replay {legacy!r}); it is a session setting")
+    return {**data, "replay": legacy, "train": {k: v for k, v in train.items() if k != "replay"}}
 
 
 def _plain(value):

@@ -1,7 +1,7 @@
 """The session's records as plain dataclasses; the store converts rows to these."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,14 @@ class SelfEdit:
     """Reward filter: how much that trial update worsened earlier passages' probes."""
     editor_round: int | None = None
     """The editor round whose adapter helped write it; None: the model without an editor."""
+    original_text: str | None = None
+    """The model's own text when a person has edited it (kept from the first edit); None:
+    never edited. `text` is what trains."""
+
+    @property
+    def edited(self) -> bool:
+        """A person changed the text the model wrote."""
+        return self.original_text is not None and self.original_text != self.text
 
 
 @dataclass(frozen=True)
@@ -132,4 +140,8 @@ class SessionInfo:
     created_at: str
     passages: int = 0
     updates: int = 0
-    extra: dict = field(default_factory=dict)
+
+
+def version_label(version: int) -> str:
+    """How reports name a model version: "base" for version 0, else "v3"."""
+    return "base" if version == 0 else f"v{version}"

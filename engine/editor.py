@@ -87,7 +87,7 @@ def run_round(session, trigger: str = "person", on_event: ev.OnEvent = ev.ignore
     rounds = session.store.editor_rounds(session.info.id)
     number = (rounds[-1].number if rounds else 0) + 1
     # a prompt holds a whole passage and its instructions: room for it and a long self-edit
-    train = replace(session.config.train, epochs=config.epochs, lr=config.lr, replay=0.0,
+    train = replace(session.config.train, epochs=config.epochs, lr=config.lr,
                     max_length=max(session.config.train.max_length, 1024))
     on_event(ev.Stage("editor", f"round {number}: {len(pairs)} kept self-edits x {train.epochs} epochs"))
 

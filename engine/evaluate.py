@@ -1,47 +1,40 @@
-"""Probe prompts, answer metrics, and the forgetting matrix with its derived metrics.
+"""Probe prompts and the forgetting matrix with its derived metrics.
 
-Pure Python: the model-side scoring lives in engine.runtime.scorer.
-Conventions: rows are model versions (0 = base), columns are passages; for answer NLL
-lower is better, for F1/contains higher is better. Gains and transfer are signed so that
-positive always means "better".
+Pure Python: the model-side scoring lives in engine.runtime.scorer, and what one cell shows
+(answer NLL, F1, contains, ...) is declared in engine.metrics.
+Conventions: rows are model versions (0 = base), columns are passages; each metric says
+whether lower is better. Gains and transfer are signed so that positive always means "better".
 """
 from __future__ import annotations
 
-import re
-import string
-from collections import Counter
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
-METRICS = ("answer_nll", "f1", "contains")
-LOWER_IS_BETTER = {"answer_nll": True, "f1": False, "contains": False}
+from engine.metrics import METRICS, contains_match, token_f1
+
+__all__ = ["LOWER_IS_BETTER", "METRICS", "Matrix", "PassageSummary", "build_matrix", "contains_match",
+           "probe_prompt", "summarize", "token_f1"]
+
+
+class _LowerIsBetter(Mapping[str, bool]):
+    """metric name -> whether lower is better: a view of engine.metrics.METRICS for callers."""
+
+    def __getitem__(self, name: str) -> bool:
+        return METRICS[name].lower_is_better
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(METRICS)
+
+    def __len__(self) -> int:
+        return len(METRICS)
+
+
+LOWER_IS_BETTER: Mapping[str, bool] = _LowerIsBetter()
 
 
 def probe_prompt(title: str, question: str) -> str:
     """The closed-book prompt: no passage, only its topic and the question."""
     return f"Topic: {title}\nQuestion: {question}\nAnswer:"
-
-
-def _normalize(text: str) -> list[str]:
-    text = text.lower()
-    text = "".join(ch for ch in text if ch not in string.punctuation)
-    text = re.sub(r"\b(a|an|the)\b", " ", text)
-    return text.split()
-
-
-def token_f1(prediction: str, gold: str) -> float:
-    pred, ref = _normalize(prediction), _normalize(gold)
-    if not pred or not ref:
-        return float(pred == ref)
-    common = sum((Counter(pred) & Counter(ref)).values())
-    if common == 0:
-        return 0.0
-    precision, recall = common / len(pred), common / len(ref)
-    return 2 * precision * recall / (precision + recall)
-
-
-def contains_match(prediction: str, gold: str) -> float:
-    ref = " ".join(_normalize(gold))
-    return float(bool(ref) and ref in " ".join(_normalize(prediction)))
 
 
 @dataclass
@@ -63,12 +56,24 @@ class Matrix:
     def cell(self, version: int, passage_id: int) -> float | None:
         return self.values[self.rows.index(version)][self.cols.index(passage_id)]
 
+    @property
+    def label(self) -> str:
+        """The metric as people read it ("answer NLL")."""
+        return METRICS[self.metric].label
 
-def build_matrix(scores, versions: list[int], passage_ids: list[int], learned_at: dict[int, int], metric: str = "answer_nll") -> Matrix:
-    """Average each passage's probe scores per version; scores are engine.domain.Score."""
+    @property
+    def lower_is_better(self) -> bool:
+        return METRICS[self.metric].lower_is_better
+
+
+def build_matrix(scores, versions: list[int], passage_ids: list[int], learned_at: dict[int, int],
+                 metric: str = "answer_nll", gold: Mapping[int, str] | None = None) -> Matrix:
+    """Average each passage's probe values per version under a metric of engine.metrics;
+    scores are engine.domain.Score, gold maps probe id -> gold answer (for answer metrics)."""
+    measure, gold = METRICS[metric], gold or {}
     sums: dict[tuple[int, int], list[float]] = {}
     for s in scores:
-        value = getattr(s, metric)
+        value = measure.value(s, gold.get(s.probe_id))
         if value is not None:
             sums.setdefault((s.version, s.passage_id), []).append(value)
     values = [
@@ -80,7 +85,7 @@ def build_matrix(scores, versions: list[int], passage_ids: list[int], learned_at
 
 def _better(metric: str, before: float, after: float) -> float:
     """How much `after` improves on `before`, positive = better."""
-    return before - after if LOWER_IS_BETTER[metric] else after - before
+    return before - after if METRICS[metric].lower_is_better else after - before
 
 
 @dataclass(frozen=True)
@@ -114,7 +119,7 @@ def summarize(matrix: Matrix) -> tuple[list[PassageSummary], float | None]:
             since = [matrix.cell(r, col) for r in path if r >= v and matrix.cell(r, col) is not None]
             now = matrix.cell(latest, col)
             if since and now is not None:
-                best = min(since) if LOWER_IS_BETTER[matrix.metric] else max(since)
+                best = min(since) if METRICS[matrix.metric].lower_is_better else max(since)
                 forgetting = max(0.0, -_better(matrix.metric, best, now))
                 if v < latest and after is not None:
                     transfers.append(_better(matrix.metric, after, now))

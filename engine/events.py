@@ -134,12 +134,6 @@ class Cancelled(Event):
     what: str
 
 
-@dataclass(frozen=True)
-class EngineError(Event):
-    message: str
-    where: str = ""
-
-
 OnEvent = Callable[[Event], None]
 
 

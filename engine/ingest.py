@@ -53,29 +53,87 @@ def read_paper(path: str | Path, passage_tokens: int = 300, max_passages: int = 
     text = _decode(p, data, known=kind in (".txt", ".text", ".md", ".markdown", ".json"))
     if kind == ".json":
         return _read_json(p, text, passage_tokens, max_passages)
+    headings = None
     if kind in (".md", ".markdown"):
-        title, text = _markdown_title(text), _strip_markdown(text)
+        title, headings, text = _markdown_title(text), _markdown_headings(text), _strip_markdown(text)
     else:
         title = _guess_title(text)
-    return [paper_from_text(text, title or p.stem, str(p), passage_tokens, max_passages)]
+    return [paper_from_text(text, title or p.stem, str(p), passage_tokens, max_passages, headings)]
 
 
 def paper_from_text(
     text: str, title: str | None = None, source: str = "pasted text", passage_tokens: int = 300,
-    max_passages: int = MAX_PASSAGES,
+    max_passages: int = MAX_PASSAGES, headings: list[tuple[int, str]] | None = None,
 ) -> PaperDraft:
-    """A paper from plain text; without a title, the first line (if it looks like one) or words."""
+    """A paper from plain text; without a title, the first line (if it looks like one) or words.
+
+    One passage carries the paper's title; several are told apart (passage_titles) by their
+    nearest heading: `headings` as (word index in `text`, heading) pairs, e.g. a Markdown
+    file's, or by default the text's own heading-like lines."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     title = " ".join((title or _guess_title(text) or _first_words(text)).split())
     head, _, rest = text.strip().partition("\n")
     if " ".join(head.split()) == title and rest.strip():
         text = rest  # the title heads every training example; not again inside the passage
+        if headings is not None:
+            dropped = len(head.split())
+            headings = [(at - dropped, h) for at, h in headings if at >= dropped]
     pieces = split_passages(text, passage_tokens)
     if not pieces:
         raise IngestError(source, "no text (empty or only whitespace)")
     _check_count(source, len(pieces), max_passages)
-    passages = tuple(PassageDraft(title, piece) for piece in pieces)
+    titles = passage_titles(title, pieces, _text_headings(text) if headings is None else headings)
+    passages = tuple(PassageDraft(t, piece) for t, piece in zip(titles, pieces))
     return PaperDraft(title, source, _sha([text]), passages)
+
+
+HEADING_MAX = 60
+"""A heading longer than this is cut in a passage's title."""
+
+
+def passage_titles(title: str, pieces: list[str], headings: list[tuple[int, str]]) -> list[str]:
+    """Titles that tell a paper's passages apart. A lone passage has the paper's title; else
+    each takes the heading that governs its first word ("The Harrow · History", or "The
+    Harrow · History (2/3)" when a section spans passages), or without one its number in the
+    paper ("The Harrow · 2/3"). Not its opening words: a passage's title heads its training
+    examples and its probes' closed-book prompt ("Topic: …"), where they would give answers
+    away. `headings` are (word index, heading), in order."""
+    if len(pieces) < 2:
+        return [title] * len(pieces)
+    governing, at = [], 0
+    for piece in pieces:
+        governing.append(next((h for w, h in reversed(headings) if w <= at), None))
+        at += len(piece.split())
+    usable = [h if h and h.lower() != title.lower() else None for h in governing]
+    seen: dict[str, int] = {}
+    out = []
+    for n, heading in enumerate(usable, 1):
+        if heading is None:
+            out.append(f"{title} · {n}/{len(pieces)}")
+            continue
+        name = _clip(heading, HEADING_MAX)
+        name = name if title.lower() in heading.lower() else f"{title} · {name}"
+        seen[heading] = seen.get(heading, 0) + 1
+        out.append(f"{name} ({seen[heading]}/{usable.count(heading)})" if usable.count(heading) > 1 else name)
+    return out
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1].rsplit(" ", 1)[0] + "…"
+
+
+def _text_headings(text: str) -> list[tuple[int, str]]:
+    """Heading-like paragraphs of plain text (one short line that is not a sentence and is
+    followed by more text), as (word index, heading)."""
+    out, at = [], 0
+    paras = [p for p in re.split(r"\n\s*\n", text) if p.strip()]
+    for i, para in enumerate(paras):
+        line = " ".join(para.split())
+        if (i + 1 < len(paras) and "\n" not in para.strip() and len(line) <= HEADING_MAX
+                and len(line.split()) <= 10 and line[-1] not in ".,;:" and line[0].isupper()):
+            out.append((at, line))
+        at += len(para.split())
+    return out
 
 
 def _check_count(source: str | Path, count: int, limit: int, lead: str = "splits into", unit: str = "passages") -> None:
@@ -195,6 +253,7 @@ def _decode(p: Path, data: bytes, known: bool) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+_HEADING = r"(?m)^ {0,3}#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$"
 _MD_RULES = [(re.compile(pattern), repl) for pattern, repl in [
     (r"\A---\n.*?\n---[ \t]*(\n|\Z)", ""),  # YAML front matter
     (r"(?s)<!--.*?-->", ""),  # HTML comments
@@ -205,7 +264,7 @@ _MD_RULES = [(re.compile(pattern), repl) for pattern, repl in [
     (r"(?m)^ {0,3}\[[^\]]+\]:\s+\S.*$", ""),  # reference definitions
     (r"<((?:https?|mailto):[^>\s]+)>", r"\1"),  # autolinks
     (r"</?[A-Za-z][^>\n]*>", ""),  # HTML tags
-    (r"(?m)^ {0,3}#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$", r"\1"),  # headings
+    (_HEADING, r"\1"),  # headings
     (r"(?m)^ {0,3}(?:[-*_][ \t]*){3,}$", ""),  # rules
     (r"(?m)^ {0,3}=+[ \t]*$", ""),  # setext underlines
     (r"(?m)^ {0,3}>[ \t]?", ""),  # block quotes
@@ -223,6 +282,39 @@ def _strip_markdown(text: str) -> str:
     for pattern, repl in _MD_RULES:
         text = pattern.sub(repl, text)
     return text
+
+
+_HEADING_START, _HEADING_END = "\x01", "\x02"
+_SETEXT = re.compile(r"(?m)(?:\A|(?<=\n\n))([^\n]*\S[^\n]*)(?=\n {0,3}(?:=+|-+)[ \t]*$)")
+
+
+def _mark_heading(m: re.Match) -> str:
+    inner = m.group(1)
+    return f"{_HEADING_START}{inner}{_HEADING_END}" if inner.strip() else inner
+
+
+def _markdown_headings(text: str) -> list[tuple[int, str]]:
+    """The headings (ATX and setext) of a Markdown text as (word index in _strip_markdown's
+    output, heading as plain text); none when the two cannot be lined up word for word."""
+    plain = _strip_markdown(text).split()
+    marked = text
+    for pattern, repl in _MD_RULES:
+        if pattern.pattern == _HEADING:
+            marked = _SETEXT.sub(_mark_heading, pattern.sub(_mark_heading, marked))
+        else:
+            marked = pattern.sub(repl, marked)
+    words = marked.split()
+    if len(words) != len(plain):
+        return []
+    out: list[tuple[int, str]] = []
+    start = None
+    for i, word in enumerate(words):
+        if _HEADING_START in word:
+            start = i
+        if _HEADING_END in word and start is not None:
+            out.append((start, " ".join(plain[start : i + 1])))
+            start = None
+    return out
 
 
 def _markdown_title(text: str) -> str | None:

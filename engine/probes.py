@@ -11,7 +11,9 @@ gold answer, so a cloze question carries its whole sentence and the blank is a s
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Iterable, Sequence
+
+from engine.vocabulary import Choice, Vocabulary
 
 BLANK = "____"
 MAX_ANSWER_WORDS = 30
@@ -28,9 +30,25 @@ _NUMBER = re.compile(
     r"|[$€£]?\b\d(?:[\d,]*\d)?(?:\.\d+)?(?:\s?(?:%|percent\b|per cent\b)"
     r"|\s(?:thousand|million|billion|trillion)\b)?")
 _CAP = r"[A-Z][\w'’-]*"
-_NAME = re.compile(rf"\b{_CAP}(?:\s+(?:(?:of|the|de|du|la|von|van|and|for)\s+)*{_CAP})+")
+_NAME = re.compile(rf"\b{_CAP}(?:\s+(?:(?:of|for|de|du|la|von|van)(?:\s+the)?\s+|and\s+)?{_CAP})+")
+"""Capitalized words in a row, joined by "of", "of the", "and", ...: not by a bare "the",
+which would let a sentence's opening word run into a name ("Today the Dunmere")."""
 _WORD_CAP = re.compile(rf"\b{_CAP}")
-_LEADING = re.compile(r"^(?:The|A|An|In|On|At|By|For|From|During|After|Before|This|That|It|Its|Their)\s+")
+_PART = re.compile(r"(?: · | \()\d+/\d+\)?$")
+"""The part number ingest gives a passage of a longer paper ("Title · 2/3", "Title · Heading
+(1/2)"): not words of the topic, so a number in the passage may still be blanked."""
+_OPENER = re.compile(
+    r"(?:The|A|An|In|On|At|By|For|From|To|Of|With|Without|Under|Over|Through|Across|Along|Near|Beyond"
+    r"|Within|Inside|Outside|Between|Among|Around|Against|Despite|During|After|Before|Since|Until|Unlike"
+    r"|Like|Following|According|This|That|These|Those|It|Its|Their|His|Her|Our|My|Your|We|They|He|She|I"
+    r"|You|Today|Yesterday|Tomorrow|Tonight|Now|Then|Later|Earlier|Once|Soon|When|While|Where|Although"
+    r"|Though|Because|If|As|However|Meanwhile|Also|Still|Yet|But|And|Or|So|Thus|Here|There|Only|Even|Every"
+    r"|Each|Some|Many|Most|All|Both|Several|Few|Other|Another|Such|No|Not|Why|How|What|Who|Which|Whose"
+    r"|Last|Next|First|Never|Always|Often|Sometimes|Historically|Recently|Originally|Eventually|Finally"
+    r"|Initially|Currently|Traditionally|Formerly|Previously|Subsequently|Usually|Generally|Typically"
+    r"|Notably|Similarly|Ultimately|Unfortunately|Fortunately|Locally|Mostly|Largely)\s+")
+"""A sentence's opening word that is not part of a name after it (an article, preposition,
+pronoun, conjunction or adverb)."""
 _ABBREV = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Dr|Prof|St|Mt|Jr|Sr|vs|etc|No|Fig|al|approx|ca|e\.g|i\.e)|\b[A-Z])\.$")
 _QA_BULLET = re.compile(r"^\s*(?:[-*•+]\s+|\(?\d{1,3}[.)]\s*)")
 _Q = re.compile(r"^(?:q|question)\s*\d*\s*[:.]\s*(.*)$", re.I)
@@ -52,17 +70,22 @@ def sentences(text: str) -> list[str]:
 
 
 def _spans(sentence: str) -> list[tuple[int, int, str]]:
-    """Maskable spans of one sentence as (tier, start, span); lower tiers are better."""
+    """Maskable spans of one sentence as (tier, start, span); lower tiers are better. A name
+    that opens the sentence loses its opening words that are not names ("Today", "When")."""
     found = [(0, m.start(), m.group().strip()) for m in _NUMBER.finditer(sentence)]
     for m in _NAME.finditer(sentence):
         start, span = m.start(), m.group()
-        if start == 0 and (lead := _LEADING.match(span)):
+        while m.start() == 0 and " " in span and (lead := _OPENER.match(span)):
             start, span = start + lead.end(), span[lead.end():]
+            if re.match(r"(?:of|for|de|du|la|von|van|and)\s", span):  # "Most of Europe": no name left
+                span = ""
+        if not span:
+            continue
         tier = 1 if " " in span else 2
         if tier == 1 or start > 0:
             found.append((tier, start, span))
     for m in _WORD_CAP.finditer(sentence):
-        if m.start() > 0 and len(m.group()) > 1:
+        if m.start() > 0 and len(m.group()) > 1 and not _OPENER.fullmatch(m.group() + " "):
             found.append((2, m.start(), m.group()))
     kept: list[tuple[int, int, str]] = []
     for tier, start, span in sorted(set(found)):  # better tiers claim their characters first
@@ -96,7 +119,7 @@ def cloze_probes(title: str, text: str, limit: int = 4) -> list[tuple[str, str]]
     With nothing salient, the longest word of the first sentence (of 3+ words) is blanked."""
     if limit <= 0:
         return []
-    title_words = set(re.findall(r"\w+", title.lower()))
+    title_words = set(re.findall(r"\w+", _PART.sub("", title).lower()))
     sents = sentences(text)
     options = [
         [(tier, start, span) for tier, start, span in _spans(s) if _usable(span, s, title_words)]
@@ -172,13 +195,40 @@ def probes_for(title: str, text: str, given: Sequence[tuple[str, str]], kind: st
     adds them separately (qa_probe_messages + parse_qa_pairs) with kind 'qa'.
     Each tuple's kind says how that probe was made, so a fallback reads 'cloze'.
     """
-    if kind not in ("given", "cloze", "qa"):
-        raise ValueError(f"probe kind must be given, cloze or qa, got {kind!r}")
+    if kind not in KINDS:
+        raise ValueError(KINDS.refusal(kind))
     if kind == "given":
         pairs = [(q.strip(), a.strip()) for q, a in given if q.strip() and a.strip()]
         if pairs:
             return [("given", q, a) for q, a in pairs]
     return [("cloze", q, a) for q, a in cloze_probes(title, text, limit)]
+
+
+KINDS: Vocabulary[Choice] = Vocabulary("probe kind", (
+    Choice("given", "the input's questions (cloze when it has none)"),
+    Choice("cloze", "questions made from the passage without a model: a number, date or name blanked out"),
+    Choice("qa", "cloze questions and questions the model writes"),
+))
+"""Probe kinds: a session's probe setting (SessionConfig.probes) and each stored probe's kind
+(how it was made; a fallback reads 'cloze')."""
+
+
+def kinds_made(probes: Iterable) -> list[str]:
+    """The kinds of the held-out probes among `probes` (engine.domain.Probe), in KINDS order:
+    what was made, which the reports read (kind 'given' on a paper without questions makes
+    cloze probes)."""
+    found = {p.kind for p in probes if p.role == "heldout"}
+    return [k for k in KINDS if k in found]
+
+
+def kinds_label(configured: str, probes: Iterable) -> str:
+    """The session's probe setting as made: "cloze", "given+cloze", or "cloze (no given
+    questions)" when kind 'given' found none; the setting itself while nothing is made."""
+    made = kinds_made(probes)
+    if not made or made == [configured]:
+        return configured
+    missing = f" (no {configured} questions)" if configured not in made and configured != "cloze" else ""
+    return "+".join(made) + missing
 
 
 ROLES = ("reward", "heldout")

@@ -12,6 +12,7 @@ are kept, best first, at most top_k. The trials never change the session's versi
 """
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, replace
 from threading import Event
@@ -98,20 +99,51 @@ def run_trials(session, passage: Passage, candidates: list[SelfEdit], on_event: 
     return trials
 
 
-def verdicts(trials: list[Trial], min_gain: float, budget: float, top_k: int) -> dict[int, tuple[bool, str]]:
+@dataclass(frozen=True)
+class FilterVerdict:
+    """The filter's verdict on one candidate, as the store keeps it: reward and damage in
+    their own columns, the sentence in the self-edit's reason ("reward +0.12, damage +0.01:
+    rank 1"). A card reads it with FilterVerdict.read, never by taking the sentence apart."""
+
+    reward: float
+    damage: float
+    kept: bool
+    why: str
+    """What decided it: "rank 1", "reward below 0.05", "damage over the budget of 0.50"."""
+
+    @property
+    def reason(self) -> str:
+        return f"reward {self.reward:+.2f}, damage {self.damage:+.2f}: {self.why}"
+
+    @classmethod
+    def read(cls, reason: str, kept: bool, reward: float | None = None,
+             damage: float | None = None) -> FilterVerdict | None:
+        """The verdict a filter decision stored (its reason, its columns); None when the
+        reason is not the filter's. Older stored reasons read the same way."""
+        found = _REASON.fullmatch(reason or "")
+        if found is None:  # a score that is not a plain number (nan): the sentence after it
+            _, sep, why = (reason or "").partition(": ")
+            return cls(reward or 0.0, damage or 0.0, kept, why) if sep else None
+        return cls(float(found["reward"]) if reward is None else reward,
+                   float(found["damage"]) if damage is None else damage, kept, found["why"])
+
+
+_REASON = re.compile(r"reward (?P<reward>[+-]\d+\.\d+), damage (?P<damage>[+-]\d+\.\d+): (?P<why>.*)", re.DOTALL)
+
+
+def verdicts(trials: list[Trial], min_gain: float, budget: float, top_k: int) -> dict[int, FilterVerdict]:
     """Keep or drop each trialled candidate, with the reason a person reads on its card."""
     out = {}
     eligible = []
     for t in trials:
-        scores = f"reward {t.reward:+.2f}, damage {t.damage:+.2f}"
         if t.reward < min_gain:
-            out[t.edit.id] = (False, f"{scores}: reward below {min_gain:.2f}")
+            out[t.edit.id] = FilterVerdict(t.reward, t.damage, False, f"reward below {min_gain:.2f}")
         elif t.damage > budget:
-            out[t.edit.id] = (False, f"{scores}: damage over the budget of {budget:.2f}")
+            out[t.edit.id] = FilterVerdict(t.reward, t.damage, False, f"damage over the budget of {budget:.2f}")
         else:
             eligible.append(t)
     eligible.sort(key=lambda t: t.reward, reverse=True)
     for rank, t in enumerate(eligible, 1):
-        scores = f"reward {t.reward:+.2f}, damage {t.damage:+.2f}"
-        out[t.edit.id] = (rank <= top_k, f"{scores}: rank {rank}" + ("" if rank <= top_k else f", beyond top {top_k}"))
+        why = f"rank {rank}" + ("" if rank <= top_k else f", beyond top {top_k}")
+        out[t.edit.id] = FilterVerdict(t.reward, t.damage, rank <= top_k, why)
     return out

@@ -18,13 +18,14 @@ from dataclasses import asdict
 from pathlib import Path
 from threading import Event
 
-from engine import editor, reward_filter, routing
+from engine import editor, routing
 from engine import events as ev
 from engine.config import GenerationConfig, SessionConfig
 from engine.domain import EditorRound, Passage, PaperDraft, SelfEdit, SessionInfo, Update
 from engine.drift import drift_items
 from engine.evaluate import probe_prompt
 from engine.faults import crash_point
+from engine.policies import POLICIES, Pending
 from engine.probes import parse_qa_pairs, probes_for, qa_probe_messages, split_roles
 from engine.runtime.local import TrainingGuards
 from engine.selfedit import GateVerdict, StrategyError, Strategy, build_messages, gate, grounded, resolve_strategy, to_examples
@@ -229,32 +230,21 @@ class Session(Writing, Scoring):
     def apply_policy(
         self, passage: Passage, on_event: ev.OnEvent = ev.ignore, policy: str | None = None, stop: Event | None = None
     ) -> list[SelfEdit]:
-        """Decide every pending candidate by an accept policy (all/none/heuristic/filter);
-        a person's decisions stand. Cancelled filter trials leave the rest pending."""
-        policy = policy or self.config.accept
+        """Decide every pending candidate by an accept policy of engine.policies (the
+        session's own unless one is named); a person's decisions stand. Cancelled filter
+        trials leave the rest pending."""
+        chosen = POLICIES[policy or self.config.accept]
         edits = self.store.self_edits(passage.id)
         verdicts = self.verdicts(passage, edits)
-        pending = [e for e in edits if e.status == "pending"]
-        decisions: dict[int, tuple[bool, str, str]] = {}
-        for edit in pending:
-            verdict = verdicts[edit.id]
-            if policy in ("heuristic", "filter") and not verdict.ok:
-                decisions[edit.id] = (False, "heuristic", verdict.reason)
-            elif policy == "heuristic":
-                decisions[edit.id] = (True, "heuristic", verdict.reason)
-            elif policy in ("all", "none"):
-                decisions[edit.id] = (policy == "all", "policy", f"accept={policy}; gate: {verdict.reason}")
-        if policy == "filter":
-            trials = reward_filter.run_trials(self, passage, [e for e in pending if e.id not in decisions], on_event, stop)
-            f = self.config.filter
-            for edit_id, (ok, reason) in reward_filter.verdicts(trials, f.min_gain, f.budget, f.top_k).items():
-                decisions[edit_id] = (ok, "filter", reason)
-        for edit_id, (accepted, by, reason) in decisions.items():
-            stored = self.store.decide_self_edit(edit_id, "accepted" if accepted else "rejected", by, reason)
-            if stored.decided_by != by:
+        pending = tuple(e for e in edits if e.status == "pending")
+        decisions = chosen.decide(Pending(self, passage, pending, verdicts, on_event, stop))
+        for edit_id, decision in decisions.items():
+            status = "accepted" if decision.accepted else "rejected"
+            stored = self.store.decide_self_edit(edit_id, status, decision.by, decision.reason)
+            if stored.decided_by != decision.by:
                 continue  # a person decided while this ran: theirs stands
             crash_point("decided")
-            on_event(ev.GateDecision(edit_id, accepted, by, reason))
+            on_event(ev.GateDecision(edit_id, decision.accepted, decision.by, decision.reason))
         return self.store.self_edits(passage.id)
 
     def strategy_stats(self) -> dict[str, dict]:
@@ -275,12 +265,15 @@ class Session(Writing, Scoring):
 
     @writes
     def decide(self, edit_id: int, accept: bool, reason: str = "") -> SelfEdit:
-        """A person's decision, which overrules any earlier one."""
-        return self.store.decide_self_edit(edit_id, "accepted" if accept else "rejected", "person", reason)
+        """A person's decision, which overrules any earlier one; `reason` (e.g. why a person
+        rejected it) is kept on one line."""
+        return self.store.decide_self_edit(edit_id, "accepted" if accept else "rejected", "person",
+                                           " ".join(reason.split()))
 
     @writes
     def edit_text(self, edit_id: int, text: str) -> SelfEdit:
-        """A person rewrites a candidate; the new text is what trains if it is accepted."""
+        """A person rewrites a candidate; the new text is what trains if it is accepted, and
+        the model's own text stays in original_text (SelfEdit.edited)."""
         if not text.strip():
             raise ValueError("a self-edit cannot be empty")
         return self.store.edit_self_edit_text(edit_id, text.strip())
@@ -324,7 +317,7 @@ class Session(Writing, Scoring):
             record["model"] = identity()
         version = self.start_version(passage)
         train = self.config.train
-        replayed = self.replay_examples(passage, round(train.replay * len(examples)), version)
+        replayed = self.replay_examples(passage, round(self.config.replay * len(examples)), version)
         detail = f"{len(examples)} examples" + (f" + {len(replayed)} replayed" if replayed else "")
         examples = examples + replayed
         on_event(ev.Stage("train", f"{detail} x {train.epochs} epochs", passage.id))
@@ -348,7 +341,7 @@ class Session(Writing, Scoring):
         folder = self.runtime.save_adapter(self.home / self.name / "adapters" / f"v{new_version:04d}")
         crash_point("adapter-saved")
         update = self.store.add_update(
-            self.info.id, passage.id, new_version, {**asdict(train), **record, **check}, result.losses,
+            self.info.id, passage.id, new_version, {**asdict(train), "replay": self.config.replay, **record, **check}, result.losses,
             self.path_in_home(folder), result.seconds, len(examples), parent_version=version,
         )
         crash_point("update-committed")

@@ -7,7 +7,7 @@ import time
 from threading import Event
 
 from engine import events as ev
-from engine.domain import Passage, Score
+from engine.domain import Passage, Score, version_label
 from engine.drift import PARTS as DRIFT_PARTS, drift_items
 from engine.evaluate import Matrix, build_matrix, contains_match, probe_prompt, token_f1
 from engine.faults import crash_point
@@ -19,13 +19,14 @@ class Scoring:
         return self.store.scores(self.info.id, version)
 
     def matrix(self, metric: str = "answer_nll") -> Matrix:
+        """The forgetting matrix under a metric of engine.metrics, from held-out probes only."""
         updates = self.updates()
         versions = [0] + [u.version for u in updates]
         learned = {u.passage_id: u.version for u in updates if u.status == "active"}
         passages = self.passages()
-        heldout = {q.id for p in passages for q in p.probes if q.role == "heldout"}
+        heldout = {q.id: q.answer for p in passages for q in p.probes if q.role == "heldout"}
         scores = [s for s in self.store.scores(self.info.id) if s.probe_id in heldout]
-        matrix = build_matrix(scores, versions, [p.id for p in passages], learned, metric)
+        matrix = build_matrix(scores, versions, [p.id for p in passages], learned, metric, gold=heldout)
         matrix.abandoned = {u.version for u in updates if u.status == "abandoned"}
         matrix.drift = {v: parts["report"] for v, parts in self.store.drift(self.info.id).items() if "report" in parts}
         return matrix
@@ -39,8 +40,7 @@ class Scoring:
         todo = [p for p in passages if (version, p.id) not in done and p.probes]
         if not todo:
             return {}
-        label = "v0 (base)" if version == 0 else f"v{version}"
-        on_event(ev.Stage("score", f"{label} on {sum(len(p.probes) for p in todo)} probes", None))
+        on_event(ev.Stage("score", f"{version_label(version)} on {sum(len(p.probes) for p in todo)} probes", None))
         started = time.perf_counter()
         served = self.serving(version, todo)
         scores = []

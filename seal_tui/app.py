@@ -27,6 +27,17 @@ def local_runtime(config: SessionConfig):
     return LocalRuntime(config.model, config.train)
 
 
+def _declared_by_seal(cls: type) -> set[str]:
+    """The actions of the bindings that seal's own classes declare (not those inherited from
+    Textual's widgets)."""
+    actions = set()
+    for klass in cls.__mro__:
+        if klass.__module__.startswith("seal_tui"):
+            for binding in vars(klass).get("BINDINGS", []):
+                actions.add(binding.action if isinstance(binding, Binding) else binding[1])
+    return actions
+
+
 class SealApp(App):
     CSS_PATH = "app.tcss"
     TITLE = "seal"
@@ -92,7 +103,9 @@ class SealApp(App):
                         stop.set()
                 self.exit()
 
-        self.push_screen(ConfirmQuitScreen(), answer)
+        doing = next((work for screen in reversed(self.screen_stack)
+                      if callable(busy := getattr(screen, "busy", None)) and (work := busy())), "")
+        self.push_screen(ConfirmQuitScreen(doing or "training"), answer)
 
     def action_screenshot(self, filename: str | None = None) -> str:
         path = self.save_screenshot(filename=filename, path=str(self.home.path))
@@ -100,13 +113,18 @@ class SealApp(App):
         return path
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """Every binding of the screen (and the focused card) in the command palette too."""
-        yield from super().get_system_commands(screen)
+        """Every binding seal declares on the screen (and the focused widget) in the command
+        palette too; Textual's generic ones (scrolling, focus moves, copy) and its own
+        screenshot, which seal's replaces, stay out."""
+        for command in super().get_system_commands(screen):
+            if command.title != "Screenshot":
+                yield command
         seen = set()
         for key, active in screen.active_bindings.items():
             binding = active.binding
             title = binding.tooltip or binding.description
-            if binding.system or not binding.description or title in seen or active.node is self:
+            if (binding.system or not binding.description or title in seen or active.node is self
+                    or binding.action not in _declared_by_seal(type(active.node))):
                 continue
             seen.add(title)
             yield SystemCommand(title, f"{title} (key {binding.key_display or key})",

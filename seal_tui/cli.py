@@ -5,9 +5,10 @@ import argparse
 import json
 import sqlite3
 import sys
-import threading
 import time
 from pathlib import Path
+
+from seal_tui.cli_common import Interrupted, UsageError, model_work, require_session
 
 
 def _user_errors() -> tuple[type[Exception], ...]:
@@ -28,7 +29,19 @@ def _user_errors() -> tuple[type[Exception], ...]:
             GeneratorError, ModelMismatch, ReadOnlySession, SessionLocked, StrategyError, StoreError)
 
 
+def _one_of(vocabulary, about: str, default: str | None = None) -> dict:
+    """A flag's choices and help, read from one of the engine's vocabularies (declared once)."""
+    told = f" (default {default})" if default is not None else ""
+    return {"choices": list(vocabulary), "help": f"{about}{told}: {vocabulary.describe()}"}
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from engine.config import (ADAPTER_MODES, PRESETS, PROBE_KINDS, REWARD_BASELINES, WRITERS, FilterConfig,
+                               GenerationConfig, SessionConfig)
+    from engine.metrics import METRICS
+    from engine.policies import POLICIES
+    from engine.selfedit import STRATEGIES
+
     parser = argparse.ArgumentParser(prog="seal", description="Continual-learning sessions with a local language model.")
     sub = parser.add_subparsers(dest="command")
 
@@ -36,23 +49,23 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("paths", nargs="*", metavar="PATH", help="papers: .txt, .md, .pdf, or SQuAD/SEAL .json")
     run.add_argument("--session", required=True, help="session name (created when new, continued otherwise)")
     run.add_argument("--json", action="store_true", help="print one JSON summary on stdout")
-    run.add_argument("--strategy", help="implications, implications-long, rewrites, qa, or a template file")
-    run.add_argument("--edits", type=int, help="self-edit candidates per passage (default 5)")
-    run.add_argument("--accept", choices=["all", "none", "heuristic", "filter"],
-                     help="how candidates are accepted (filter: trial updates judged by their reward)")
-    run.add_argument("--replay", type=float, help="mix earlier passages' examples into updates (share, e.g. 0.5)")
-    run.add_argument("--adapters", choices=["shared", "per-paper"],
-                     help="one adapter chain for all papers (default), or one per paper from the base model, "
-                          "each paper's passages scored by its own (fixed once a session has updates)")
+    run.add_argument("--strategy", help=f"{', '.join(STRATEGIES)}, or a template file (default {SessionConfig.strategy})")
+    run.add_argument("--edits", type=int, help=f"self-edit candidates per passage (default {GenerationConfig.candidates})")
+    run.add_argument("--accept", **_one_of(POLICIES, "how candidates are accepted when no person decides",
+                                           SessionConfig.accept))
+    run.add_argument("--replay", type=float, help="mix earlier passages' examples into updates "
+                                                  f"(share, e.g. 0.5; default {SessionConfig.replay:g})")
+    run.add_argument("--adapters", **_one_of(ADAPTER_MODES, "adapter chains, fixed once a session has updates",
+                                             SessionConfig.adapters))
     run.add_argument("--budget", type=float, help="reward filter: forgetting budget in nats (default 0.5)")
     run.add_argument("--top-k", type=int, help="reward filter: keep at most this many per passage (default 3)")
     run.add_argument("--trial-epochs", type=int, help="reward filter: epochs of each trial update (default 3)")
-    run.add_argument("--reward-vs", choices=["version", "passage"],
-                     help="reward filter: measure trials against the current model (default) or the passage alone")
+    run.add_argument("--reward-vs", **_one_of(REWARD_BASELINES, "reward filter: what trials are measured against",
+                                              FilterConfig.reward_vs))
     run.add_argument("--editor-every", type=int, metavar="N",
                      help="train the self-edit editor after every N learned passages (default 0: on demand)")
-    run.add_argument("--probes", choices=["given", "cloze", "qa"], help="probe questions per passage")
-    run.add_argument("--preset", choices=["default", "seal"],
+    run.add_argument("--probes", **_one_of(PROBE_KINDS, "probe questions per passage", SessionConfig.probes))
+    run.add_argument("--preset", choices=list(PRESETS),
                      help="training recipe: default (lr 3e-4, up to 5 epochs, anchor, per-epoch check) or "
                           "seal (SEAL's lr 1e-3, 10 epochs, neither); flags beside it win")
     run.add_argument("--epochs", type=int, help="LoRA epochs per update, at most (default 5)")
@@ -72,15 +85,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--model", help="a local GGUF file (default: the embedded SmolLM2-135M)")
     run.add_argument("--hf-dir", help="a local Hugging Face model folder for training and scoring")
     run.add_argument("--seed", type=int, help="sampling seed")
-    run.add_argument("--writer", choices=["current", "base"],
-                     help="which model writes self-edits: the current version (default) or the base model")
+    run.add_argument("--writer", **_one_of(WRITERS, "which model writes self-edits", GenerationConfig.writer))
     run.add_argument("--edits-from", metavar="FILE.json",
                      help="take self-edits from a SEAL-format file (title, context, completions) for the passages "
                           "it holds, e.g. a stronger model's; '' stops using one")
 
     show = sub.add_parser("show", help="the forgetting heatmap of a session")
     show.add_argument("session")
-    show.add_argument("--metric", choices=["answer_nll", "f1", "contains"], default="answer_nll")
+    show.add_argument("--metric", default="answer_nll", **_one_of(METRICS, "what the heatmap shows", "answer_nll"))
     show.add_argument("--json", action="store_true", help="print the matrix as JSON")
 
     sub.add_parser("sessions", help="list sessions")
@@ -125,7 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--replay", type=float, default=0.5, help="forget: replay share for the replay run")
     bench.add_argument("--busy", type=int, metavar="N",
                        help="speed: the figures alone and beside N CPU-bound programs it starts, with ratios")
-    bench.add_argument("--reward-vs", choices=["version", "passage"], default="version",
+    bench.add_argument("--reward-vs", choices=list(REWARD_BASELINES), default=FilterConfig.reward_vs,
                        help="ki: the filter's reward against the model (SEAL) or against training on the passage alone")
     return parser
 
@@ -135,7 +147,7 @@ def _overrides(args) -> dict:
 
     out: dict = {"generation": {}, "train": {}, "model": {}, "filter": {}, "editor": {}}
     for arg, key in (("strategy", "strategy"), ("accept", "accept"), ("adapters", "adapters"), ("probes", "probes"),
-                     ("passage_tokens", "passage_tokens"), ("max_passages", "max_passages")):
+                     ("replay", "replay"), ("passage_tokens", "passage_tokens"), ("max_passages", "max_passages")):
         if getattr(args, arg) is not None:
             out[key] = getattr(args, arg)
     if args.greedy:
@@ -146,8 +158,8 @@ def _overrides(args) -> dict:
     if getattr(args, "preset", None):
         for key, value in preset(args.preset).items():
             out[key].update(value)
-    for arg, key in (("epochs", "epochs"), ("lr", "lr"), ("rank", "rank"), ("replay", "replay"),
-                     ("anchor", "anchor"), ("patience", "patience"), ("grounding", "grounding")):
+    for arg, key in (("epochs", "epochs"), ("lr", "lr"), ("rank", "rank"), ("anchor", "anchor"),
+                     ("patience", "patience"), ("grounding", "grounding")):
         if getattr(args, arg, None) is not None:
             out["train"][key] = getattr(args, arg)
     out["filter"] = {key: getattr(args, arg) for arg, key in (("budget", "budget"), ("top_k", "top_k"),
@@ -166,14 +178,12 @@ def _overrides(args) -> dict:
 
 
 def cmd_run(args) -> int:
-    from engine.events import Stage
     from engine.home import Home
     from engine.imported_edits import load_edits
     from engine.ingest import read_paper
     from engine.runtime.local import LocalRuntime
     from engine.runtime.models import check_model_files
     from engine.selfedit import resolve_strategy
-    from seal_tui.progress import ProgressReporter
 
     started = time.perf_counter()
     home = Home()
@@ -184,25 +194,19 @@ def cmd_run(args) -> int:
         load_edits(config.generation.edits_from)
     drafts = [d for path in args.paths for d in read_paper(path, config.passage_tokens, config.max_passages)]
     if not drafts and not home.exists(args.session):
-        raise _usage(f"session {args.session!r} does not exist yet: give at least one paper")
+        raise UsageError(f"session {args.session!r} does not exist yet: give at least one paper")
     check_model_files(config.model)
     lock = home.writer(args.session)  # a second writer is told now, not after the model loads
     runtime, session = None, None
-    stop = threading.Event()
     try:
         runtime = LocalRuntime(config.model, config.train)
         home.check_model(args.session, runtime.identity())
-        with ProgressReporter() as report:
-            report(Stage("load", runtime.name))
-            runtime.load()
+        with model_work(runtime, "interrupted: everything finished so far is saved; "
+                                 "run the same command to continue") as (report, stop):
             session = home.open(args.session, config, runtime)
             for draft in drafts:
                 session.add_paper(draft, report)
             session.run(report, stop)
-    except KeyboardInterrupt:
-        stop.set()
-        print("interrupted: everything finished so far is saved; run the same command to continue", file=sys.stderr)
-        return 130
     finally:
         if runtime is not None:
             runtime.close()
@@ -219,6 +223,8 @@ def cmd_run(args) -> int:
 
 def run_summary(session, timings: dict) -> dict:
     """The machine-readable result of `seal run --json` (a stable contract)."""
+    from engine.domain import version_label
+
     matrix = session.matrix("answer_nll")
     return {
         "session": session.name,
@@ -230,7 +236,7 @@ def run_summary(session, timings: dict) -> dict:
         ],
         "matrix": {
             "metric": matrix.metric,
-            "rows": ["base" if v == 0 else f"v{v}" for v in matrix.rows],
+            "rows": [version_label(v) for v in matrix.rows],
             "cols": matrix.cols,
             "values": matrix.values,
         },
@@ -266,8 +272,7 @@ def cmd_show(args) -> int:
     from engine.home import Home
 
     home = Home()
-    if not home.exists(args.session):
-        raise _usage(f"no session named {args.session!r} (see `seal sessions`)")
+    require_session(home, args.session)
     session = home.open(args.session, runtime=NoModel("a read-only command used the model"), read_only=True)
     if args.json:
         m = session.matrix(args.metric)
@@ -282,8 +287,7 @@ def cmd_rollback(args) -> int:
     from engine.home import Home
 
     home = Home()
-    if not home.exists(args.session):
-        raise _usage(f"no session named {args.session!r} (see `seal sessions`)")
+    require_session(home, args.session)
     session = home.open(args.session, runtime=NoModel("rolling back needs no model"))
     session.rollback(args.version)
     abandoned = [u.version for u in session.updates() if u.status == "abandoned"]
@@ -301,11 +305,10 @@ def cmd_export(args) -> int:
     from engine.runtime.models import resolve_gguf
 
     home = Home()
-    if not home.exists(args.session):
-        raise _usage(f"no session named {args.session!r} (see `seal sessions`)")
+    require_session(home, args.session)
     wanted = {k: Path(v).expanduser() for k in ("peft", "gguf", "merged", "edits") if (v := getattr(args, k))}
     if not wanted:
-        raise _usage("name at least one output: --peft DIR, --gguf FILE, --merged DIR, --edits FILE")
+        raise UsageError("name at least one output: --peft DIR, --gguf FILE, --merged DIR, --edits FILE")
     session = home.open(args.session, runtime=NoModel("exporting needs no model"), read_only=True)
     version = session.current_version if args.version is None else args.version
     for kind, path in wanted.items():  # every output checked before any is written
@@ -344,30 +347,24 @@ def cmd_sessions(_args) -> int:
     return 0
 
 
-class _UsageError(Exception):
-    pass
-
-
-def _usage(message: str) -> _UsageError:
-    return _UsageError(message)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    handler = {None: _launch, "run": cmd_run, "show": cmd_show, "sessions": cmd_sessions, "rollback": cmd_rollback,
-               "export": cmd_export}.get(args.command)
     if args.command == "bench":
         from seal_tui.bench import cmd_bench as handler
-    if args.command == "editor":
-        from seal_tui.editor_cli import cmd_editor
-
-        handler = lambda a: cmd_editor(a, _usage)  # noqa: E731
+    elif args.command == "editor":
+        from seal_tui.editor_cli import cmd_editor as handler
+    else:
+        handler = {None: _launch, "run": cmd_run, "show": cmd_show, "sessions": cmd_sessions,
+                   "rollback": cmd_rollback, "export": cmd_export}[args.command]
     try:
         return handler(args)
-    except (_UsageError, *_user_errors()) as exc:
+    except (UsageError, *_user_errors()) as exc:
         print(f"seal: error: {exc}", file=sys.stderr)
         return 2
+    except Interrupted as exc:  # Ctrl+C: what was kept, and the shell's status for it
+        print(exc, file=sys.stderr)
+        return 130
     except (OSError, sqlite3.Error) as exc:  # a home or disk that fails: a sentence, never a traceback
         from engine.home import default_home
         from seal_tui.failure_text import failure_text

@@ -2,24 +2,21 @@
 from __future__ import annotations
 
 import json
-import sys
-import threading
+
+from seal_tui.cli_common import model_work, require_session
 
 
-def cmd_editor(args, usage) -> int:
+def cmd_editor(args) -> int:
     from rich.console import Console
 
     from engine import editor
-    from engine.events import Stage
     from engine.home import Home
     from engine.runtime.local import LocalRuntime
-    from seal_tui.progress import ProgressReporter
     from engine.session import NoModel
     from seal_tui.render import editor_table
 
     home = Home()
-    if not home.exists(args.session):
-        raise usage(f"no session named {args.session!r} (see `seal sessions`)")
+    require_session(home, args.session)
     settings = _settings(args)
     config = home.config_for(args.session, {"editor": settings} if settings else {})
     # a round writes: the session's writer lock is taken before the model loads
@@ -28,17 +25,10 @@ def cmd_editor(args, usage) -> int:
         # checked before the model loads or a setting is stored
         editor.check_enough(len(editor.kept_edits(session, config.editor.per_passage)), config.editor.min_pairs)
         runtime = LocalRuntime(config.model, config.train)
-        stop = threading.Event()
         try:
-            with ProgressReporter() as report:
-                report(Stage("load", runtime.name))
-                runtime.load()
+            with model_work(runtime, "interrupted: no editor round was stored") as (report, stop):
                 session = home.open(args.session, config, runtime)
                 session.improve_editor(report, stop)
-        except KeyboardInterrupt:
-            stop.set()
-            print("interrupted: no editor round was stored", file=sys.stderr)
-            return 130
         finally:
             runtime.close()
             session.close()

@@ -1,8 +1,35 @@
-"""Starts the Textual app; kept apart so `seal --help` never imports textual."""
+"""Starts the Textual app; kept apart so `seal --help` never imports textual.
+
+Textual draws the app on stderr and reads keys from stdin: with either redirected (`seal
+2>log`) the terminal would stay blank, so the app does not start and one line says why."""
 from __future__ import annotations
+
+import sys
+
+
+def _tty(stream) -> bool:
+    try:
+        return stream is not None and stream.isatty()
+    except (ValueError, OSError):  # closed or detached
+        return False
+
+
+def terminal_problem(stdin, stderr) -> str:
+    """Why the app cannot draw with these streams, in one line; empty when it can."""
+    redirected = [name for name, stream in (("stdin", stdin), ("stderr", stderr)) if not _tty(stream)]
+    if not redirected:
+        return ""
+    names = " and ".join(redirected)
+    return (f"seal: the app needs a terminal, and {names} {'is' if len(redirected) == 1 else 'are'} not one "
+            f"(it draws on stderr and reads keys from stdin): run seal without redirecting "
+            f"{'it' if len(redirected) == 1 else 'them'}, or use `seal run` / `seal show` in scripts.")
 
 
 def launch_app() -> int:
+    problem = terminal_problem(sys.__stdin__, sys.__stderr__)
+    if problem:  # stdout when stderr goes elsewhere: the one line shows where the person looks
+        print(problem, file=sys.stderr if _tty(sys.__stderr__) else sys.stdout, flush=True)
+        return 2
     from seal_tui.app import SealApp
 
     SealApp().run()

@@ -58,10 +58,11 @@ class WorkDone(Message):
 
 @dataclass
 class CandidateDecided(Message):
-    """A person accepted or rejected the candidate on a card."""
+    """A person accepted or rejected the candidate on a card, with their reason if they gave one."""
 
     edit_id: int
     accept: bool
+    reason: str = ""
 
 
 @dataclass

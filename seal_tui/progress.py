@@ -64,5 +64,3 @@ class ProgressReporter:
                 log(f"  scores v{v} ({s:.1f}s): {cells}")
             case ev.Cancelled(what=what):
                 log(f"[yellow]{what} cancelled[/]")
-            case ev.EngineError(message=message):
-                log(f"[red]error:[/] {message}")

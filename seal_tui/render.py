@@ -4,7 +4,21 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 
+from engine.domain import version_label
 from engine.evaluate import LOWER_IS_BETTER, Matrix, summarize
+from engine.metrics import METRICS
+
+
+def fit_title(title: str, width: int) -> str:
+    """A title cut to `width` characters, keeping a passage's part ("Paper · 2/3" loses
+    letters from the paper's title first, so passages of one paper stay apart)."""
+    if len(title) <= width:
+        return title
+    paper, sep, part = title.rpartition(" · ")
+    room = width - len(part) - len(sep)
+    if sep and room >= 2:
+        return paper[: room - 1] + "…" + sep + part
+    return title[: width - 1] + "…"
 
 
 def _colour(value: float, lo: float, hi: float, lower_is_better: bool) -> str:
@@ -31,6 +45,59 @@ def drift_cell(matrix: Matrix, version: int) -> tuple[str, str]:
     return f"{delta:+.2f}", "bold red" if delta > DRIFT_ALARM else "green" if delta <= 0 else ""
 
 
+WORSE = 0.005
+"""A change against base smaller than this shows as 0.00 and is not called worse."""
+
+
+def vs_base(matrix: Matrix, version: int, passage_id: int) -> tuple[float, float, float] | None:
+    """(base, value, change) of a passage's score at a version against the base model, the
+    change being the plain difference value - base (for NLL negative is better); None when
+    either was not scored."""
+    if version not in matrix.rows or 0 not in matrix.rows or passage_id not in matrix.cols:
+        return None
+    base, value = matrix.cell(0, passage_id), matrix.cell(version, passage_id)
+    if base is None or value is None:
+        return None
+    return base, value, value - base
+
+
+def _worse(metric: str, change: float) -> bool:
+    return change > WORSE if LOWER_IS_BETTER[metric] else change < -WORSE
+
+
+def worse_than_base(matrix: Matrix, version: int, passage_id: int) -> bool:
+    """Whether a version scores a passage worse than the base model did (before any learning)."""
+    found = vs_base(matrix, version, passage_id) if version != 0 else None
+    return found is not None and _worse(matrix.metric, found[2])
+
+
+def change_style(matrix: Matrix, change: float) -> str:
+    """Red when a change against base is for the worse, green when for the better."""
+    return "bold red" if _worse(matrix.metric, change) else "green" if _worse(matrix.metric, -change) else ""
+
+
+def update_note(matrix: Matrix, version: int, passage_id: int, labels: dict[int, str]) -> tuple[str, str]:
+    """What an update did, against the base model as well as the version before: the line
+    under the progress bar ("v1 learned P1: 2.24 → 2.10 vs base (-0.14)") and, when the new
+    version scores any passage worse than base, a warning naming each (empty otherwise)."""
+    name = labels.get(passage_id, "?")
+    note = f"{version_label(version)} learned {name}"
+    if (found := vs_base(matrix, version, passage_id)) is not None:
+        base, value, change = found
+        note += f": {base:.2f} → {value:.2f} vs base ({change:+.2f})"
+        if worse_than_base(matrix, version, passage_id):
+            note += ", worse than base"
+    worse = [col for col in matrix.cols if worse_than_base(matrix, version, col)]
+    if not worse:
+        return note, ""
+    parts = ", ".join(f"{labels.get(c, '?')} {vs_base(matrix, version, c)[0]:.2f} → {vs_base(matrix, version, c)[1]:.2f}"
+                      for c in worse)
+    warning = (f"{version_label(version)} scores {parts} worse than the base model did "
+               f"({METRICS[matrix.metric].label} on held-out probes, base → now): "
+               "the model got worse there. z on an earlier heatmap row rolls back.")
+    return note, warning
+
+
 def heatmap(matrix: Matrix, titles: dict[int, str] | None = None) -> Table:
     """Versions down, passages across; each cell coloured by its value."""
     titles = titles or {}
@@ -40,12 +107,12 @@ def heatmap(matrix: Matrix, titles: dict[int, str] | None = None) -> Table:
     table = Table(title=f"{matrix.metric} ({'lower' if lower else 'higher'} is better)", header_style="bold")
     table.add_column("version", justify="right")
     for col in matrix.cols:
-        table.add_column(f"p{col}\n{titles.get(col, '')[:10]}", justify="center")
+        table.add_column(f"p{col}\n{fit_title(titles.get(col, ''), 10)}", justify="center")
     table.add_column("drift\nvs base", justify="center")
     learned_by = {v: p for p, v in matrix.learned_at.items()}
     learned_by.update({v: "?" for v in matrix.abandoned})
     for version, row in zip(matrix.rows, matrix.values):
-        label = "base" if version == 0 else f"v{version} (+p{learned_by.get(version, '?')})"
+        label = version_label(version) + ("" if version == 0 else f" (+p{learned_by.get(version, '?')})")
         if version in matrix.abandoned:
             label = Text(f"v{version} abandoned", style="dim strike")
         cells = []
@@ -63,14 +130,20 @@ def heatmap(matrix: Matrix, titles: dict[int, str] | None = None) -> Table:
 
 
 def summary_table(matrix: Matrix) -> tuple[Table, float | None]:
-    """Per passage: when learned, gain then, forgetting since its best."""
+    """Per passage: when learned, gain then, forgetting since its best, and where it stands
+    now against the base model (latest - base; for NLL negative is better)."""
     rows, bwt = summarize(matrix)
     table = Table(header_style="bold")
-    for name in ("passage", "learned in", "gain", "forgetting"):
+    for name in ("passage", "learned in", "gain", "forgetting", "now vs base"):
         table.add_column(name, justify="right")
     fmt = lambda v: "-" if v is None else f"{v:+.2f}"  # noqa: E731
+    path = [r for r in matrix.rows if r not in matrix.abandoned]
+    latest = path[-1] if path else 0
     for s in rows:
-        table.add_row(f"p{s.passage_id}", "-" if s.learned_at is None else f"v{s.learned_at}", fmt(s.gain), fmt(s.forgetting))
+        found = vs_base(matrix, latest, s.passage_id) if latest != 0 else None
+        now = Text("-") if found is None else Text(f"{found[2]:+.2f}", style=change_style(matrix, found[2]))
+        table.add_row(f"p{s.passage_id}", "-" if s.learned_at is None else f"v{s.learned_at}", fmt(s.gain),
+                      fmt(s.forgetting), now)
     return table, bwt
 
 

@@ -2,7 +2,7 @@
 
 Run as `python -m tests.crash_runner VARIANT` with SEAL_HOME set, and SEAL_CRASH_AT to be
 killed there; run again without SEAL_CRASH_AT, it resumes the same work to the end. On
-tests.fakes.FakeRuntime it opens session "s", adds tests/fixtures/velmora.md, learns every
+tools.scripted_runtime.FakeRuntime it opens session "s", adds tests/fixtures/velmora.md, learns every
 passage (editor rounds after each, then one on demand) and exports the current version:
 
   all      accept=all decides every candidate
@@ -34,7 +34,7 @@ def work(variant: str) -> None:
     from engine.export import export_edits, export_peft
     from engine.home import Home
     from engine.ingest import read_paper
-    from tests.fakes import FakeRuntime
+    from tools.scripted_runtime import FakeRuntime
 
     config = SessionConfig(accept="all", generation=GenerationConfig(candidates=2), train=TrainConfig(epochs=1),
                            editor=EditorConfig(min_pairs=1, every=1))

@@ -24,7 +24,7 @@ from engine.config import GenerationConfig, SessionConfig, TrainConfig
 from engine.home import Home
 from engine.ingest import read_paper
 from seal_tui.cli import main
-from tests.fakes import FakeRuntime
+from tools.scripted_runtime import FakeRuntime
 
 PAPER = Path(__file__).parent / "fixtures" / "velmora.md"
 SKIPPED = {"seal.db-wal", "seal.db-shm", ".lock", ".seal.lock"}

@@ -8,7 +8,7 @@ from engine.config import GenerationConfig, SessionConfig, TrainConfig
 from engine.home import Home
 from engine.ingest import read_paper
 from seal_tui.cli import main
-from tests.fakes import FakeRuntime
+from tools.scripted_runtime import FakeRuntime
 
 
 def dump(home) -> list[str]:
@@ -207,3 +207,24 @@ def test_bad_editor_requests_are_refused_and_change_nothing(args, message, learn
     assert main(args) == 2
     assert message in capsys.readouterr().err
     assert dump(seal_home) == before
+
+
+@pytest.mark.parametrize("argv, kept", [
+    (["run", "{paper}", "--session", "new"],
+     "interrupted: everything finished so far is saved; run the same command to continue"),
+    (["editor", "demo"], "interrupted: no editor round was stored"),
+])
+def test_ctrl_c_says_what_was_kept_and_exits_130(argv, kept, learned_session, seal_home, fixtures, monkeypatch,
+                                                 capsys):
+    from engine.runtime.local import LocalRuntime
+
+    def load(self):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(LocalRuntime, "load", load)
+    argv = [a.replace("{paper}", str(fixtures / "velmora.md")) for a in argv]
+    before = dump(seal_home)
+    assert main(argv) == 130
+    assert capsys.readouterr().err.splitlines()[-1] == kept
+    assert dump(seal_home) == before
+    assert main(argv) == 130  # the writer's lock was given back

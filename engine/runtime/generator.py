@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Iterator
 
 from engine.runtime.llama_child import child_main
-from engine.runtime.models import check_gguf
+from engine.runtime.models import check_gguf, thread_count
 
 _POLL_S = 0.05  # how often a waiting parent looks at the stop event and the child's health
 
@@ -103,7 +103,7 @@ class Generator:
                  *, log_path: str | os.PathLike | None = None):
         self.gguf_path = Path(gguf_path).expanduser()
         self.n_ctx = n_ctx
-        self.threads = threads or os.cpu_count() or 1
+        self.threads = thread_count(threads)
         self.log_path = os.fspath(log_path) if log_path else os.devnull
         self.tokens_per_second = 0.0
         """Speed of the last call: tokens generated / wall seconds (prompt included)."""
@@ -154,20 +154,11 @@ class Generator:
         self.close()
 
     @property
-    def adapter(self) -> str | None:
-        """The (first) GGUF LoRA adapter applied to generation, or None for the base model."""
-        return self._adapters[0][0] if self._adapters else None
-
-    @property
     def adapters(self) -> tuple[tuple[str, float], ...]:
         """Every applied GGUF LoRA adapter with its scale, in the order given."""
         return self._adapters
 
     # calls -------------------------------------------------------------------
-
-    def set_adapter(self, path: str | os.PathLike | None, scale: float = 1.0) -> float:
-        """Switch generation to one GGUF LoRA adapter (None: the base model); see set_adapters."""
-        return self.set_adapters([] if path is None else [(path, scale)])
 
     def set_adapters(self, adapters: list[tuple[str | os.PathLike, float]]) -> float:
         """Apply these GGUF LoRA adapters together, each at its scale (empty: the base model),
@@ -219,10 +210,6 @@ class Generator:
             if stop is not None and stop.is_set():
                 return
             yield from self._call("chat", kwargs, stop)
-
-    def complete(self, messages: list[dict], **options) -> str:
-        """The whole reply to a chat (same options as stream_chat)."""
-        return "".join(self.stream_chat(messages, **options))
 
     def greedy(self, prompt: str, max_tokens: int = 64,
                stop_strings: tuple[str, ...] = ("\n",), threads: int | None = None) -> str:

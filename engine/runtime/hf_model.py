@@ -13,6 +13,7 @@ from pathlib import Path
 
 from engine.atomic import partial_of, publish
 from engine.config import ModelConfig, TrainConfig
+from engine.runtime.models import thread_count
 
 
 class ModelLoadError(Exception):
@@ -103,8 +104,7 @@ def load_peft_model(config: ModelConfig, gguf: Path, train: TrainConfig) -> Load
 
     _quiet_transformers()
     folder = model_folder(config, gguf)
-    threads = config.threads or os.cpu_count() or 1
-    torch.set_num_threads(threads)
+    torch.set_num_threads(thread_count(config.threads))
     try:
         tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
         base = AutoModelForCausalLM.from_pretrained(

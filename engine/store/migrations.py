@@ -182,3 +182,10 @@ def m004_probe_roles_and_drift(db: Database) -> None:
         )
         """,
     )
+
+
+@migrations()
+def m005_self_edit_original_text(db: Database) -> None:
+    """A person's edit keeps the model's own text: original_text is set on the first edit
+    (NULL: never edited), and `text` stays what trains."""
+    _run(db, "ALTER TABLE self_edits ADD COLUMN original_text TEXT")

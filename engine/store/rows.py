@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterable
 from datetime import datetime, timezone
 
 from engine.domain import EditorRound, Passage, Probe, Score, SelfEdit, SessionInfo, Update
+from engine.probes import KINDS as PROBE_KINDS
+from engine.probes import ROLES
 
 
 class StoreError(Exception):
@@ -13,8 +16,7 @@ class StoreError(Exception):
 
 
 PASSAGE_STATUSES = ("new", "edits", "learned")
-PROBE_KINDS = ("given", "cloze", "qa")
-ROLES = ("reward", "heldout")
+# PROBE_KINDS and ROLES are engine.probes's: how probes are made decides what a stored one may be.
 SELF_EDIT_STATUSES = ("pending", "accepted", "rejected")
 DECIDERS = ("person", "heuristic", "policy", "filter")
 ROUND_TRIGGERS = ("person", "auto")
@@ -25,7 +27,7 @@ def now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
-def check_one_of(what: str, value: object, allowed: tuple[str, ...]) -> None:
+def check_one_of(what: str, value: object, allowed: Iterable[str]) -> None:
     if value not in allowed:
         raise StoreError(f"{what} must be one of {', '.join(allowed)}, got {value!r}")
 
@@ -90,7 +92,7 @@ def self_edit(row: sqlite3.Row) -> SelfEdit:
         id=row["id"], passage_id=row["passage_id"], strategy=row["strategy"],
         text=row["text"], status=row["status"], decided_by=row["decided_by"],
         reason=row["reason"], reward=row["reward"], damage=row["damage"],
-        editor_round=row["editor_round"],
+        editor_round=row["editor_round"], original_text=row["original_text"],
     )
 
 

@@ -82,16 +82,6 @@ class Store(EditorRoundsStore):
             self._c.change(conn, "session", "UPDATE sessions SET config = ? WHERE id = ?",
                            (rows.to_json(config), session_id))
 
-    def set_current_version(self, session_id: int, version: int) -> None:
-        with self._c.write() as conn:
-            self._c.change(conn, "session", "UPDATE sessions SET current_version = ? WHERE id = ?",
-                           (version, session_id))
-
-    def delete_session(self, name: str) -> None:
-        """Delete a session and everything in it; a missing name is not an error."""
-        with self._c.write() as conn:
-            conn.execute("DELETE FROM sessions WHERE name = ?", (name,))
-
     # -- papers and passages ----------------------------------------------------------
 
     def find_paper(self, session_id: int, sha256: str) -> int | None:
@@ -164,38 +154,21 @@ class Store(EditorRoundsStore):
     def _self_edit(self, edit_id: int) -> SelfEdit:
         return rows.self_edit(self._c.need("self-edit", "SELECT * FROM self_edits WHERE id = ?", (edit_id,)))
 
-    def _insert_self_edit(self, conn: sqlite3.Connection, passage_id: int, *item: object,
-                          editor_round: int | None = None) -> int:
-        if len(item) != 5:
-            raise StoreError(f"a self-edit is (strategy, text, status, decided_by, reason), got {item!r}")
-        strategy, text, status, decided_by, reason = item
-        rows.check_decision(status, decided_by)
-        stamp = rows.now()
-        return conn.execute(
-            "INSERT INTO self_edits (passage_id, strategy, text, status, decided_by, reason,"
-            " created_at, decided_at, editor_round) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (passage_id, strategy, text, status, decided_by, reason or "", stamp,
-             None if status == "pending" else stamp, editor_round),
-        ).lastrowid
-
     def add_self_edit(
         self, passage_id: int, strategy: str, text: str, status: str = "pending",
         decided_by: str | None = None, reason: str = "", editor_round: int | None = None,
     ) -> SelfEdit:
         """Store one candidate; editor_round names the editor round that helped write it."""
+        rows.check_decision(status, decided_by)
+        stamp = rows.now()
         with self._c.write() as conn:
-            edit_id = self._insert_self_edit(conn, passage_id, strategy, text, status, decided_by, reason,
-                                             editor_round=editor_round)
+            edit_id = conn.execute(
+                "INSERT INTO self_edits (passage_id, strategy, text, status, decided_by, reason,"
+                " created_at, decided_at, editor_round) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (passage_id, strategy, text, status, decided_by, reason or "", stamp,
+                 None if status == "pending" else stamp, editor_round),
+            ).lastrowid
         return self._self_edit(edit_id)
-
-    def add_self_edits(
-        self, passage_id: int, items: list[tuple[str, str, str, str | None, str]]
-    ) -> list[SelfEdit]:
-        """Store candidates (strategy, text, status, decided_by, reason); the passage becomes 'edits'."""
-        with self._c.write() as conn:
-            self._c.change(conn, "passage", "UPDATE passages SET status = 'edits' WHERE id = ?", (passage_id,))
-            ids = [self._insert_self_edit(conn, passage_id, *item) for item in items]
-        return [self._self_edit(i) for i in ids]
 
     def decide_self_edit(
         self, edit_id: int, status: str, decided_by: str | None, reason: str = ""
@@ -214,8 +187,12 @@ class Store(EditorRoundsStore):
         return self._self_edit(edit_id)
 
     def edit_self_edit_text(self, edit_id: int, text: str) -> SelfEdit:
+        """Replace the text that trains; the first edit that changes it keeps the model's own
+        text in original_text, and later edits leave that as it was."""
         with self._c.write() as conn:
-            self._c.change(conn, "self-edit", "UPDATE self_edits SET text = ? WHERE id = ?", (text, edit_id))
+            self._c.change(conn, "self-edit",
+                           "UPDATE self_edits SET original_text = COALESCE(original_text,"
+                           " CASE WHEN text != ? THEN text END), text = ? WHERE id = ?", (text, text, edit_id))
         return self._self_edit(edit_id)
 
     def self_edits(self, passage_id: int, status: str | None = None) -> list[SelfEdit]:

@@ -1,4 +1,5 @@
-"""Asked before quitting while an update trains."""
+"""Asked before quitting while an update or an editor round trains; it names the work that
+runs (the session screen's busy()), and its text wraps to the dialog's width."""
 from __future__ import annotations
 
 from textual.app import ComposeResult
@@ -14,10 +15,16 @@ class ConfirmQuitScreen(ModalScreen[bool]):
         Binding("n,escape", "dismiss(False)", "Stay"),
     ]
 
+    def __init__(self, doing: str = "training") -> None:
+        """doing: the work that runs, in words ("running the update")."""
+        super().__init__()
+        self.doing = doing
+
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm", classes="dialog"):
-            yield Label("[b]An update is training.[/]", classes="dialog-title")
-            yield Label("Quit now? The update is cancelled and the current version stays; every accepted edit is kept.")
+            yield Label(f"[b]seal is {self.doing}.[/]", classes="dialog-title")
+            yield Label("Quit now? It stops after the step in flight, and nothing of it is kept: the current "
+                        "version stays, and every decision and accepted edit is kept.", id="question")
             with Horizontal(classes="buttons"):
                 yield Button("Quit (y)", variant="error", id="yes")
                 yield Button("Stay (n)", variant="primary", id="no")

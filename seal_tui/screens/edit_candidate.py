@@ -1,4 +1,5 @@
-"""Rewrite a candidate by hand; what is saved is what trains if it is accepted."""
+"""Rewrite a candidate by hand; what is saved is what trains if it is accepted (the store
+keeps the model's own text beside it)."""
 from __future__ import annotations
 
 from textual.app import ComposeResult
@@ -6,6 +7,13 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Label, TextArea
+
+
+class EditText(TextArea):
+    """The candidate's text; ctrl+a selects it all, as in most editors (TextArea's own
+    ctrl+a, the start of the line, stays on home)."""
+
+    BINDINGS = [Binding("ctrl+a", "select_all", "Select all", show=False)]
 
 
 class EditCandidateScreen(ModalScreen[str | None]):
@@ -17,8 +25,9 @@ class EditCandidateScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="editor", classes="dialog"):
-            yield Label("[b]Edit the candidate[/] (ctrl+s saves, Esc cancels)", classes="dialog-title")
-            yield TextArea(self.text.strip(), id="edit-text", soft_wrap=True)
+            yield Label("[b]Edit the candidate[/] (ctrl+a selects all, ctrl+s saves, Esc cancels)",
+                        classes="dialog-title")
+            yield EditText(self.text.strip(), id="edit-text", soft_wrap=True)
             with Horizontal(classes="buttons"):
                 yield Button("Save", variant="primary", id="save")
                 yield Button("Cancel", id="cancel")

@@ -22,23 +22,48 @@ Its cells score each passage's *held-out* probes, which nothing in training read
 | `p` | add a paper (path, file picker with ctrl+o, or pasted text) |
 | `s` | start: the model writes candidates for the selected passage |
 | `a` / `r` / `e` | accept / reject / edit the focused candidate card (Tab to the cards, up/down between them) |
+| `x` | reject the focused card with a reason (a one-line note kept with the decision) |
+| `o` | on an edited card: show or hide the model's original text |
 | `A` / `R` | accept all / reject all candidates of the passage |
 | `g` | regenerate: reject the undecided candidates and write fresh ones |
 | `f` | reward filter: a short trial update per undecided candidate; keeps those that help this passage within the forgetting budget (scores show on the cards; `a`/`r` still overrule) |
 | `i` | improve the editor (a ReST-EM round): train an editor adapter on the kept self-edits, one per passage, best reward first; the model then writes new candidates with it (cards show `editor r1`, `h` compares acceptance and reward before and after each round) |
-| `u` | run the update on the selected passage (undecided cards go to the accept policy) |
+| `u` | run the update on the selected passage (undecided cards go to the accept policy); on a passage without candidates it first writes them and stops, so you see them before anything trains: `u` again learns |
 | `Esc` | cancel the running work; the current version stays |
 | `m` | switch the heatmap metric (answer NLL, F1, contains) |
-| arrows on the heatmap | pick a cell: its passage's probes and scores show below |
+| arrows on the heatmap | pick a cell: every probe of its passage shows below, held-out and reward alike, with its NLL under base and under that version (and the model's answers, with greedy answers on); Tab to it to scroll |
 | `z` | roll back: make the selected heatmap row's version current again (asks first); later versions stay, dimmed, as abandoned |
-| `h` | history: per-strategy acceptance and reward, editor rounds, and per update its parameters, loss curves, accepted edits, timing |
+| `h` | history: per-strategy acceptance and reward, editor rounds, and per update its parameters, loss curves, accepted and rejected edits (who decided), its passage's NLL before and after against base, timing |
 | `b` | back to the session list |
 | `ctrl+s` | save an SVG screenshot into the session home |
 | `ctrl+p` | command palette: every action by name |
 | `?` | this help |
-| `q` | quit (asks first while an update trains) |
+| `q` | quit (asks first while an update or an editor round trains) |
 
 In the passage list ○ is new, ◐ has candidates, ● is learned.
+
+## What the numbers mean
+
+- **NLL** (answer NLL): how surprised the model is by a probe's gold answer, in nats per
+  token, asked closed-book (only the topic and the question). Lower is better: the model
+  has learned the answer. Each heatmap cell is the mean over the passage's **held-out**
+  probes, which nothing in training reads; **reward** probes (shown in the cell details)
+  steer the reward filter and the per-epoch training check.
+- **vs base**: a score now minus the base model's (version 0, before any learning). For NLL
+  negative is better. An update can show a gain over the version before and still leave a
+  passage above base: the heatmap marks such a cell with `!`, the stats line names the
+  passage, and the update's note warns.
+- **gain**: how much learning a passage improved its score, from the version before its
+  update to the version that learned it (positive is better). It says nothing about base.
+- **forget** / **forgetting**: how far a learned passage has slipped since its best score
+  (0 when it holds).
+- **BWT** (backward transfer): over passages learned before the last version, the mean
+  change from right after learning to now; negative means later updates made the model
+  forget them.
+- **drift**: the change, against base, of the NLL on general questions no session learns (the
+  drift set); red above +0.1 means an update moved the whole model, not only what it learned.
+- The colour of a cell runs over the values in view, from the best (green) to the worst
+  (red); it is a scale, not a before and after.
 Tab moves focus between the passage list, the cards and the heatmap.
 Undecided candidates are decided by the session's accept policy when the update starts
 (by default the heuristic gate, whose verdict each card shows; with the policy `filter`,

@@ -1,5 +1,6 @@
 """Every update of the session, newest last, under tables of how each self-edit strategy and
-each editor round did."""
+each editor round did. Each update shows the edits it trained on and those rejected (with who
+decided), and its passage's held-out answer NLL before and after it, against the base model."""
 from __future__ import annotations
 
 from dataclasses import replace
@@ -15,6 +16,22 @@ from seal_tui.widgets.editor_rounds import EditorRounds
 from seal_tui.widgets.passage_list import label
 from seal_tui.widgets.strategy_stats import StrategyStats
 from seal_tui.widgets.update_entry import UpdateEntry
+
+
+def rejected_edits(session, update) -> list:
+    """The passage's rejected self-edits that the update did not train on."""
+    trained = set(update.params.get("edit_ids", []))
+    return [e for e in session.self_edits(update.passage_id) if e.status == "rejected" and e.id not in trained]
+
+
+def nll_around(matrix, update) -> tuple[float | None, float | None, float | None]:
+    """(base, before, after): the passage's held-out answer NLL under the base model, the
+    version the update started from, and the version it made (None where not scored)."""
+    def cell(version):
+        if version not in matrix.rows or update.passage_id not in matrix.cols:
+            return None
+        return matrix.cell(version, update.passage_id)
+    return cell(0), cell(update.parent_version), cell(update.version)
 
 
 def trained_edits(session, update) -> list:
@@ -39,11 +56,13 @@ class HistoryScreen(Screen):
             yield EditorRounds(id="editor-rounds")
             passages = {p.id: p for p in self.session.passages()}
             updates = self.session.updates()
+            matrix = self.session.matrix("answer_nll")
             if not updates:
                 yield Static("No updates yet: u on the session screen runs one.", classes="empty")
             for u in updates:
                 p = passages.get(u.passage_id)
-                yield UpdateEntry(u, p, label(p) if p else "?", trained_edits(self.session, u) if p else [])
+                yield UpdateEntry(u, p, label(p) if p else "?", trained_edits(self.session, u) if p else [],
+                                  rejected_edits(self.session, u) if p else [], nll_around(matrix, u))
         yield Footer(compact=True)
 
     def on_mount(self) -> None:

@@ -11,24 +11,23 @@ from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
-from engine.config import ACCEPT_POLICIES, ADAPTER_MODES, PRESETS, PROBE_KINDS, ConfigError, preset
+from engine.config import (ADAPTER_MODES, PRESETS, PROBE_KINDS, ConfigError, EditorConfig, GenerationConfig,
+                           SessionConfig, preset)
 from engine.imported_edits import ImportedEditsError, load_edits
+from engine.policies import POLICIES
 from engine.runtime.models import ModelFileError, check_model_files
 from engine.selfedit import STRATEGIES
 from engine.store import StoreError
 from engine.store.names import check_session_name
 
-
-ACCEPT_HELP = {
-    "heuristic": "the heuristic gate decides undecided candidates",
-    "filter": "the gate, then a trial update per candidate, judged by its reward",
-    "all": "every undecided candidate is accepted",
-    "none": "only what you accept trains, with the passage itself",
-}
+NUMBERS = (("candidates", "generation", "candidates", int), ("epochs", "train", "epochs", int),
+           ("editor-every", "editor", "every", int), ("replay", None, "replay", float))
+"""The form's number fields: (input id, config section or None for the session level, setting,
+type). An empty field leaves the setting at its default (epochs: the recipe's)."""
 
 
-class NewSessionScreen(ModalScreen[tuple[str, dict] | None]):
-    """Returns (name, overrides) once the settings pass the engine's own checks."""
+class NewSessionScreen(ModalScreen[tuple[str, SessionConfig] | None]):
+    """Returns (name, config) once the settings pass the engine's own checks."""
 
     BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), Binding("ctrl+s", "create", "Create")]
 
@@ -41,30 +40,32 @@ class NewSessionScreen(ModalScreen[tuple[str, dict] | None]):
             with Horizontal(classes="field"):
                 yield Label("strategy", classes="field-label")
                 yield Select([(s.name, s.name) for s in STRATEGIES.values()],
-                             value="implications", allow_blank=False, id="strategy", compact=True)
+                             value=SessionConfig.strategy, allow_blank=False, id="strategy", compact=True)
             with Horizontal(classes="field"):
                 yield Label("candidates", classes="field-label")
-                yield Input("5", type="integer", id="candidates", compact=True)
+                yield Input(str(GenerationConfig.candidates), type="integer", id="candidates", compact=True)
                 yield Label("replay", classes="field-label inline")
-                yield Input("0", type="number", id="replay", compact=True,
+                yield Input(f"{SessionConfig.replay:g}", type="number", id="replay", compact=True,
                             tooltip="Earlier passages' examples mixed into each update, as a share of the new ones (0: plain SEAL)")
             with Horizontal(classes="field"):
                 yield Label("epochs", classes="field-label")
                 yield Input("", placeholder="recipe's", type="integer", id="epochs", compact=True,
                             tooltip="LoRA epochs per update, at most (empty: the recipe's, 5; SEAL's preset: 10)")
                 yield Label("editor every", classes="field-label inline")
-                yield Input("0", type="integer", id="editor-every", compact=True,
+                yield Input(str(EditorConfig.every), type="integer", id="editor-every", compact=True,
                             tooltip="Train the self-edit editor after every N learned passages (0: only on i)")
             with Horizontal(classes="field"):
                 yield Label("probes", classes="field-label")
-                yield Select([(k, k) for k in PROBE_KINDS], value="given", allow_blank=False, id="probes", compact=True)
+                yield Select([(k, k) for k in PROBE_KINDS], value=SessionConfig.probes, allow_blank=False, id="probes",
+                             compact=True)
                 yield Label("adapters", classes="field-label inline")
-                yield Select([(k, k) for k in ADAPTER_MODES], value="shared", allow_blank=False, id="adapters",
+                yield Select([(k, k) for k in ADAPTER_MODES], value=SessionConfig.adapters, allow_blank=False, id="adapters",
                              compact=True, tooltip="shared: one adapter for all papers; per-paper: one per paper, "
                                                    "so learning one paper cannot move another's scores")
             with Horizontal(classes="field"):
                 yield Label("accept", classes="field-label")
-                yield Select([(k, k) for k in ACCEPT_POLICIES], value="heuristic", allow_blank=False, id="accept", compact=True)
+                yield Select([(k, k) for k in POLICIES], value=SessionConfig.accept, allow_blank=False, id="accept",
+                             compact=True)
                 yield Label("recipe", classes="field-label inline")
                 yield Select([(k, k) for k in PRESETS], value="default", allow_blank=False, id="preset", compact=True,
                              tooltip="default: lr 3e-4, anchor, per-epoch check, grounded lines; "
@@ -89,7 +90,8 @@ class NewSessionScreen(ModalScreen[tuple[str, dict] | None]):
 
     def on_select_changed(self, event=None) -> None:
         strategy = STRATEGIES.get(self.query_one("#strategy", Select).value)
-        accept = ACCEPT_HELP.get(self.query_one("#accept", Select).value, "")
+        policy = POLICIES.get(self.query_one("#accept", Select).value)
+        accept = policy.help if policy else ""
         about = [f"strategy: {strategy.description}" if strategy else "", f"accept: {accept}" if accept else ""]
         self.query_one("#strategy-help", Label).update("\n".join(x for x in about if x))
 
@@ -114,30 +116,24 @@ class NewSessionScreen(ModalScreen[tuple[str, dict] | None]):
         if home.exists(name):
             error.update(f"[red]A session called {name!r} exists already.[/]")
             return
-        recipe = preset(self.query_one("#preset", Select).value)["train"]
-        numbers = {}
-        for field, default in (("candidates", "0"), ("epochs", str(recipe["epochs"])), ("editor-every", "0")):
-            text = self.query_one(f"#{field}", Input).value.strip() or default
-            try:
-                numbers[field] = int(text)
-            except ValueError:
-                error.update(f"[red]{field} must be a whole number, got {text!r}[/]")
-                return
-        replay_text = self.query_one("#replay", Input).value.strip() or "0"
-        try:
-            replay = float(replay_text)
-        except ValueError:
-            error.update(f"[red]replay must be a number, got {replay_text!r}[/]")
-            return
         overrides = {
             "strategy": self.query_one("#strategy", Select).value,
             "probes": self.query_one("#probes", Select).value,
             "adapters": self.query_one("#adapters", Select).value,
             "accept": self.query_one("#accept", Select).value,
-            "generation": {"candidates": numbers["candidates"]},
-            "train": {**recipe, "replay": replay, "epochs": numbers["epochs"]},
-            "editor": {"every": numbers["editor-every"]},
+            "generation": {}, "train": preset(self.query_one("#preset", Select).value)["train"], "editor": {},
         }
+        for field, section, key, kind in NUMBERS:
+            text = self.query_one(f"#{field}", Input).value.strip()
+            if not text:
+                continue
+            try:
+                value = kind(text)
+            except ValueError:
+                what = "a whole number" if kind is int else "a number"
+                error.update(f"[red]{field} must be {what}, got {text!r}[/]")
+                return
+            (overrides if section is None else overrides[section])[key] = value
         if gguf := self.query_one("#gguf", Input).value.strip():
             overrides["model"] = {"gguf_path": gguf}
         if edits_from := self.query_one("#edits-from", Input).value.strip():
@@ -154,4 +150,4 @@ class NewSessionScreen(ModalScreen[tuple[str, dict] | None]):
         except (ConfigError, ModelFileError, StoreError) as exc:
             error.update(f"[red]{escape(str(exc))}[/]")
             return
-        self.dismiss((name, overrides))
+        self.dismiss((name, config))

@@ -22,7 +22,9 @@ from textual.widgets import Footer, Header
 from textual.worker import Worker, WorkerState
 
 from engine import events as ev
+from engine.domain import version_label
 from engine.evaluate import METRICS
+from engine.probes import kinds_label
 from seal_tui.failure_text import failure_text
 from seal_tui.messages import (
     CandidateDecided, CandidateEditRequested, CellSelected, EngineEvent, PassageSelected,
@@ -39,10 +41,6 @@ from seal_tui.widgets.update_progress import UpdateProgress
 
 MACHINE_S = 2.0
 """How often running work checks whether other programs hold cores."""
-
-
-def vname(version: int) -> str:
-    return "base" if version == 0 else f"v{version}"
 
 
 class SessionScreen(SessionAccess, SessionWorkers, Screen):
@@ -142,7 +140,8 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
                  "read-only": f"read-only: {self.writer or 'another process'} {state}"}[self.model_state]
         rounds = self.session.editor_rounds()
         editor = f" · editor r{rounds[-1].number}" if rounds and cfg.editor.scale > 0 else ""
-        self.sub_title = f"{cfg.strategy} · {cfg.generation.candidates} candidates · probes {cfg.probes}{editor} · {model}"
+        probes = kinds_label(cfg.probes, (q for p in self.session.passages() for q in p.probes))  # as made
+        self.sub_title = f"{cfg.strategy} · {cfg.generation.candidates} candidates · probes {probes}{editor} · {model}"
 
     @property
     def passage(self):
@@ -186,7 +185,9 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
         version = m.rows[row]
         scores = self.session.scores(version)
         scores = [s for s in scores if s.passage_id == passage.id]
-        self.query_one(ProbeDetail).show(passage, label(passage), version, scores)
+        base = scores if version == 0 else [s for s in self.session.scores(0) if s.passage_id == passage.id]
+        self.query_one(ProbeDetail).show(passage, label(passage), version, scores, base,
+                                         self.session.config.greedy_answers)
 
     # -- actions -------------------------------------------------------------------
     def check_action(self, action: str, parameters) -> bool | None:
@@ -205,7 +206,9 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
 
         if not self._writable():
             return
-        self.app.push_screen(AddPaperScreen(), lambda request: request and self.add_paper(request))
+        cfg = self.session.config
+        self.app.push_screen(AddPaperScreen(cfg.passage_tokens, cfg.max_passages),
+                             lambda request: request and self.add_paper(request))
 
     def _selected(self):
         passage = self.passage
@@ -228,6 +231,13 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
         if (passage := self._selected()) and self._can_start():
             if passage.status == "learned":
                 self.notify(f"{label(passage)} is already learned.", severity="warning")
+                return
+            missing = self.session.config.generation.candidates - len(self.session.self_edits(passage.id))
+            if passage.status == "new" and missing > 0:
+                # Whatever the accept policy, a person sees what the model wrote before it trains:
+                # u writes the candidates and stops; u again learns (undecided ones to the policy).
+                self.query_one(UpdateProgress).start(f"writing candidates for {label(passage)} to review…")
+                self._generate(passage, False, review=True)
                 return
             self.query_one(UpdateProgress).start(f"learning {label(passage)}…")
             self._update(passage)
@@ -264,7 +274,7 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
             return
         version = matrix.rows[self.query_one(Heatmap).cursor[0]]
         if version == self.session.current_version:
-            self.notify(f"{vname(version)} is already the current version: pick an earlier row.", severity="warning")
+            self.notify(f"{version_label(version)} is already the current version: pick an earlier row.", severity="warning")
             return
         path = self.session.path_to(version)
         leaving = [u.version for u in self.session.updates() if u.status == "active" and u.version not in path]
@@ -276,7 +286,7 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
             if yes and self._writable() and not self.busy():
                 self.rollback(version)
 
-        self.app.push_screen(ConfirmScreen(f"Make {vname(version)} current again?{stay}",
+        self.app.push_screen(ConfirmScreen(f"Make {version_label(version)} current again?{stay}",
                                            "Roll back (y)", "Keep (n)"), answer)
 
     def rollback(self, version: int) -> None:
@@ -286,7 +296,7 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
         self.query_one(Heatmap).select_version(version)
         self.show_detail()
         if self.model_state == "ready" and self._can_start():
-            self.query_one(UpdateProgress).stage(f"switching generation to {vname(version)}…")
+            self.query_one(UpdateProgress).stage(f"switching generation to {version_label(version)}…")
             self._sync_generation()
 
     def action_cancel(self) -> None:
@@ -302,9 +312,10 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
             self.refresh_cards()
 
     def action_metric(self) -> None:
-        self.metric = METRICS[(METRICS.index(self.metric) + 1) % len(METRICS)]
+        names = METRICS.names()
+        self.metric = names[(names.index(self.metric) + 1) % len(names)]
         self.refresh_matrix()
-        if self.metric != "answer_nll" and not self.session.config.greedy_answers:
+        if METRICS[self.metric].needs_answer and not self.session.config.greedy_answers:
             self.notify(f"{self.metric} needs greedy answers (greedy_answers=true); only NLL is scored here.")
 
     def action_history(self) -> None:
@@ -352,7 +363,7 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
 
     def on_candidate_decided(self, message: CandidateDecided) -> None:
         if self._may_decide():
-            self.session.decide(message.edit_id, message.accept)
+            self.session.decide(message.edit_id, message.accept, message.reason)
         self.refresh_cards()
 
     def on_candidate_edit_requested(self, message: CandidateEditRequested) -> None:
@@ -378,17 +389,19 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
             case ev.Stage(name=name, detail=detail, passage_id=pid):
                 if name == "generate" and pid == self.passage_id:
                     self.refresh_cards()
-                progress.stage(f"{name}: {detail}")
+                if name == "generate":
+                    count = detail.split(maxsplit=1)[0] if detail else ""  # "5 candidates…", "2 self-edits from…"
+                    progress.write(f"writing {detail}", int(count) if count.isdigit() else None)
+                else:
+                    progress.stage(f"{name}: {detail}")
                 if name == "filter":
                     self.notify(f"Reward filter: {detail}.", title="Estimate")
-            case ev.Token(passage_id=pid, index=index, text=text) if pid == cards.passage_id:
-                card = cards.card(index)
-                if not card.text:
-                    progress.note(f"writing candidate #{index + 1}…")
-                card.append(text)
+            case ev.Token(passage_id=pid, index=index, text=text):
+                progress.candidate(index)
+                if pid == cards.passage_id:
+                    cards.card(index).append(text)
             case ev.CandidateDone(passage_id=pid, index=index, edit_id=eid, text=text, tokens=n, seconds=secs):
-                rate = f" ({n / secs:.1f} tokens/s)" if secs > 0 else ""
-                progress.note(f"candidate #{index + 1} written: {n} tokens in {secs:.0f}s{rate}")
+                progress.candidate_done(index, n, secs)
                 if pid == cards.passage_id:
                     card = cards.card(index)
                     card.edit_id, card.text, card.status = eid, text, "pending"
@@ -402,9 +415,9 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
                     card.scores(reward, damage)
             case ev.RolledBack(version=v, abandoned=gone):
                 left = f"; abandoned: {', '.join(f'v{x}' for x in gone)}" if gone else ""
-                self.notify(f"{vname(v)} is current again{left}.")
+                self.notify(f"{version_label(v)} is current again{left}.")
             case ev.AdapterSwapped(version=v, seconds=secs):
-                progress.note(f"generation now uses {vname(v)} ({secs:.1f}s)")
+                progress.note(f"generation now uses {version_label(v)} ({secs:.1f}s)")
             case ev.UpdateDone(version=v, loss_first=a, loss_last=b):
                 self.notify(f"v{v} trained: loss {a:.3f} → {b:.3f}")
             case ev.EditorRoundDone(number=n, pairs=pairs, trigger=trigger, loss_first=a, loss_last=b):
@@ -415,9 +428,8 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
             case ev.ScoresReady():
                 self.refresh_matrix()
             case ev.Cancelled(what=what):
-                self.notify(f"The {what} was cancelled; version v{self.session.current_version} stays.", severity="warning")
-            case ev.EngineError(message=text, where=where):
-                self.notify(text, title=where or "engine", severity="error")
+                again = " Nothing of it is kept: the next update starts over from step 1." if what == "update" else ""
+                self.notify(f"The {what} was cancelled; version v{self.session.current_version} stays.{again}", severity="warning")
 
     def on_train_progress(self, m: TrainProgress) -> None:
         self.query_one(UpdateProgress).step(m.step, m.total, m.epoch, m.loss, m.seconds, m.losses)
@@ -425,6 +437,7 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
     def on_work_done(self, message: WorkDone) -> None:
         if message.kind == "paper" and message.passage_id is not None:
             self.passage_id = message.passage_id
+            self._subtitle()  # the probe kinds the new passages were given
         self.refresh_all()
         if message.kind == "update":
             self.query_one(Heatmap).select_last_row()

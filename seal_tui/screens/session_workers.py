@@ -18,9 +18,11 @@ import time
 from textual import work
 
 from engine import events as ev
+from engine.domain import version_label
 from engine.session import NoModel
 from engine.ingest import paper_from_text, read_paper
 from seal_tui.messages import EngineEvent, PaperRequested, RuntimeReady, TrainProgress, WorkDone
+from seal_tui.render import update_note
 from seal_tui.widgets.passage_list import label
 
 WORK = ("paper", "generate", "update", "filter", "swap", "editor")
@@ -142,18 +144,35 @@ class SessionWorkers:
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="generate", description="writing candidates")
     @holds_session
-    def _generate(self, passage, again: bool) -> None:
+    def _generate(self, passage, again: bool, review: bool = False) -> None:
+        """review: asked for by u on a passage without candidates, which stops here so that a
+        person sees them before anything trains."""
+        stop = self.stop
         if again:
-            made = self.session.regenerate(passage, self._reporter(), self.stop)
+            made = self.session.regenerate(passage, self._reporter(), stop)
         else:
-            made = self.session.generate(passage, self._reporter(), self.stop)
-        self.post_message(WorkDone("generate", passage.id, f"{len(made)} candidate(s) written"))
+            made = self.session.generate(passage, self._reporter(), stop)
+        note = f"{len(made)} candidate(s) written"
+        if review and not stop.is_set():
+            note += f": review them, then u again to learn {label(passage)}"
+            self.notify(f"Candidates written: review them, then u again to learn {label(passage)}.", title="Review")
+        self.post_message(WorkDone("generate", passage.id, note))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="update", description="running the update")
     @holds_session
     def _update(self, passage) -> None:
+        """The update; its note says where the passage stands against the base model as well,
+        and a warning names every passage the new version scores worse than base."""
         update = self.session.step(passage, self._reporter(), self.stop)
-        note = "update cancelled" if update is None else f"v{update.version} learned {label(passage)}"
+        if update is None:
+            note = (f"update cancelled: {version_label(self.session.current_version)} stays; "
+                    "the next u trains again from step 1")
+        else:
+            labels = {p.id: label(p) for p in self.session.passages()}
+            note, warning = update_note(self.session.matrix("answer_nll"), update.version, passage.id, labels)
+            if warning:
+                note = f"[bold red]{note}[/]"
+                self.notify(warning, title="Worse than base", severity="warning", timeout=20)
         self.post_message(WorkDone("update", passage.id, note))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="filter", description="running the reward filter")

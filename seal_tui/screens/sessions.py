@@ -13,7 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Button, Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
-from engine.config import ConfigError
+from engine.config import ConfigError, SessionConfig
 from engine.session_lock import Holder, WriterLock
 
 SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "velmora.md"
@@ -98,10 +98,9 @@ class SessionsScreen(Screen):
     def action_new(self) -> None:
         from seal_tui.screens.new_session import NewSessionScreen
 
-        def create(result: tuple[str, dict] | None) -> None:
+        def create(result: tuple[str, SessionConfig] | None) -> None:
             if result:
-                name, overrides = result
-                self.app.open_session(name, self.app.home.config_for(name, overrides))
+                self.app.open_session(*result)  # the form's config, checked once there
 
         self.app.push_screen(NewSessionScreen(), create)
 

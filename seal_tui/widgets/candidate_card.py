@@ -1,5 +1,6 @@
 """One self-edit candidate: its strategy, its (streaming) text, the gate's verdict, the reward
-filter's scores when it has run, and the decision."""
+filter's scores when it has run, the decision, and whether a person edited the text (o shows
+the model's own)."""
 from __future__ import annotations
 
 from rich.console import Group
@@ -9,18 +10,22 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from engine.domain import SelfEdit
+from engine.reward_filter import FilterVerdict
 from seal_tui.messages import CandidateDecided, CandidateEditRequested
 
 MARK = {"pending": ("? pending", "yellow"), "accepted": ("✓ accepted", "green"), "rejected": ("✗ rejected", "red")}
 
 
 class CandidateCard(Static, can_focus=True):
-    """Shows one candidate; a, r and e decide or rewrite it while it has focus."""
+    """Shows one candidate; a, r and e decide or rewrite it while it has focus, x rejects it
+    with a reason, o shows the model's own text of an edited one."""
 
     BINDINGS = [
         Binding("a", "accept", "Accept"),
         Binding("r", "reject", "Reject"),
+        Binding("x", "reject_why", "Reject+why", show=False, tooltip="Reject with a reason"),
         Binding("e", "edit", "Edit"),
+        Binding("o", "original", "Original", show=False, tooltip="Show the model's text of an edited card"),
         Binding("down", "sibling(1)", "Next card", show=False),
         Binding("up", "sibling(-1)", "Previous card", show=False),
     ]
@@ -39,6 +44,9 @@ class CandidateCard(Static, can_focus=True):
         self.reward: float | None = None
         self.damage: float | None = None
         self.editor_round: int | None = None
+        self.original: str | None = None
+        """The model's own text when a person edited it (None: not edited)."""
+        self.show_original = False
         if edit is not None:
             self.set_edit(edit)
 
@@ -52,6 +60,7 @@ class CandidateCard(Static, can_focus=True):
         self.decided_by, self.reason = edit.decided_by, edit.reason
         self.reward, self.damage = edit.reward, edit.damage
         self.editor_round = edit.editor_round
+        self.original = edit.original_text if edit.edited else None
         if verdict is not None:
             self.verdict = verdict
         self.text = edit.text
@@ -80,7 +89,13 @@ class CandidateCard(Static, can_focus=True):
             head.append(f"  {mark}", style=f"bold {style}")
             if self.decided_by:
                 head.append(f" by {self.decided_by}", style=style)
+        if self.original is not None:
+            head.append("  ✎ edited", style="bold cyan")
         lines = [head, Text(self.text.strip() or "…")]
+        if self.original is not None and self.show_original:
+            lines.append(Text.assemble(("model's text: ", "cyan"), (self.original.strip(), "dim")))
+        elif self.original is not None:
+            lines.append(Text("edited by a person; o shows the model's text", style="dim cyan"))
         if self.verdict is not None:
             ok, why = self.verdict
             gate = Text.assemble(("gate: ", "dim"), ("pass" if ok else "fail", "green" if ok else "red"))
@@ -90,11 +105,17 @@ class CandidateCard(Static, can_focus=True):
             lines.append(gate)
         elif self.reward is not None:
             lines.append(self._scores())
-        if self.decided_by == "filter" and ": " in self.reason:
-            lines.append(Text(f"filter: {self.reason.split(': ', 1)[1]}", style="dim"))
+        if (filtered := self.filter_verdict()) is not None:
+            lines.append(Text(f"filter: {filtered.why}", style="dim"))
         if self.reason and self.decided_by == "person":
             lines.append(Text(f"note: {self.reason}", style="dim"))
         return Group(*lines)
+
+    def filter_verdict(self) -> FilterVerdict | None:
+        """The reward filter's verdict when the filter decided this candidate."""
+        if self.decided_by != "filter":
+            return None
+        return FilterVerdict.read(self.reason, self.status == "accepted", self.reward, self.damage)
 
     def _scores(self) -> Text:
         damage = self.damage or 0.0
@@ -124,6 +145,27 @@ class CandidateCard(Static, can_focus=True):
     def action_reject(self) -> None:
         if self._ready():
             self.post_message(CandidateDecided(self.edit_id, False))
+
+    def action_reject_why(self) -> None:
+        """Ask for a reason, then reject; Esc at the question decides nothing."""
+        from seal_tui.screens.reject_reason import RejectReasonScreen
+
+        if not self._ready():
+            return
+        edit_id = self.edit_id
+
+        def rejected(reason: str | None) -> None:
+            if reason is not None:
+                self.post_message(CandidateDecided(edit_id, False, reason))
+
+        self.app.push_screen(RejectReasonScreen(), rejected)
+
+    def action_original(self) -> None:
+        if self.original is None:
+            self.notify("This candidate is the model's own text: nobody has edited it.")
+            return
+        self.show_original = not self.show_original
+        self.refresh(layout=True)
 
     def action_edit(self) -> None:
         if self._ready():

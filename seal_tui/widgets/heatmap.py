@@ -5,7 +5,10 @@ that version. The colour scale runs over the values in view, with a legend under
 the passages do not fit the width, a window of columns follows the cursor. The last column,
 always in view, is drift: each version's change in answer NLL on unrelated questions (the
 drift set) against the base model, so a model that got worse as a whole shows apart from
-what it learned.
+what it learned. Cells score held-out probes only (engine.evaluate's Matrix). Under the rows:
+gain (against the version before learning), forgetting (since its best) and the current
+version against base, since a gain can hide a passage that still sits above the base model;
+a cell worse than base is marked "!".
 """
 from __future__ import annotations
 
@@ -14,11 +17,12 @@ from textual.binding import Binding
 from textual.reactive import reactive
 from textual.widget import Widget
 
+from engine.domain import version_label
 from engine.evaluate import LOWER_IS_BETTER, Matrix, summarize
+from engine.metrics import METRICS
 from seal_tui.messages import CellSelected
-from seal_tui.render import drift_cell
+from seal_tui.render import change_style, drift_cell, vs_base, worse_than_base
 
-METRIC_NAMES = {"answer_nll": "answer NLL", "f1": "F1", "contains": "contains"}
 CELL = 7
 LABEL = 8
 def colour(value: float, lo: float, hi: float, lower_is_better: bool) -> str:
@@ -51,7 +55,7 @@ class Heatmap(Widget, can_focus=True):
         row, col = self.cursor
         if row >= len(matrix.rows) or col >= len(matrix.cols):
             self.cursor = (max(0, len(matrix.rows) - 1), max(0, min(col, len(matrix.cols) - 1)))
-        self.border_title = f"Forgetting · {METRIC_NAMES[matrix.metric]}"
+        self.border_title = f"Forgetting · {matrix.label} · held-out probes"
         self.refresh(layout=True)
 
     def select_column(self, passage_id: int) -> None:
@@ -92,7 +96,7 @@ class Heatmap(Widget, can_focus=True):
 
     def get_content_height(self, container, viewport, width) -> int:
         rows = len(self.matrix.rows) if self.matrix else 0
-        return rows + 6 if self.matrix and self.matrix.cols else 1
+        return rows + 7 if self.matrix and self.matrix.cols else 1
 
     def _window(self, width: int) -> range:
         """The columns in view: all when they fit, else a window that keeps the cursor in it."""
@@ -128,7 +132,7 @@ class Heatmap(Widget, can_focus=True):
         out.append("drift".center(CELL), style="bold italic")
         for r, (version, row) in enumerate(zip(m.rows, m.values)):
             out.append("\n")
-            tag = "base" if version == 0 else f"v{version}"
+            tag = version_label(version)
             gone = version in m.abandoned
             if gone:
                 tag += " abandoned"
@@ -151,7 +155,8 @@ class Heatmap(Widget, can_focus=True):
                     style += " underline"
                 if here:
                     style += " reverse"
-                out.append(f"{value:.2f}".center(CELL - 1), style=style)
+                mark = "!" if worse_than_base(m, version, col) else ""
+                out.append(f"{value:.2f}{mark}".center(CELL - 1), style=style)
                 out.append(" ")
             text, style = drift_cell(m, version)
             out.append(text.center(CELL), style="dim" if gone else style)
@@ -163,14 +168,23 @@ class Heatmap(Widget, can_focus=True):
                 v = getattr(s, attr)
                 out.append(("-" if v is None else f"{v:+.2f}").center(CELL), style="dim" if v is None else "")
         out.append("\n")
-        good, bad = (lo, hi) if lower else (hi, lo)
-        out.append("good ")
-        for i in range(10):
-            out.append(" ", style=f"on {colour(good + (bad - good) * i / 9, lo, hi, lower)}")
-        out.append(" bad")
+        out.append("vs base".ljust(width), style="italic")
+        for col in m.cols[shown.start:shown.stop]:
+            found = vs_base(m, current, col) if current else None
+            if found is None:
+                out.append("-".center(CELL), style="dim")
+            else:
+                out.append(f"{found[2]:+.2f}".center(CELL), style=change_style(m, found[2]))
+        out.append("\n")
         if numbers:
-            out.append(f"\n{good:.2f} → {bad:.2f}, {'lower' if lower else 'higher'} is better", style="dim")
-            out.append("\ndrift: unrelated questions, change vs base", style="dim")
+            good, bad = (lo, hi) if lower else (hi, lo)
+            name = METRICS[m.metric].short_label
+            out.append(f"colour: {good:.2f} ({'low' if lower else 'high'} {name}, good) ", style="dim")
+            for i in range(4):
+                out.append(" ", style=f"on {colour(good + (bad - good) * i / 3, lo, hi, lower)}")
+            out.append(f" {bad:.2f} ({'high' if lower else 'low'})", style="dim")
         else:
-            out.append("\nno scores for this metric yet", style="dim")
+            out.append("no scores for this metric yet", style="dim")
+        out.append("\ngain: vs version before · forget: since best", style="dim")
+        out.append("\n! worse than base · drift: unrelated questions", style="dim")
         return out

@@ -7,6 +7,7 @@ from textual.widgets.option_list import Option
 
 from engine.domain import Passage
 from seal_tui.messages import PassageSelected
+from seal_tui.render import fit_title
 
 STATUS = {"new": ("○", "dim"), "edits": ("◐", "yellow"), "learned": ("●", "green")}
 
@@ -48,9 +49,9 @@ class PassageList(OptionList):
     def _prompt(self, p: Passage) -> Text:
         icon, style = STATUS.get(p.status, ("?", ""))
         width = max(30, (self.size.width or 48) - 6)
-        head = f"{label(p)} {p.title}"
         tail = f" · {len(p.probes)} probes"
-        text = Text.assemble((icon + " ", style), (head if len(head) + len(tail) <= width else head[: width - len(tail) - 1] + "…", "bold"))
+        head = f"{label(p)} {fit_title(p.title, width - len(tail) - len(label(p)) - 1)}"
+        text = Text.assemble((icon + " ", style), (head, "bold"))
         text.append(tail, style="dim italic")
         snippet = " ".join(p.text.split())
         snippet = snippet if len(snippet) <= width else snippet[: width - 1] + "…"

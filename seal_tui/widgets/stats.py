@@ -1,10 +1,13 @@
-"""The session at a glance: version, passages learned, mean gain and forgetting, and BWT."""
+"""The session at a glance: version, passages learned, mean gain and forgetting, BWT, and
+the learned passages against the base model, with a warning for any passage the current
+version scores worse than base (a gain over the version before can hide one)."""
 from __future__ import annotations
 
 from rich.text import Text
 from textual.widgets import Static
 
 from engine.evaluate import Matrix, summarize
+from seal_tui.render import change_style, vs_base, worse_than_base
 
 
 def _mean(values: list[float]) -> float | None:
@@ -16,7 +19,9 @@ def _fmt(value: float | None) -> str:
 
 
 class SessionStats(Static):
-    def show(self, matrix: Matrix, version: int, passages: int) -> None:
+    def show(self, matrix: Matrix, version: int, passages: int, labels: dict[int, str] | None = None) -> None:
+        """labels: passage id -> its name (default P1, P2... in the matrix's order)."""
+        labels = labels or {col: f"P{i + 1}" for i, col in enumerate(matrix.cols)}
         summaries, bwt = summarize(matrix)
         gains = [s.gain for s in summaries if s.gain is not None]
         forgets = [s.forgetting for s in summaries if s.forgetting is not None]
@@ -24,8 +29,18 @@ class SessionStats(Static):
         text = Text.assemble(
             ("version ", "dim"), (f"v{version}", "bold"),
             ("  learned ", "dim"), (f"{learned}/{passages}", "bold"),
-            ("  gain ", "dim"), (_fmt(_mean(gains)), "bold green"),
+            ("  gain ", "dim"), (_fmt(_mean(gains)), "bold red" if (_mean(gains) or 0) < 0 else "bold green"),
             ("  forgetting ", "dim"), (_fmt(_mean(forgets)), "bold red"),
             ("  BWT ", "dim"), (_fmt(bwt), "bold"),
         )
+        now = [found for s in summaries if s.learned_at is not None and version != 0
+               and (found := vs_base(matrix, version, s.passage_id)) is not None]
+        change = _mean([found[2] for found in now])
+        text.append("  vs base ", "dim")
+        text.append(_fmt(change), "bold " + change_style(matrix, change) if change is not None else "bold")
+        worse = [col for col in matrix.cols if worse_than_base(matrix, version, col)]
+        if worse:
+            cells = ", ".join(f"{labels.get(col, '?')} {b:.2f} → {v:.2f}"
+                              for col in worse for b, v, _ in [vs_base(matrix, version, col)])
+            text.append(f"\n⚠ worse than base now: {cells}", "bold red")
         self.update(text)

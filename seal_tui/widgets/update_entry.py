@@ -1,4 +1,6 @@
-"""One update in the history: what it learned, with which settings, its loss curve and edits."""
+"""One update in the history: what it learned, with which settings, its loss curve, its
+passage's held-out answer NLL before and after against the base model, and its edits, the
+rejected ones too (marked, with who decided)."""
 from __future__ import annotations
 
 from rich.text import Text
@@ -6,15 +8,44 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Sparkline, Static
 
-from engine.domain import Passage, SelfEdit, Update
+from engine.domain import Passage, SelfEdit, Update, version_label
+from seal_tui.render import WORSE
 
 PARAMS = ("rank", "alpha", "lr", "epochs", "batch_size", "dropout")
 
 
+def gist(text: str, width: int = 110) -> str:
+    """A self-edit on one line: its content lines joined, headings and bullets dropped."""
+    lines = [x.strip(" -*") for x in text.splitlines() if x.strip() and not x.strip().endswith(":")]
+    joined = " / ".join(lines)
+    return joined if len(joined) <= width else joined[:width - 1] + "…"
+
+
+def nll_line(label: str, update: Update, base: float | None, before: float | None, after: float | None) -> Text:
+    """"P1 held-out NLL: base 6.00 → v1 2.00 (-4.00 vs base)", with the start version when it
+    is not the base model, and a warning when the update left the passage worse than base."""
+    fmt = lambda v: "·" if v is None else f"{v:.2f}"  # noqa: E731
+    out = Text(f"{label} held-out NLL: ", style="dim")
+    out.append(f"base {fmt(base)}")
+    if update.parent_version != 0:
+        out.append(f" · {version_label(update.parent_version)} {fmt(before)}")
+    out.append(f" → {version_label(update.version)} {fmt(after)}", style="bold")
+    if base is not None and after is not None:
+        change = after - base
+        out.append(f" ({change:+.2f} vs base)", style="bold red" if change > WORSE else "green" if change < -WORSE else "")
+        if change > WORSE:
+            out.append("  ⚠ worse than base", style="bold red")
+    return out
+
+
 class UpdateEntry(Vertical):
-    def __init__(self, update: Update, passage: Passage | None, label: str, accepted: list[SelfEdit]) -> None:
+    def __init__(self, update: Update, passage: Passage | None, label: str, accepted: list[SelfEdit],
+                 rejected: list[SelfEdit] = (), nll: tuple[float | None, float | None, float | None] = (None, None, None)) -> None:
+        """rejected: the passage's rejected edits; nll: (base, before, after) held-out answer
+        NLL of the passage (history.nll_around)."""
         super().__init__(classes="update-entry")
         self.update_row, self.passage, self.label, self.accepted = update, passage, label, accepted
+        self.rejected, self.nll = list(rejected), nll
 
     def compose(self) -> ComposeResult:
         u = self.update_row
@@ -34,12 +65,19 @@ class UpdateEntry(Vertical):
         head.append(f"\n{params}  modules {modules}", style="italic")
         if u.losses:
             head.append(f"\nloss {u.losses[0]:.3f} → {u.losses[-1]:.3f} (min {min(u.losses):.3f})")
+        head.append("\n")
+        head.append_text(nll_line(self.label, u, *self.nll))
         yield Static(head)
         yield Sparkline(list(u.losses), classes="update-loss")
         edits = Text(f"{len(self.accepted)} accepted edit(s):", style="dim")
         for edit in self.accepted:
-            lines = [x.strip(" -*") for x in edit.text.splitlines() if x.strip() and not x.strip().endswith(":")]
-            gist = " / ".join(lines)
-            gist = gist if len(gist) <= 110 else gist[:109] + "…"
-            edits.append(f"\n  ✓ [{edit.decided_by}] {gist}", style="")
+            edits.append(f"\n  ✓ [{edit.decided_by}] {gist(edit.text)}", style="")
+        if self.rejected:
+            edits.append(f"\n{len(self.rejected)} rejected edit(s):", style="dim")
+        for edit in self.rejected:
+            edits.append("\n  ✗ rejected", style="red")
+            edits.append(f" by {edit.decided_by or '?'}", style="dim")
+            edits.append(f" {gist(edit.text, 90)}", style="dim")
+            if edit.reason:
+                edits.append(f" ({edit.reason})", style="dim italic")
         yield Static(edits)

@@ -1,8 +1,12 @@
-"""The engine stands alone: importing all of it never pulls in the UI."""
+"""The engine stands alone: importing all of it never pulls in the UI, and no engine module
+names the app, the benchmarks or the dev tools (seal_tui, seal_bench and tools sit above it)."""
+import ast
 import pkgutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 import engine
 
@@ -30,3 +34,34 @@ def test_seal_help_imports_nothing_heavy():
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.strip() == ""
+
+
+NEVER_IMPORTS = {
+    "engine": {"seal_tui", "seal_bench", "tools", "tests", "textual", "rich"},
+    "seal_bench": {"seal_tui", "tools", "tests", "textual"},
+    "seal_tui": {"tools", "tests"},
+    "tools": {"tests"},
+    "bench": {"tests"},
+}
+"""Each folder and the top-level packages it must not import: arrows point down, and
+nothing but the tests imports the tests."""
+
+
+def imported_packages(path: Path) -> set[str]:
+    """Top-level packages a module imports anywhere in it (inside functions too)."""
+    tree = ast.parse(path.read_text(), str(path))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("folder", sorted(NEVER_IMPORTS))
+def test_imports_point_one_way(folder):
+    files = sorted((ROOT / folder).rglob("*.py"))
+    assert files
+    bad = {str(f.relative_to(ROOT)): sorted(imported_packages(f) & NEVER_IMPORTS[folder]) for f in files}
+    assert {f: names for f, names in bad.items() if names} == {}

@@ -9,7 +9,7 @@ from engine.config import ConfigError, EditorConfig, GenerationConfig, SessionCo
 from engine.editor import EditorError
 from engine.home import Home
 from engine.ingest import read_paper
-from tests.fakes import FakeRuntime
+from tools.scripted_runtime import FakeRuntime
 
 EDITED = "- Ilse Narrowgate founded the Velmora Observatory on Quenby in 1873."
 

@@ -11,6 +11,7 @@ import pytest
 
 from engine.config import ModelConfig
 from engine.runtime.generator import Generator, GeneratorCrashed, GeneratorError
+from engine.runtime import models
 from engine.runtime.models import (
     ModelFileError, check_gguf, default_gguf_path, resolve_gguf, thread_count)
 
@@ -59,9 +60,11 @@ def test_missing_embedded_package_gives_an_install_hint(monkeypatch):
         default_gguf_path()
 
 
-def test_thread_count():
-    assert thread_count(ModelConfig(threads=3)) == 3
-    assert thread_count(ModelConfig()) == (os.cpu_count() or 1)
+def test_thread_count_is_the_configured_count_else_the_usable_cores(monkeypatch):
+    monkeypatch.setattr(models, "usable_cores", lambda: 6)
+    assert thread_count(ModelConfig(threads=3).threads) == 3
+    assert thread_count(ModelConfig().threads) == 6
+    assert Generator("m.gguf").threads == 6  # the same default where each model loads
 
 
 def test_generator_refuses_a_non_gguf_file_before_starting_a_process(tmp_path):
@@ -89,16 +92,17 @@ def test_stream_chat_yields_text_pieces(gen):
     assert all(isinstance(p, str) and p for p in pieces)
     assert "".join(pieces).strip()
     assert gen.tokens_per_second > 0
-    assert gen.complete(CHAT, max_tokens=24, seed=1) == "".join(pieces)  # fixed seed repeats
+    assert "".join(gen.stream_chat(CHAT, max_tokens=24, seed=1)) == "".join(pieces)  # fixed seed repeats
 
 
 @pytest.mark.slow
 def test_threads_change_per_call_and_the_text_does_not(gen):
     """The runtime picks threads per call (the cores free then); a seeded reply stays the same."""
-    one = gen.complete(CHAT, max_tokens=24, seed=5, threads=1)
-    assert gen.complete(CHAT, max_tokens=24, seed=5, threads=2) == one
+    reply = lambda threads: "".join(gen.stream_chat(CHAT, max_tokens=24, seed=5, threads=threads))  # noqa: E731
+    one = reply(1)
+    assert reply(2) == one
     assert gen.greedy("The capital of France is", max_tokens=8, threads=2).strip()
-    assert gen.complete(CHAT, max_tokens=24, seed=5, threads=1) == one
+    assert reply(1) == one
 
 
 @pytest.mark.slow

@@ -260,17 +260,22 @@ def fact_adapter(lm, tmp_path_factory):
     return path, state
 
 
+def _use(gen, path) -> float:
+    """Generation with this one GGUF adapter at scale 1 (None: the base model)."""
+    return gen.set_adapters([] if path is None else [(path, 1.0)])
+
+
 @pytest.mark.slow
 def test_llama_cpp_with_the_exported_adapter_agrees_with_peft_on_varied_prompts(lm, gen, fact_adapter):
     path, state = fact_adapter
     top1 = {}
     with _adapter_weights(lm, state):
         for label, adapter in (("base", None), ("adapted", path)):
-            gen.set_adapter(adapter)
+            _use(gen, adapter)
             cpp = [gen.next_token(p, top_k=1) for p in PROMPTS + [FACT_PROMPT]]
             hf = _hf_last_logits(lm, [c.prompt_tokens for c in cpp], adapter is not None).argmax(-1)
             top1[label] = [(c.top[0][0], int(h)) for c, h in zip(cpp, hf)]
-    gen.set_adapter(None)
+    _use(gen, None)
     agree = {k: sum(c == h for c, h in v[:-1]) / len(PROMPTS) for k, v in top1.items()}
     changed = sum(b[1] != a[1] for b, a in zip(top1["base"], top1["adapted"]))
     report = (f"top-1 agreement, llama.cpp (Q4_1) vs transformers+peft (fp32), last position of "
@@ -298,7 +303,7 @@ def test_the_export_is_exact_on_an_unquantized_base(lm, tmp_path):
         with Generator(base, n_ctx=256, threads=1) as g:
             cpp = {}
             for label, path in (("base", None), ("adapted", adapter)):
-                g.set_adapter(path)
+                _use(g, path)
                 cpp[label] = [g.next_token(p, top_k=5) for p in prompts]
         sequences = [c.prompt_tokens for c in cpp["base"]]
         hf = {"base": _hf_last_logits(lm, sequences, False), "adapted": _hf_last_logits(lm, sequences, True)}
@@ -343,16 +348,16 @@ def _f16_copy(path: Path) -> Path:
 @pytest.mark.slow
 def test_a_hot_swapped_fact_adapter_changes_what_the_generator_says(gen, fact_adapter):
     path, _ = fact_adapter
-    gen.set_adapter(None)
+    _use(gen, None)
     before = gen.greedy(FACT_PROMPT, max_tokens=8)
     assert "Quellport" not in before
-    seconds = gen.set_adapter(path)
-    assert seconds < 1.0 and gen.adapter == str(path.resolve())
+    seconds = _use(gen, path)
+    assert seconds < 1.0 and gen.adapters == ((str(path.resolve()), 1.0),)
     after = gen.greedy(FACT_PROMPT, max_tokens=8)  # the same prompt: a stale cache would repeat `before`
     print(f"\nbase: {before!r}; adapted: {after!r}; swap {seconds * 1000:.1f} ms")
     assert "Quellport" in after
-    gen.set_adapter(None)
-    assert gen.adapter is None
+    _use(gen, None)
+    assert gen.adapters == ()
     assert gen.greedy(FACT_PROMPT, max_tokens=8) == before
 
 
@@ -364,13 +369,13 @@ def test_a_restarted_child_applies_the_adapter_again_and_a_bad_file_keeps_the_ol
     path, _ = fact_adapter
     with Generator(default_gguf_path(), n_ctx=256, threads=1) as g:
         base = g.next_token(FACT_PROMPT, top_k=5).top
-        g.set_adapter(path)
+        _use(g, path)
         adapted = g.next_token(FACT_PROMPT, top_k=5).top
         assert adapted != base
         with pytest.raises(GeneratorError, match=r"could not switch the adapter: .*adapter") as err:
-            g.set_adapter(default_gguf_path())  # a model, not an adapter
+            _use(g, default_gguf_path())  # a model, not an adapter
         assert "\n" not in str(err.value)
-        assert g.adapter == str(path.resolve())
+        assert g.adapters == ((str(path.resolve()), 1.0),)
         assert g.next_token(FACT_PROMPT, top_k=5).top == adapted
         old = g.pid
         os.kill(old, signal.SIGKILL)

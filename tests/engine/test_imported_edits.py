@@ -9,7 +9,7 @@ from engine.config import GenerationConfig, SessionConfig, TrainConfig
 from engine.home import Home
 from engine.imported_edits import MAX_BYTES, ImportedEditsError, load_edits
 from engine.ingest import read_paper
-from tests.fakes import CANNED, FakeRuntime
+from tools.scripted_runtime import CANNED, FakeRuntime
 
 FIRST = ("The Velmora Observatory was founded in 1873 by the astronomer Ilse Narrowgate on the island of "
          "Quenby, in the cold northern sea.")

@@ -5,7 +5,7 @@ from engine.config import ConfigError, GenerationConfig, SessionConfig, TrainCon
 from engine.domain import PaperDraft
 from engine.home import Home
 from engine.ingest import read_paper
-from tests.fakes import FakeRuntime
+from tools.scripted_runtime import FakeRuntime
 
 
 def two_papers(session, fixtures):
@@ -17,8 +17,8 @@ def two_papers(session, fixtures):
 
 
 def open_session(adapters, runtime, replay=0.0):
-    config = SessionConfig(accept="all", adapters=adapters, generation=GenerationConfig(candidates=1),
-                           train=TrainConfig(epochs=1, replay=replay))
+    config = SessionConfig(accept="all", adapters=adapters, replay=replay, generation=GenerationConfig(candidates=1),
+                           train=TrainConfig(epochs=1))
     return Home().open(adapters, config, runtime)
 
 

@@ -161,5 +161,5 @@ def test_cloze_and_qa_kinds_give_cloze_probes_here(kind):
 
 
 def test_unknown_probe_kind_is_an_error():
-    with pytest.raises(ValueError, match="given, cloze or qa"):
+    with pytest.raises(ValueError, match="given, cloze, qa"):
         probes_for(TITLE, PASSAGE, [], "quiz")

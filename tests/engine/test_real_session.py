@@ -54,7 +54,7 @@ def test_updates_do_no_harm_and_later_updates_move_earlier_columns(runtime, fixt
     # generation now runs the latest version, exported to GGUF and switched in llama.cpp
     from pathlib import Path
 
-    assert Path(runtime.generator().adapter) == (session.adapter_for(2) / "adapter.gguf").resolve()
+    assert Path(runtime.generator().adapters[0][0]) == (session.adapter_for(2) / "adapter.gguf").resolve()
     for u in (u1, u2):
         assert (session.home / "real" / "adapters" / f"v{u.version:04d}" / "adapter_model.safetensors").is_file()
         assert min(u.losses) < u.losses[0]

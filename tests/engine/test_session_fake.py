@@ -5,7 +5,7 @@ from engine import events as ev
 from engine.config import GenerationConfig, SessionConfig, TrainConfig
 from engine.home import Home
 from engine.ingest import read_paper
-from tests.fakes import FakeRuntime
+from tools.scripted_runtime import FakeRuntime
 
 
 def open_session(name="demo", runtime=None, **overrides):
@@ -218,10 +218,10 @@ def test_reward_filter_rejects_damage_over_budget(fixtures):
     trials = [Trial(edits[0], 1.0, 0.1), Trial(edits[1], 0.01, 0.0), Trial(edits[2], 2.0, 0.9), Trial(edits[3], 0.5, 0.0)]
     f = FilterConfig(min_gain=0.05, budget=0.5, top_k=1)
     out = verdicts(trials, f.min_gain, f.budget, f.top_k)
-    assert out[0] == (True, "reward +1.00, damage +0.10: rank 1")
-    assert out[1][0] is False and "below" in out[1][1]
-    assert out[2][0] is False and "budget" in out[2][1]
-    assert out[3][0] is False and "beyond top 1" in out[3][1]
+    assert (out[0].kept, out[0].reason) == (True, "reward +1.00, damage +0.10: rank 1")
+    assert out[1].kept is False and "below" in out[1].reason
+    assert out[2].kept is False and "budget" in out[2].reason
+    assert out[3].kept is False and "beyond top 1" in out[3].reason
 
 
 def test_rollback_abandons_later_versions_and_continues_from_the_chosen_one(fixtures):
@@ -243,7 +243,7 @@ def test_rollback_abandons_later_versions_and_continues_from_the_chosen_one(fixt
 
 def test_replay_mixes_earlier_examples_into_later_updates(fixtures):
     runtime = FakeRuntime()
-    session = open_session(runtime=runtime, accept="all", train=TrainConfig(epochs=1, replay=1.0))
+    session = open_session(runtime=runtime, accept="all", replay=1.0, train=TrainConfig(epochs=1))
     session.add_paper(read_paper(fixtures / "velmora.md")[0])
     session.run()
     first, second = session.passages()[:2]

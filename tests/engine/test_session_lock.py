@@ -12,7 +12,7 @@ from engine.config import GenerationConfig, SessionConfig, TrainConfig
 from engine.home import Home
 from engine.ingest import read_paper
 from engine.session_lock import ReadOnlySession, SessionLocked, WriterLock
-from tests.fakes import FakeRuntime
+from tools.scripted_runtime import FakeRuntime
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = SessionConfig(generation=GenerationConfig(candidates=2), train=TrainConfig(epochs=1), accept="all")
@@ -20,7 +20,7 @@ CONFIG = SessionConfig(generation=GenerationConfig(candidates=2), train=TrainCon
 HOLD = """
 import sys, time
 from engine.home import Home
-from tests.fakes import FakeRuntime
+from tools.scripted_runtime import FakeRuntime
 session = Home(sys.argv[1]).open(sys.argv[2], runtime=FakeRuntime())
 print("held", flush=True)
 time.sleep(120)
@@ -45,7 +45,7 @@ RACE = """
 import json, os, sys, time
 from engine.home import Home
 from engine.session_lock import SessionLocked
-from tests.fakes import FakeRuntime
+from tools.scripted_runtime import FakeRuntime
 home = Home(sys.argv[1])
 held, refused = [], 0
 for _ in range(int(sys.argv[3])):
@@ -64,7 +64,7 @@ print(json.dumps({"held": held, "refused": refused}))
 FRESH = """
 import sys
 from engine.home import Home
-from tests.fakes import FakeRuntime
+from tools.scripted_runtime import FakeRuntime
 home = Home(sys.argv[1])
 home.open(sys.argv[2], runtime=FakeRuntime()).close()
 print(len(home.sessions()))

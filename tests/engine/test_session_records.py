@@ -12,7 +12,7 @@ from engine.config import ConfigError, GenerationConfig, SessionConfig, TrainCon
 from engine.home import Home
 from engine.ingest import read_paper
 from engine.session import ModelMismatch
-from tests.fakes import FakeRuntime
+from tools.scripted_runtime import FakeRuntime
 
 CONFIG = SessionConfig(generation=GenerationConfig(candidates=3), train=TrainConfig(epochs=2, grounding=0.0))
 

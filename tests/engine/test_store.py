@@ -59,7 +59,8 @@ def test_opening_creates_folder_applies_migrations_once_and_keeps_data(tmp_path)
     assert [s.name for s in again.list_sessions()] == ["one"]
     assert migrations.pending(again.db) == []
     applied = [m.name for m in migrations.applied(again.db)]
-    assert applied == ["m001_initial", "m002_paths_and_rewards", "m003_editor_rounds", "m004_probe_roles_and_drift"] and len(applied) == len(set(applied))
+    assert applied == ["m001_initial", "m002_paths_and_rewards", "m003_editor_rounds", "m004_probe_roles_and_drift",
+                       "m005_self_edit_original_text"] and len(applied) == len(set(applied))
     assert again.db.journal_mode == "wal"
     assert again.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     again.close()
@@ -81,9 +82,8 @@ def test_session_round_trip(store, session):
     assert session.created_at.endswith("+00:00")
 
     store.update_session_config(session.id, {"strategy": "rewrite"})
-    store.set_current_version(session.id, 3)
     got = store.get_session("demo")
-    assert got.config == {"strategy": "rewrite"} and got.current_version == 3
+    assert got.config == {"strategy": "rewrite"} and got.current_version == 0
     assert store.get_session("nope") is None
 
 
@@ -106,8 +106,6 @@ def test_valid_session_names_and_duplicates(store):
 
 def test_updates_to_missing_sessions_fail_loudly(store):
     with pytest.raises(StoreError, match="no session"):
-        store.set_current_version(99, 1)
-    with pytest.raises(StoreError, match="no session"):
         store.update_session_config(99, {})
     with pytest.raises(StoreError, match="no session"):
         store.add_paper(99, paper(), probes_for(2))
@@ -122,24 +120,6 @@ def test_list_sessions_counts_passages_and_updates(store):
     got = {s.name: (s.passages, s.updates) for s in store.list_sessions()}
     assert got == {"a": (3, 1), "b": (1, 0)}
     assert store.get_session("a").passages == 3
-
-
-def test_delete_session_cascades(tmp_path, store, session):
-    passages = store.add_paper(session.id, paper(), probes_for(2))
-    store.add_self_edit(passages[0].id, "implications", "x")
-    store.add_update(session.id, passages[0].id, 1, {}, [0.5], "v1", 1.0, 1)
-    probe = passages[0].probes[0]
-    store.add_scores(session.id, [Score(1, probe.id, passages[0].id, 1.2)])
-    other = store.create_session("other", {})
-    store.add_paper(other.id, paper(), probes_for(2))
-
-    store.delete_session("demo")
-    store.delete_session("demo")  # idempotent
-    assert store.get_session("demo") is None
-    path = tmp_path / "seal.db"
-    assert count(path, "papers") == 1 and count(path, "passages") == 2 and count(path, "probes") == 4
-    for table in ("self_edits", "updates", "scores"):
-        assert count(path, table) == 0
 
 
 # -- papers and passages --------------------------------------------------------------
@@ -250,22 +230,6 @@ def test_self_edit_values_are_checked(store, session):
     with pytest.raises(StoreError):
         store.add_self_edit(999, "implications", "x")  # no such passage: foreign key
     assert store.self_edits(p.id) == [edit]
-
-
-def test_add_self_edits_in_one_go_marks_the_passage(store, session):
-    p = store.add_paper(session.id, paper(n=1), probes_for(1))[0]
-    edits = store.add_self_edits(p.id, [
-        ("implications", "one", "accepted", "heuristic", "long enough"),
-        ("implications", "two", "pending", None, ""),
-    ])
-    assert [(e.text, e.status, e.decided_by) for e in edits] == [("one", "accepted", "heuristic"), ("two", "pending", None)]
-    assert store.passage(p.id).status == "edits"
-
-    with pytest.raises(StoreError):
-        store.add_self_edits(p.id, [("implications", "three", "pending", None, ""), ("x", "bad", "nope", None, "")])
-    with pytest.raises(StoreError, match="a self-edit is"):
-        store.add_self_edits(p.id, [("implications", "three", "pending")])
-    assert len(store.self_edits(p.id)) == 2
 
 
 # -- updates --------------------------------------------------------------------------

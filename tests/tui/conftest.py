@@ -1,77 +1,9 @@
-"""Helpers for driving the app with Pilot against the scripted runtime."""
+"""Fixtures of the app's tests; the helpers that drive the app with Pilot are tools.pilot."""
 from __future__ import annotations
 
-import asyncio
-import time
-
 import pytest
-
-from engine.config import GenerationConfig, SessionConfig, TrainConfig
-from engine.home import Home
-from seal_tui.app import SealApp
-from tests.fakes import FakeRuntime
-
-SAMPLE_CONFIG = SessionConfig(generation=GenerationConfig(candidates=2), train=TrainConfig(epochs=2))
-
-
-def make_app(runtime: FakeRuntime | None = None) -> SealApp:
-    runtime = runtime or FakeRuntime()
-    return SealApp(runtime_factory=lambda config: runtime, home=Home())
-
-
-async def until(pilot, condition, timeout: float = 10.0, what: str = "") -> None:
-    """Let the app run until condition() holds (fails the test after `timeout` seconds)."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what or condition}")
-        await pilot.pause(0.02)
-
-
-async def open_session(pilot, name: str = "demo", config: SessionConfig = SAMPLE_CONFIG, paper=None):
-    """Create a session through the app and wait for its screen and model."""
-    app = pilot.app
-    app.open_session(name, config, paper=str(paper) if paper else None)
-    await until(pilot, lambda: getattr(app.screen, "model_state", "") == "ready", what="model ready")
-    if paper:
-        await until(pilot, lambda: app.screen.session.passages() and not app.screen.busy(), what="paper added")
-        await pilot.pause()
-    return app.screen
 
 
 @pytest.fixture
 def sample(fixtures):
     return fixtures / "velmora.md"
-
-
-async def learn_two_passages(pilot, sample) -> None:
-    """The state the README shows: two passages learned, one candidate vetoed by a person."""
-    screen = await open_session(pilot, "velmora", paper=sample)
-    await screen.run_action("generate")
-    await until(pilot, lambda: not screen.busy() and len(screen.query_one("#cards").cards) == 2, what="candidates")
-    await pilot.pause()
-    screen.query_one("#cards").cards[1].focus()
-    await pilot.pause()
-    await pilot.press("r")
-    await screen.run_action("update")
-    await until(pilot, lambda: not screen.busy() and screen.session.current_version == 1, what="update 1")
-    screen.query_one("#passages").focus()
-    await pilot.press("down")
-    await screen.run_action("generate")
-    await until(pilot, lambda: not screen.busy() and len(screen.query_one("#cards").cards) == 2, what="candidates")
-    await pilot.pause()
-    screen.query_one("#cards").cards[0].focus()
-    await pilot.pause()
-    await pilot.press("a")
-    await screen.run_action("update")
-    await until(pilot, lambda: not screen.busy() and screen.session.current_version == 2, what="update 2")
-    await settle(pilot)
-
-
-async def settle(pilot) -> None:
-    """No toasts, nothing in flight: a frame that is the same on every run."""
-    await pilot.pause()
-    pilot.app.clear_notifications()
-    for cards in pilot.app.screen.query("#cards"):
-        cards.scroll_home(animate=False, immediate=True)
-    await pilot.pause()

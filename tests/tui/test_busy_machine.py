@@ -4,8 +4,8 @@ import pytest
 from engine.runtime.cores import Load
 from seal_tui.screens import session as session_screen
 from seal_tui.widgets.update_progress import UpdateProgress
-from tests.fakes import FakeRuntime
-from tests.tui.conftest import make_app, open_session, until
+from tools.scripted_runtime import FakeRuntime
+from tools.pilot import make_app, open_session, until
 
 pytestmark = pytest.mark.asyncio
 
@@ -27,6 +27,8 @@ async def test_a_busy_machine_is_named_beside_the_progress_and_gone_when_idle(mo
         screen = await open_session(pilot, paper=fixtures / "velmora.md")
         line = screen.query_one(UpdateProgress).query_one("#update-machine")
         assert not line.display
+        await pilot.press("u")  # u on a passage without candidates writes them and stops for review
+        await until(pilot, lambda: not screen.busy(), what="candidates written")
         await pilot.press("u")
         await until(pilot, lambda: line.display, what="the busy note")
         assert "other programs use 1.2 of 2 cores" in str(line.render())

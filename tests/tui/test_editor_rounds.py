@@ -7,8 +7,8 @@ import pytest
 from seal_tui.screens.history import HistoryScreen
 from seal_tui.screens.session import SessionScreen
 from seal_tui.widgets.editor_rounds import EditorRounds
-from tests.fakes import FakeRuntime
-from tests.tui.conftest import learn_two_passages, make_app, open_session, until
+from tools.scripted_runtime import FakeRuntime
+from tools.pilot import learn_two_passages, make_app, open_session, until
 
 pytestmark = pytest.mark.asyncio
 

@@ -12,8 +12,8 @@ from seal_tui.screens.session import SessionScreen
 from seal_tui.widgets.heatmap import Heatmap
 from seal_tui.widgets.strategy_stats import StrategyStats
 from seal_tui.widgets.update_progress import UpdateProgress
-from tests.fakes import CANNED, FakeRuntime
-from tests.tui.conftest import learn_two_passages, make_app, open_session, until
+from tools.scripted_runtime import CANNED, FakeRuntime
+from tools.pilot import learn_two_passages, make_app, open_session, until
 
 pytestmark = pytest.mark.asyncio
 
@@ -136,6 +136,8 @@ async def test_z_on_the_current_row_or_declined_changes_nothing(sample):
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await open_session(pilot, paper=sample)
+        await screen.run_action("update")  # u on a passage without candidates writes them and stops for review
+        await until(pilot, lambda: not screen.busy(), what="candidates written")
         await screen.run_action("update")
         await until(pilot, lambda: not screen.busy() and screen.session.current_version == 1)
         await pilot.pause()
@@ -166,7 +168,7 @@ async def test_form_creates_a_filter_session_with_replay():
         await pilot.press("ctrl+s")
         await until(pilot, lambda: isinstance(app.screen, SessionScreen), what="session screen")
         config = app.screen.session.config
-        assert config.accept == "filter" and config.train.replay == 0.5
+        assert config.accept == "filter" and config.replay == 0.5
 
 
 async def test_history_shows_strategy_stats(sample):

@@ -13,8 +13,8 @@ from seal_tui.screens.sessions import DEMO, SessionsScreen
 from seal_tui.widgets.candidate_card import CandidateCard
 from seal_tui.widgets.heatmap import Heatmap
 from seal_tui.widgets.update_progress import UpdateProgress
-from tests.fakes import FakeRuntime
-from tests.tui.conftest import make_app, open_session, until
+from tools.scripted_runtime import FakeRuntime
+from tools.pilot import make_app, open_session, until
 
 pytestmark = pytest.mark.asyncio
 
@@ -162,6 +162,8 @@ async def test_update_shows_progress_and_the_heatmap_gains_a_row(sample):
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await open_session(pilot, paper=sample)
         progress = screen.query_one(UpdateProgress)
+        await screen.run_action("update")  # u on a passage without candidates writes them and stops for review
+        await until(pilot, lambda: not screen.busy(), what="candidates written")
         await screen.run_action("update")
         await until(pilot, lambda: "step" in str(progress.query_one("#update-loss").render()), what="train steps")
         assert progress.has_class("-busy")
@@ -181,6 +183,8 @@ async def test_escape_cancels_the_update_and_keeps_the_version(sample):
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await open_session(pilot, paper=sample)
         progress = screen.query_one(UpdateProgress)
+        await screen.run_action("update")  # u on a passage without candidates writes them and stops for review
+        await until(pilot, lambda: not screen.busy(), what="candidates written")
         await screen.run_action("update")
         await until(pilot, lambda: "step" in str(progress.query_one("#update-loss").render()), what="train steps")
         await pilot.press("escape")
@@ -239,6 +243,8 @@ async def test_quitting_during_an_update_asks_first(sample):
     app = make_app(FakeRuntime(step_delay=0.2))
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await open_session(pilot, paper=sample)
+        await screen.run_action("update")  # u on a passage without candidates writes them and stops for review
+        await until(pilot, lambda: not screen.busy(), what="candidates written")
         await screen.run_action("update")
         await until(pilot, app.training, what="training")
         await pilot.press("q")
@@ -291,6 +297,8 @@ async def test_help_history_metric_and_palette(sample):
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await open_session(pilot, paper=sample)
+        await pilot.press("u")  # u on a passage without candidates writes them and stops for review
+        await until(pilot, lambda: not screen.busy(), what="candidates written")
         await pilot.press("u")
         await until(pilot, lambda: not screen.busy() and screen.session.current_version == 1)
         await pilot.press("question_mark")
@@ -312,6 +320,8 @@ async def test_a_heatmap_cell_shows_its_probes_and_scores(sample):
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await open_session(pilot, paper=sample)
+        await screen.run_action("update")  # u on a passage without candidates writes them and stops for review
+        await until(pilot, lambda: not screen.busy(), what="candidates written")
         await screen.run_action("update")
         await until(pilot, lambda: not screen.busy() and screen.session.current_version == 1)
         await pilot.pause()
@@ -319,10 +329,10 @@ async def test_a_heatmap_cell_shows_its_probes_and_scores(sample):
         heatmap.focus()
         await pilot.pause()
         await pilot.press("up")  # from v1 to base
-        detail = str(screen.query_one("#detail").render())
-        assert "base" in detail and "nll 6.00" in detail
+        detail = screen.query_one("#detail").text
+        assert "base" in detail and "NLL base 6.00" in detail
         await pilot.press("down")
-        assert "v1" in str(screen.query_one("#detail").render())
+        assert "v1" in screen.query_one("#detail").text
         await pilot.press("right")  # the next passage becomes the selected one
         assert screen.passage_id == screen.session.passages()[1].id
 
@@ -369,7 +379,7 @@ async def test_a_wide_heatmap_shows_a_window_of_passages_that_follows_the_cursor
         await pilot.pause()
         assert heatmap.border_subtitle.startswith("1–") and "of 12 passages" in heatmap.border_subtitle
         lines = str(heatmap.render()).splitlines()
-        assert len(lines) == len(heatmap.matrix.rows) + 6  # nothing wraps (the last line explains drift)
+        assert len(lines) == len(heatmap.matrix.rows) + 7  # nothing wraps (the last line explains drift)
         heatmap.focus()
         for _ in range(11):
             await pilot.press("right")

@@ -4,7 +4,7 @@ import pytest
 from engine.config import SessionConfig
 from engine.home import Home
 from seal_tui.screens.new_session import NewSessionScreen
-from tests.tui.conftest import make_app
+from tools.pilot import make_app
 
 pytestmark = pytest.mark.asyncio
 

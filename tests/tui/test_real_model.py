@@ -9,7 +9,7 @@ from seal_tui.app import SealApp
 from seal_tui.screens.session import SessionScreen
 from seal_tui.widgets.heatmap import Heatmap
 from tests.conftest import embedded_model_available
-from tests.tui.conftest import until
+from tools.pilot import until
 
 pytestmark = [
     pytest.mark.slow,
@@ -33,6 +33,8 @@ async def test_a_passage_learned_on_the_embedded_model(sample):
         await until(pilot, lambda: screen.model_state != "loading", timeout=300, what="model load")
         assert screen.model_state == "ready", screen.model_error
         await until(pilot, lambda: screen.session.passages() and not screen.busy(), timeout=60, what="paper")
+        await screen.run_action("update")  # u on a passage without candidates writes them and stops for review
+        await until(pilot, lambda: not screen.busy(), timeout=300, what="candidates written")
         await screen.run_action("update")
         await until(pilot, lambda: not screen.busy(), timeout=900, what="update")
         assert screen.session.current_version == 1

@@ -23,8 +23,8 @@ from seal_tui.screens.session import SessionScreen
 from seal_tui.screens.session_access import FROZEN
 from seal_tui.screens.sessions import SessionsScreen
 from seal_tui.widgets.heatmap import Heatmap
-from tests.fakes import CANNED, FakeRuntime
-from tests.tui.conftest import SAMPLE_CONFIG, make_app, open_session, until
+from tools.scripted_runtime import CANNED, FakeRuntime
+from tools.pilot import SAMPLE_CONFIG, make_app, open_session, until
 
 pytestmark = pytest.mark.asyncio
 
@@ -341,6 +341,8 @@ async def test_quitting_during_an_update_gives_the_session_back_once_it_stops(sa
     app = make_app(runtime)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await open_session(pilot, "demo", paper=sample)
+        await screen.run_action("update")  # u on a passage without candidates writes them and stops for review
+        await until(pilot, lambda: not screen.busy(), what="candidates written")
         await screen.run_action("update")
         await until(pilot, app.training, what="training")
         await pilot.press("q")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.tui.conftest import learn_two_passages, make_app, settle, until
+from tools.pilot import learn_two_passages, make_app, settle, until
 
 SIZES = [pytest.param((100, 30), id="100x30"), pytest.param((160, 48), id="160x48")]
 

@@ -23,8 +23,8 @@ from seal_tui.screens.new_session import NewSessionScreen
 from seal_tui.screens.session import SessionScreen
 from seal_tui.screens.sessions import SessionsScreen
 from seal_tui.widgets.heatmap import Heatmap
-from tests.fakes import FakeRuntime
-from tests.tui.conftest import make_app, until
+from tools.scripted_runtime import FakeRuntime
+from tools.pilot import make_app, until
 
 pytestmark = pytest.mark.asyncio
 

@@ -84,7 +84,7 @@ def _filtered(runtime, p: PassageDraft, kept: list[str], config: SessionConfig, 
         trials.append(Trial(_Cand(i, c), _mean(reference) - _mean(result.nll), 0.0))
     f = config.filter
     chosen = verdicts(trials, f.min_gain, f.budget, f.top_k)
-    return [t.edit.text for t in trials if chosen[t.edit.id][0]]
+    return [t.edit.text for t in trials if chosen[t.edit.id].kept]
 
 
 def knowledge_incorporation(runtime, passages: list[PassageDraft], config: SessionConfig,
@@ -167,7 +167,7 @@ def forgetting(runtime, passages: list[PassageDraft], config: SessionConfig, rep
 
     one = [PaperDraft("benchmark", "bench", f"forget-{len(passages)}", tuple(passages))]
     each = [PaperDraft(p.title, "bench", f"forget-{len(passages)}-{i}", (p,)) for i, p in enumerate(passages)]
-    settings = {"plain": config, "replay": replace(config, train=replace(config.train, replay=replay)),
+    settings = {"plain": config, "replay": replace(config, replay=replay),
                 "seal": replace(config, train=replace(config.train, **preset("seal")["train"])),
                 "per-paper": replace(config, adapters="per-paper")}
     out = {}
@@ -185,7 +185,7 @@ def forgetting(runtime, passages: list[PassageDraft], config: SessionConfig, rep
             base, end = matrix.values[0], matrix.values[-1]
             below = sum(e < b for b, e in zip(base, end) if b is not None and e is not None)
             drift = [round(matrix.drift[v] - matrix.drift[0], 4) for v in matrix.rows if v in matrix.drift and 0 in matrix.drift]
-            out[name] = {"matrix": matrix.values, "bwt": bwt, "replay": settings[name].train.replay,
+            out[name] = {"matrix": matrix.values, "bwt": bwt, "replay": settings[name].replay,
                          "diagonal_mean": _mean(diagonal), "end_below_base": below, "passages": len(base),
                          "end_minus_base": round(_mean([e - b for b, e in zip(base, end)]), 4),
                          "drift_by_version": drift, "seconds": round(time.perf_counter() - t0, 1)}

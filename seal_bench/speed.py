@@ -13,12 +13,25 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from engine.benchmarks import PROMPT, decode_rate, generation_speed
 from engine.config import TrainConfig
 from engine.evaluate import probe_prompt
 from engine.probes import probes_for
+from engine.selfedit import to_examples
+from seal_bench.generation import PROMPT, decode_rate, generation_speed
 
 PADDED_LENGTH = 2048
+
+
+def update_examples(passage) -> list[str]:
+    """SEAL-sized training examples: a self-edit's lines (the passage's sentences, one a
+    line) and the passage, as one update on this passage would see them."""
+    lines = "\n".join(s.strip() + "." for s in passage.text.split(". ") if s.strip())
+    return to_examples(lines, passage.title, passage.text, "implications")
+
+
+def cloze_items(passage) -> list[tuple[str, str]]:
+    """(prompt, answer) of the passage's cloze probes: what the scoring figures score."""
+    return [(probe_prompt(passage.title, q), a) for _, q, a in probes_for(passage.title, passage.text, [], "cloze")]
 
 
 def _rss_peak_mb(pid: int | None = None) -> float:
@@ -61,8 +74,7 @@ def speed(runtime, paper, examples: list[str], log) -> dict:
     Peak memory is read before the padded reference run, which needs far more."""
     from engine.runtime.trainer import adapter_state, load_adapter_state
 
-    passage = paper.passages[0]
-    items = [(probe_prompt(passage.title, q), a) for _, q, a in probes_for(passage.title, passage.text, [], "cloze")]
+    items = cloze_items(paper.passages[0])
     one_epoch = replace(runtime.lora, epochs=1)
     runtime.load()
     lm = runtime.peft()

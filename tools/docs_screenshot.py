@@ -1,7 +1,8 @@
 """Save the README's screenshot: the session screen after a scripted run with two passages
-learned, saved by the app itself (ctrl+s does the same in a real session).
+learned (tools.pilot.learn_two_passages, the state the snapshot tests check), saved by the
+app itself (ctrl+s does the same in a real session).
 
-    .venv/bin/python -m tests.tui.save_docs_screenshot [docs/session.svg]
+    .venv/bin/python -m tools.docs_screenshot [docs/session.svg]
 """
 from __future__ import annotations
 
@@ -11,15 +12,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 async def main(target: Path) -> None:
-    from tests.tui.conftest import learn_two_passages, make_app
+    from tools.pilot import learn_two_passages, make_app
 
     app = make_app()
     async with app.run_test(size=(120, 36)) as pilot:
-        await learn_two_passages(pilot, ROOT / "tests" / "fixtures" / "velmora.md")
+        await learn_two_passages(pilot, ROOT / "seal_tui" / "samples" / "velmora.md")
         app.title = "seal"
         path = app.save_screenshot(filename=target.name, path=str(target.parent))
     print(path)

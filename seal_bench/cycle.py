@@ -1,11 +1,8 @@
-"""`seal bench cycle`: generation speed three ways, one passage cycle, scoring scale-up.
-
-Everything is measured in one run on this machine, so the ratios compare like with like.
-"""
+"""`seal bench cycle`: one passage cycle with the default settings, then scoring as the
+passages grow (generation speed comes from seal_bench.generation, in the same run)."""
 from __future__ import annotations
 
 import os
-import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -13,68 +10,6 @@ from typing import Callable
 
 from engine.config import GenerationConfig, ModelConfig, SessionConfig, TrainConfig
 from engine.domain import PaperDraft, PassageDraft
-
-PROMPT = [{"role": "user", "content": "List five facts about how rivers shape their valleys, one per line."}]
-
-
-def _tps(tokens: int, seconds: float) -> float:
-    return round(tokens / seconds, 1) if seconds > 0 else 0.0
-
-
-def decode_rate(pieces) -> float:
-    """Tokens/s after the first token: the decoding speed, whatever the prompt costs and
-    however long this sample happens to be."""
-    first, n = None, 0
-    for piece in pieces:
-        if piece:
-            n += 1
-            first = first or time.perf_counter()
-    return _tps(n - 1, time.perf_counter() - first) if first and n > 1 else 0.0
-
-
-def generation_speed(gguf: Path, threads: int, max_tokens: int, seed: int = 1234, reps: int = 3) -> dict:
-    """Tokens/s of the app's generator, raw in-process llama-cpp-python, and transformers."""
-    import llama_cpp  # torch is imported only after the llama.cpp runs: it competes for threads
-
-    from engine.runtime.generator import Generator
-
-    threads = threads or os.cpu_count() or 1
-    runs: dict[str, list[float]] = {"raw_llamacpp": [], "app": []}
-    llm = llama_cpp.Llama(model_path=str(gguf), n_ctx=2048, n_threads=threads, verbose=False)
-    with Generator(gguf, threads=threads) as gen:
-        streams = {
-            "raw_llamacpp": lambda: (c["choices"][0]["delta"].get("content") for c in llm.create_chat_completion(
-                messages=PROMPT, max_tokens=max_tokens, temperature=1.0, top_p=0.95, seed=seed, stream=True)),
-            "app": lambda: gen.stream_chat(PROMPT, max_tokens=max_tokens, temperature=1.0, top_p=0.95, seed=seed),
-        }
-        for stream in streams.values():
-            list(stream())  # warm-up
-        for _ in range(reps):  # interleaved, so a noisy moment hits both sides
-            for name, stream in streams.items():
-                runs[name].append(decode_rate(stream()))
-    del llm
-    out = {name: statistics.median(values) for name, values in runs.items()}
-
-    import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from engine.runtime.hf_model import _quiet_transformers, model_folder
-
-    _quiet_transformers()
-    folder = model_folder(ModelConfig(), gguf)
-    tok = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-    model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32, local_files_only=True)
-    ids = tok.apply_chat_template(PROMPT, add_generation_prompt=True, return_tensors="pt", return_dict=True)
-    torch.manual_seed(seed)
-    with torch.inference_mode():
-        t0 = time.perf_counter()
-        result = model.generate(**ids, max_new_tokens=max_tokens, do_sample=True, temperature=1.0, top_p=0.95,
-                                pad_token_id=tok.eos_token_id)
-        seconds = time.perf_counter() - t0
-    out["transformers"] = _tps(result.shape[1] - ids["input_ids"].shape[1], seconds)
-    out["app_vs_raw"] = round(out["app"] / out["raw_llamacpp"], 3)
-    out["app_vs_transformers"] = round(out["app"] / out["transformers"], 2)
-    return out
 
 
 def _copies(draft: PaperDraft, n: int) -> PaperDraft:

@@ -16,11 +16,10 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from engine.benchmarks import PROMPT, decode_rate
 from engine.config import GenerationConfig
-from engine.evaluate import probe_prompt
-from engine.probes import probes_for
 from engine.runtime.cores import usable_cores
+from seal_bench.generation import PROMPT, decode_rate
+from seal_bench.speed import cloze_items
 
 SETTLE_SECONDS = 2.0
 """Time for competitors to show in the runtime's reading before a figure is taken."""
@@ -49,8 +48,7 @@ def _ratios(busy: dict, alone: dict) -> dict:
 
 
 def busy_speed(runtime, paper, examples: list[str], competitors: int, log, reps: int = 2) -> dict:
-    passage = paper.passages[0]
-    items = [(probe_prompt(passage.title, q), a) for _, q, a in probes_for(passage.title, passage.text, [], "cloze")]
+    items = cloze_items(paper.passages[0])
     runtime.load()
     adaptive_model = runtime.model_config
     fixed_model = replace(adaptive_model, threads=usable_cores())

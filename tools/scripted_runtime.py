@@ -1,8 +1,11 @@
-"""A scripted stand-in for engine.runtime.local.LocalRuntime, for fast tests.
+"""A scripted stand-in for engine.runtime.local.LocalRuntime: the fast tests and
+bench/tui_latency.py run the engine and the app on it.
 
 It streams canned self-edits, "trains" by remembering the examples, and scores a probe
 well when its answer appears in what the adapter learned last, worse when learned
-earlier (forgetting), badly when never seen. The real runtime has its own slow tests.
+earlier (forgetting), badly when never seen. `token_delay` and `step_delay` make its
+stream and training take time (sleeps, so the CPU stays idle). The real runtime has its
+own slow tests.
 """
 from __future__ import annotations
 

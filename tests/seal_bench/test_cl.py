@@ -1,17 +1,17 @@
 """seal bench ki and forget on the scripted runtime: their JSON contracts and conditions."""
-from engine import benchmarks_cl
 from engine.ingest import read_paper
-from tests.fakes import FakeRuntime
+from seal_bench import cl
+from tools.scripted_runtime import FakeRuntime
 
 
 def passages(fixtures, n):
-    return benchmarks_cl.passages_of(read_paper(fixtures / "squad_sample.json", passage_tokens=4096), n)
+    return cl.passages_of(read_paper(fixtures / "squad_sample.json", passage_tokens=4096), n)
 
 
 def test_ki_reports_held_out_drift_and_specific_gain_per_condition(fixtures):
     chosen = passages(fixtures, 2)
-    config = benchmarks_cl.bench_config(edits=2, epochs=1, max_tokens=64)
-    result = benchmarks_cl.knowledge_incorporation(FakeRuntime(), chosen, config, lambda line: None)
+    config = cl.bench_config(edits=2, epochs=1, max_tokens=64)
+    result = cl.knowledge_incorporation(FakeRuntime(), chosen, config, lambda line: None)
     assert set(result["conditions"]) == {"base", "passage", "edits", "filtered"}  # teacher needs a file
     for name, row in result["conditions"].items():
         if name != "base":
@@ -38,8 +38,8 @@ def test_ki_teacher_condition_trains_the_files_first_self_edit(fixtures, tmp_pat
     path = tmp_path / "teacher.json"
     path.write_text(json.dumps([{"title": p.title, "context": p.text, "completions": [f"{p.title} is in Ostrand.", "Unused."]}]))
     runtime = FakeRuntime()
-    config = benchmarks_cl.bench_config(edits=1, epochs=1, max_tokens=64)
-    result = benchmarks_cl.knowledge_incorporation(runtime, [p], config, lambda line: None, load_edits(path),
+    config = cl.bench_config(edits=1, epochs=1, max_tokens=64)
+    result = cl.knowledge_incorporation(runtime, [p], config, lambda line: None, load_edits(path),
                                                    ("base", "teacher"))
     assert set(result["conditions"]) == {"base", "teacher"}
     assert [f"{p.title}\n{p.title} is in Ostrand.", f"{p.title}\n{p.text}"] in runtime.trials
@@ -48,16 +48,16 @@ def test_ki_teacher_condition_trains_the_files_first_self_edit(fixtures, tmp_pat
 def test_ki_reward_against_the_passage_trials_the_passage_first(fixtures):
     runtime = FakeRuntime()
     [p] = passages(fixtures, 1)
-    config = benchmarks_cl.bench_config(edits=1, epochs=1, max_tokens=64, reward_vs="passage")
-    benchmarks_cl.knowledge_incorporation(runtime, [p], config, lambda line: None)
+    config = cl.bench_config(edits=1, epochs=1, max_tokens=64, reward_vs="passage")
+    cl.knowledge_incorporation(runtime, [p], config, lambda line: None)
     example = f"{p.title}\n{p.text}"
     assert runtime.trials[0] == [example] and runtime.trials[1][-1] == example
 
 
 def test_forget_runs_the_recipe_plain_with_replay_seals_preset_and_per_paper_adapters(fixtures):
     chosen = passages(fixtures, 2)
-    config = benchmarks_cl.bench_config(edits=1, epochs=1, max_tokens=64)
-    result = benchmarks_cl.forgetting(FakeRuntime(), chosen, config, 1.0, lambda line: None)
+    config = cl.bench_config(edits=1, epochs=1, max_tokens=64)
+    result = cl.forgetting(FakeRuntime(), chosen, config, 1.0, lambda line: None)
     runs = result["runs"]
     assert set(runs) == {"plain", "replay", "seal", "per-paper"}
     for run in runs.values():
