@@ -10,6 +10,7 @@ short still leaves every setting measured on the passages done so far.
     python bench/recipe_sweep.py DATA.json --teacher IMPLICATIONS.json --first 100 --count 30 \
         --workers 12 --out results.jsonl [--model-dir DIR] [--seq]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,7 +18,6 @@ import json
 import multiprocessing as mp
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -103,8 +103,13 @@ def worker(args, indices: list[int], out_path: str) -> None:
             for name, s in grid.items():
                 key = (s["targets"], s["rank"])
                 if key not in models:
-                    lora = LoraConfig(r=s["rank"], lora_alpha=2 * s["rank"], target_modules=list(s["targets"]),
-                                      task_type="CAUSAL_LM", bias="none")
+                    lora = LoraConfig(
+                        r=s["rank"],
+                        lora_alpha=2 * s["rank"],
+                        target_modules=list(s["targets"]),
+                        task_type="CAUSAL_LM",
+                        bias="none",
+                    )
                     slot = f"a{len(models)}"
                     if peft_model is None:
                         peft_model = get_peft_model(base, lora, adapter_name=slot)
@@ -117,12 +122,24 @@ def worker(args, indices: list[int], out_path: str) -> None:
                     if "lora_B" in n and f".{slot}." in n:
                         torch.nn.init.zeros_(p)
                     elif "lora_A" in n and f".{slot}." in n:
-                        torch.nn.init.kaiming_uniform_(p, a=5 ** 0.5)
-                config = TrainConfig(rank=s["rank"], alpha=2 * s["rank"], target_modules=s["targets"], lr=s["lr"],
-                                     epochs=args.epochs, anchor=s["anchor"], bf16=False)
+                        torch.nn.init.kaiming_uniform_(p, a=5**0.5)
+                config = TrainConfig(
+                    rank=s["rank"],
+                    alpha=2 * s["rank"],
+                    target_modules=s["targets"],
+                    lr=s["lr"],
+                    epochs=args.epochs,
+                    anchor=s["anchor"],
+                    bf16=False,
+                )
                 anchor = Anchor(model, tok, sets["guard"]) if s["anchor"] else None
-                record = {"passage": i, "setting": name, **{k: v for k, v in s.items() if k != "targets"},
-                          "targets": len(s["targets"]), "epochs": {}}
+                record = {
+                    "passage": i,
+                    "setting": name,
+                    **{k: v for k, v in s.items() if k != "targets"},
+                    "targets": len(s["targets"]),
+                    "epochs": {},
+                }
 
                 def measure(epoch: int) -> float:
                     nll = answer_nll(model, tok, [item for _, item in flat])

@@ -30,6 +30,7 @@ model (llama.cpp in a child process, torch/peft training in a worker thread of t
 
 Prints one JSON line on stdout (progress on stderr). Targets: p95 <= 50 ms, first frame < 1 s.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -77,7 +78,12 @@ def figures(values: list[float]) -> dict:
         return {"n": 0}
     ms = sorted(v * 1000 for v in values)
     p95 = ms[min(len(ms) - 1, max(0, round(0.95 * len(ms)) - 1))]
-    return {"n": len(ms), "p50_ms": round(statistics.median(ms), 1), "p95_ms": round(p95, 1), "max_ms": round(ms[-1], 1)}
+    return {
+        "n": len(ms),
+        "p50_ms": round(statistics.median(ms), 1),
+        "p95_ms": round(p95, 1),
+        "max_ms": round(ms[-1], 1),
+    }
 
 
 def first_frame_subprocess(runs: int = 3) -> list[float]:
@@ -85,8 +91,13 @@ def first_frame_subprocess(runs: int = 3) -> list[float]:
     for _ in range(runs):
         with tempfile.TemporaryDirectory() as home:
             start = time.perf_counter()
-            child = subprocess.Popen([sys.executable, "-c", FIRST_FRAME_CHILD, home], cwd=ROOT,
-                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+            child = subprocess.Popen(
+                [sys.executable, "-c", FIRST_FRAME_CHILD, home],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+            )
             line = child.stdout.readline()
             seconds = time.perf_counter() - start
             child.wait(timeout=30)
@@ -126,7 +137,7 @@ class FrameClock:
         self.app.post_message(events.Key(key, None))
         try:
             end = await asyncio.wait_for(future, timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return None
         finally:
             self.waiting = None
@@ -145,7 +156,9 @@ def stage_text(screen) -> str:
     return str(screen.query_one("#update-status").render())
 
 
-async def sample_while(clock, heatmap, keys: tuple[str, str], busy, interval: float, limit: float) -> tuple[list[float], int]:
+async def sample_while(
+    clock, heatmap, keys: tuple[str, str], busy, interval: float, limit: float
+) -> tuple[list[float], int]:
     """Press keys[0], keys[1], ... while busy(); returns latencies and the count of misses."""
     out, missed, i, deadline = [], 0, 0, time.monotonic() + limit
     while busy() and time.monotonic() < deadline:
@@ -175,8 +188,9 @@ async def bench(args) -> dict:
 
     if args.real:
         factory = None
-        config = SessionConfig(generation=GenerationConfig(candidates=3, max_tokens=160, seed=0),
-                               train=TrainConfig(epochs=3))
+        config = SessionConfig(
+            generation=GenerationConfig(candidates=3, max_tokens=160, seed=0), train=TrainConfig(epochs=3)
+        )
     else:
         from tools.scripted_runtime import FakeRuntime
 
@@ -208,7 +222,8 @@ async def bench(args) -> dict:
             await until(pilot, lambda: stage_text(screen).startswith("train") or not screen.busy(), 900, "train stage")
             log("training: sampling")
             training, missed_a = await sample_while(
-                clock, heatmap, ("right", "left"), lambda: stage_text(screen).startswith("train"), args.interval, 600)
+                clock, heatmap, ("right", "left"), lambda: stage_text(screen).startswith("train"), args.interval, 600
+            )
             await until(pilot, lambda: not screen.busy(), 900, "update done")
             log(f"training: {len(training)} samples")
 

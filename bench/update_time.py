@@ -3,6 +3,7 @@ measured alternately in one run (the same examples: a self-edit's lines and the 
 
     .venv/bin/python bench/update_time.py [--reps 2]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,8 +43,16 @@ def main() -> None:
             epochs[name].append(result.kept_epoch if result.kept_epoch is not None else config.epochs)
     runtime.close()
     best = {name: min(v) for name, v in seconds.items()}
-    print(json.dumps({"examples": len(examples), "seconds": seconds, "kept_epoch": epochs,
-                      "recipe_vs_seal": round(best["recipe"] / best["seal"], 2)}))
+    print(
+        json.dumps(
+            {
+                "examples": len(examples),
+                "seconds": seconds,
+                "kept_epoch": epochs,
+                "recipe_vs_seal": round(best["recipe"] / best["seal"], 2),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ process killed before the rename leaves only a .partial: engine.recovery removes
 session's folder when the session next opens for writing; one beside an export outside it
 stays until that export is written again (partial_of empties it first).
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Settings, one frozen dataclass per concern, validated on construction."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
@@ -40,10 +41,15 @@ class ModelConfig:
                 _check(Path(value).expanduser().exists(), f"{name}: no such file or folder: {value}")
 
 
-WRITERS: Vocabulary[Choice] = Vocabulary("writer", (
-    Choice("current", "the session's current version, so the model that has just learned writes the next ones"),
-    Choice("base", "the base model, which keeps its instruction following however many updates the session has had"),
-))
+WRITERS: Vocabulary[Choice] = Vocabulary(
+    "writer",
+    (
+        Choice("current", "the session's current version, so the model that has just learned writes the next ones"),
+        Choice(
+            "base", "the base model, which keeps its instruction following however many updates the session has had"
+        ),
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -120,11 +126,17 @@ class TrainConfig:
         _check(0.0 <= self.grounding <= 1.0, f"grounding must be 0..1, got {self.grounding}")
 
 
-REWARD_BASELINES: Vocabulary[Choice] = Vocabulary("reward_vs", (
-    Choice("version", "the current model, trained on the candidate alone (SEAL's reward)"),
-    Choice("passage", "a trial on the passage alone, the candidate's trial on passage + candidate, "
-                      "so a kept edit must add to what the passage itself teaches"),
-))
+REWARD_BASELINES: Vocabulary[Choice] = Vocabulary(
+    "reward_vs",
+    (
+        Choice("version", "the current model, trained on the candidate alone (SEAL's reward)"),
+        Choice(
+            "passage",
+            "a trial on the passage alone, the candidate's trial on passage + candidate, "
+            "so a kept edit must add to what the passage itself teaches",
+        ),
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -197,11 +209,17 @@ def preset(name: str) -> dict:
     return {key: dict(value) for key, value in PRESETS[name].items()}
 
 
-ADAPTER_MODES: Vocabulary[Choice] = Vocabulary("adapters", (
-    Choice("shared", "one adapter chain that every passage continues"),
-    Choice("per-paper", "one chain per paper from the base model, and each passage is scored by its own "
-                        "paper's adapter, so learning one paper cannot move another's scores"),
-))
+ADAPTER_MODES: Vocabulary[Choice] = Vocabulary(
+    "adapters",
+    (
+        Choice("shared", "one adapter chain that every passage continues"),
+        Choice(
+            "per-paper",
+            "one chain per paper from the base model, and each passage is scored by its own "
+            "paper's adapter, so learning one paper cannot move another's scores",
+        ),
+    ),
+)
 
 
 @dataclass(frozen=True)
@@ -237,23 +255,36 @@ class SessionConfig:
         _check(self.accept in POLICIES, POLICIES.refusal(self.accept))
         _check(self.adapters in ADAPTER_MODES, ADAPTER_MODES.refusal(self.adapters))
         _check(self.probes in PROBE_KINDS, PROBE_KINDS.refusal(self.probes, "probes"))
-        _check(isinstance(self.replay, int | float) and 0.0 <= self.replay <= 10.0,
-               f"replay must be 0..10, got {self.replay!r}")
+        _check(
+            isinstance(self.replay, int | float) and 0.0 <= self.replay <= 10.0,
+            f"replay must be 0..10, got {self.replay!r}",
+        )
         _check(32 <= self.passage_tokens <= 4096, f"passage_tokens must be 32..4096, got {self.passage_tokens}")
-        _check(type(self.max_passages) is int and self.max_passages >= 1,
-               f"max_passages must be a whole number of 1 or more, got {self.max_passages!r}")
+        _check(
+            type(self.max_passages) is int and self.max_passages >= 1,
+            f"max_passages must be a whole number of 1 or more, got {self.max_passages!r}",
+        )
 
     def to_dict(self) -> dict:
         out = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            out[f.name] = {g.name: _plain(getattr(value, g.name)) for g in fields(value)} if hasattr(value, "__dataclass_fields__") else value
+            out[f.name] = (
+                {g.name: _plain(getattr(value, g.name)) for g in fields(value)}
+                if hasattr(value, "__dataclass_fields__")
+                else value
+            )
         return out
 
     @classmethod
-    def from_dict(cls, data: dict) -> "SessionConfig":
-        nested = {"model": ModelConfig, "generation": GenerationConfig, "train": TrainConfig, "filter": FilterConfig,
-                  "editor": EditorConfig}
+    def from_dict(cls, data: dict) -> SessionConfig:
+        nested = {
+            "model": ModelConfig,
+            "generation": GenerationConfig,
+            "train": TrainConfig,
+            "filter": FilterConfig,
+            "editor": EditorConfig,
+        }
         data = _replay_from_train(data)
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
@@ -285,8 +316,10 @@ def _replay_from_train(data: dict) -> dict:
     if not isinstance(train, dict) or "replay" not in train:
         return data
     legacy = train["replay"]
-    _check("replay" not in data or data["replay"] == legacy,
-           f"replay is given twice ({data.get('replay')!r} and train.replay {legacy!r}); it is a session setting")
+    _check(
+        "replay" not in data or data["replay"] == legacy,
+        f"replay is given twice ({data.get('replay')!r} and train.replay {legacy!r}); it is a session setting",
+    )
     return {**data, "replay": legacy, "train": {k: v for k, v in train.items() if k != "replay"}}
 
 

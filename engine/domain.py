@@ -1,4 +1,5 @@
 """The session's records as plain dataclasses; the store converts rows to these."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

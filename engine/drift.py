@@ -4,10 +4,11 @@ Every update scores it, so a change of the whole model shows apart from learning
 the passage. Its two halves are fixed: `guard` questions may steer training (the anchor,
 the per-epoch check), `report` questions are only ever shown and benchmarked.
 """
+
 from __future__ import annotations
 
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from engine.evaluate import probe_prompt
@@ -16,7 +17,7 @@ DRIFT_FILE = Path(__file__).with_name("data") / "drift_set.json"
 PARTS = ("guard", "report")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load() -> dict:
     return json.loads(DRIFT_FILE.read_text(encoding="utf-8"))
 

@@ -7,6 +7,7 @@ candidate records the round that helped write it, so each round's acceptance and
 can be compared with the round before. Rounds run on demand or after every N learned
 passages; each is trained from scratch on all pairs kept so far.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -68,8 +69,10 @@ def training_pairs(session, kept: list[tuple[Passage, SelfEdit]]) -> list[tuple[
 def check_enough(kept: int, min_pairs: int) -> None:
     """Raise EditorError when `kept` pairs are too few for a round."""
     if kept < min_pairs:
-        raise EditorError(f"an editor round needs at least {min_pairs} kept self-edits; this session has "
-                          f"{kept} (accept more candidates and learn their passages, or lower editor.min_pairs)")
+        raise EditorError(
+            f"an editor round needs at least {min_pairs} kept self-edits; this session has "
+            f"{kept} (accept more candidates and learn their passages, or lower editor.min_pairs)"
+        )
 
 
 def current_round(session) -> EditorRound | None:
@@ -78,8 +81,9 @@ def current_round(session) -> EditorRound | None:
     return rounds[-1] if rounds and session.config.editor.scale > 0 else None
 
 
-def run_round(session, trigger: str = "person", on_event: ev.OnEvent = ev.ignore,
-              stop: Event | None = None) -> EditorRound | None:
+def run_round(
+    session, trigger: str = "person", on_event: ev.OnEvent = ev.ignore, stop: Event | None = None
+) -> EditorRound | None:
     """Train and store a new editor round, then generate with it. None when cancelled."""
     config = session.config.editor
     pairs = training_pairs(session, kept_edits(session))
@@ -87,8 +91,9 @@ def run_round(session, trigger: str = "person", on_event: ev.OnEvent = ev.ignore
     rounds = session.store.editor_rounds(session.info.id)
     number = (rounds[-1].number if rounds else 0) + 1
     # a prompt holds a whole passage and its instructions: room for it and a long self-edit
-    train = replace(session.config.train, epochs=config.epochs, lr=config.lr,
-                    max_length=max(session.config.train.max_length, 1024))
+    train = replace(
+        session.config.train, epochs=config.epochs, lr=config.lr, max_length=max(session.config.train.max_length, 1024)
+    )
     on_event(ev.Stage("editor", f"round {number}: {len(pairs)} kept self-edits x {train.epochs} epochs"))
 
     def on_step(step, total, epoch, loss, seconds):
@@ -101,10 +106,23 @@ def run_round(session, trigger: str = "person", on_event: ev.OnEvent = ev.ignore
     folder = session.runtime.save_adapter(session.home / session.name / "editor" / f"r{number:03d}")
     crash_point("editor-saved")
     learned = sum(p.status == "learned" for p in session.passages())
-    params = {"epochs": train.epochs, "lr": train.lr, "rank": train.rank, "alpha": train.alpha,
-              "per_passage": config.per_passage}
-    made = session.store.add_editor_round(session.info.id, trigger, [e.id for e, _ in pairs], params,
-                                          result.losses, session.path_in_home(folder), result.seconds, learned)
+    params = {
+        "epochs": train.epochs,
+        "lr": train.lr,
+        "rank": train.rank,
+        "alpha": train.alpha,
+        "per_passage": config.per_passage,
+    }
+    made = session.store.add_editor_round(
+        session.info.id,
+        trigger,
+        [e.id for e, _ in pairs],
+        params,
+        result.losses,
+        session.path_in_home(folder),
+        result.seconds,
+        learned,
+    )
     on_event(ev.EditorRoundDone(made.number, len(pairs), trigger, result.losses[0], result.losses[-1], result.seconds))
     session.sync_generation(on_event)
     return made
@@ -143,8 +161,10 @@ def round_stats(session) -> dict[int | None, RoundStats]:
     for number, edits in groups.items():
         rewards = [e.reward for e in edits if e.reward is not None]
         out[number] = RoundStats(
-            candidates=len(edits), decided=sum(e.status != "pending" for e in edits),
-            accepted=sum(e.status == "accepted" for e in edits), rewards=len(rewards),
+            candidates=len(edits),
+            decided=sum(e.status != "pending" for e in edits),
+            accepted=sum(e.status == "accepted" for e in edits),
+            rewards=len(rewards),
             mean_reward=sum(rewards) / len(rewards) if rewards else None,
         )
     return out

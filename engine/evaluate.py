@@ -5,6 +5,7 @@ Pure Python: the model-side scoring lives in engine.runtime.scorer, and what one
 Conventions: rows are model versions (0 = base), columns are passages; each metric says
 whether lower is better. Gains and transfer are signed so that positive always means "better".
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
@@ -12,8 +13,17 @@ from dataclasses import dataclass, field
 
 from engine.metrics import METRICS, contains_match, token_f1
 
-__all__ = ["LOWER_IS_BETTER", "METRICS", "Matrix", "PassageSummary", "build_matrix", "contains_match",
-           "probe_prompt", "summarize", "token_f1"]
+__all__ = [
+    "LOWER_IS_BETTER",
+    "METRICS",
+    "Matrix",
+    "PassageSummary",
+    "build_matrix",
+    "contains_match",
+    "probe_prompt",
+    "summarize",
+    "token_f1",
+]
 
 
 class _LowerIsBetter(Mapping[str, bool]):
@@ -66,8 +76,14 @@ class Matrix:
         return METRICS[self.metric].lower_is_better
 
 
-def build_matrix(scores, versions: list[int], passage_ids: list[int], learned_at: dict[int, int],
-                 metric: str = "answer_nll", gold: Mapping[int, str] | None = None) -> Matrix:
+def build_matrix(
+    scores,
+    versions: list[int],
+    passage_ids: list[int],
+    learned_at: dict[int, int],
+    metric: str = "answer_nll",
+    gold: Mapping[int, str] | None = None,
+) -> Matrix:
     """Average each passage's probe values per version under a metric of engine.metrics;
     scores are engine.domain.Score, gold maps probe id -> gold answer (for answer metrics)."""
     measure, gold = METRICS[metric], gold or {}
@@ -76,10 +92,7 @@ def build_matrix(scores, versions: list[int], passage_ids: list[int], learned_at
         value = measure.value(s, gold.get(s.probe_id))
         if value is not None:
             sums.setdefault((s.version, s.passage_id), []).append(value)
-    values = [
-        [(sum(v) / len(v)) if (v := sums.get((row, col))) else None for col in passage_ids]
-        for row in versions
-    ]
+    values = [[(sum(v) / len(v)) if (v := sums.get((row, col))) else None for col in passage_ids] for row in versions]
     return Matrix(metric, list(versions), list(passage_ids), values, dict(learned_at))
 
 

@@ -1,9 +1,10 @@
 """What the engine reports while it works. Every event is a small frozen dataclass,
 delivered through the `on_event` callback a caller passes in."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 
 @dataclass(frozen=True)

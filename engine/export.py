@@ -1,11 +1,12 @@
 """`seal export`: a session version as files other tools use.
 
-  peft    the adapter folder as peft saved it (adapter_config.json + safetensors)
-  gguf    the same adapter as a GGUF LoRA file for llama.cpp (`--lora`)
-  merged  a Hugging Face model folder with the adapter merged into the weights
-  edits   the accepted self-edits as a chat-format JSONL training set
-          ({"messages": [system, user prompt, assistant self-edit]} per line)
+peft    the adapter folder as peft saved it (adapter_config.json + safetensors)
+gguf    the same adapter as a GGUF LoRA file for llama.cpp (`--lora`)
+merged  a Hugging Face model folder with the adapter merged into the weights
+edits   the accepted self-edits as a chat-format JSONL training set
+        ({"messages": [system, user prompt, assistant self-edit]} per line)
 """
+
 from __future__ import annotations
 
 import json
@@ -66,7 +67,9 @@ def export_merged(session, version: int, out: Path, model_config, base_gguf: Pat
     check_fresh_dir(out)
     adapter = adapter_of(session, version)
     folder = model_folder(model_config, base_gguf)
-    base = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32, local_files_only=True, use_safetensors=True)
+    base = AutoModelForCausalLM.from_pretrained(
+        folder, dtype=torch.float32, local_files_only=True, use_safetensors=True
+    )
     merged = PeftModel.from_pretrained(base, adapter).merge_and_unload()
     tmp = partial_of(out)
     merged.save_pretrained(tmp, safe_serialization=True)
@@ -93,8 +96,11 @@ def export_edits(session, version: int, out: Path) -> int:
                 strategy = session.strategy
             messages = build_messages(strategy, passage.title, passage.text)
             messages.append({"role": "assistant", "content": text})
-            lines.append(json.dumps({"messages": messages, "passage_id": passage.id, "edit_id": edit_id,
-                                     "version": update.version}))
+            lines.append(
+                json.dumps(
+                    {"messages": messages, "passage_id": passage.id, "edit_id": edit_id, "version": update.version}
+                )
+            )
     write_text(out, "".join(line + "\n" for line in lines), "export-written")
     return len(lines)
 
@@ -104,8 +110,10 @@ def _trained(session, update) -> list[tuple[int, str, str]]:
     edits = {e.id: e for e in session.self_edits(update.passage_id)}
     recorded = update.params.get("edits")
     if recorded is not None:
-        return [(int(i), text, edits[int(i)].strategy if int(i) in edits else session.config.strategy)
-                for i, text in recorded.items()]
+        return [
+            (int(i), text, edits[int(i)].strategy if int(i) in edits else session.config.strategy)
+            for i, text in recorded.items()
+        ]
     ids = update.params.get("edit_ids")
     if ids is None:
         ids = [e.id for e in edits.values() if e.status == "accepted"]

@@ -3,6 +3,7 @@
 `describe(exc)` names the path and the cause ("cannot write /x/seal.db: the disk is full");
 it returns None for anything it does not know, so a caller falls back to str(exc).
 """
+
 from __future__ import annotations
 
 import errno
@@ -17,17 +18,38 @@ _CANNOT_WRITE = {
 }
 
 _SQLITE = (  # (error name prefix, words in the message, sentence with {db})
-    ("SQLITE_BUSY", "database is locked", "the session database{db} is busy (another seal process is writing); try again"),
-    ("SQLITE_LOCKED", "table is locked", "the session database{db} is busy (another seal process is writing); try again"),
-    ("SQLITE_CANTOPEN", "unable to open database", "cannot open the session database{db} (its folder is missing or "
-                                                   "not writable, or it is a folder)"),
+    (
+        "SQLITE_BUSY",
+        "database is locked",
+        "the session database{db} is busy (another seal process is writing); try again",
+    ),
+    (
+        "SQLITE_LOCKED",
+        "table is locked",
+        "the session database{db} is busy (another seal process is writing); try again",
+    ),
+    (
+        "SQLITE_CANTOPEN",
+        "unable to open database",
+        "cannot open the session database{db} (its folder is missing or not writable, or it is a folder)",
+    ),
     ("SQLITE_READONLY", "readonly database", "the session database{db} is read-only for you; seal cannot write to it"),
     ("SQLITE_FULL", "database or disk is full", "cannot write the session database{db}: the disk is full"),
-    ("SQLITE_IOERR", "disk i/o error", "cannot read or write the session database{db}: a disk I/O error "
-                                        "(a full, removed or network disk?)"),
-    ("SQLITE_NOTADB", "file is not a database", "{file} is not an SQLite database (move it aside and seal starts "
-                                                "a new one)"),
-    ("SQLITE_CORRUPT", "malformed", "the session database{db} is damaged (malformed); restore a backup or move it aside"),
+    (
+        "SQLITE_IOERR",
+        "disk i/o error",
+        "cannot read or write the session database{db}: a disk I/O error (a full, removed or network disk?)",
+    ),
+    (
+        "SQLITE_NOTADB",
+        "file is not a database",
+        "{file} is not an SQLite database (move it aside and seal starts a new one)",
+    ),
+    (
+        "SQLITE_CORRUPT",
+        "malformed",
+        "the session database{db} is damaged (malformed); restore a backup or move it aside",
+    ),
 )
 
 

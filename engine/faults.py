@@ -5,6 +5,7 @@ point; then the process kills itself with SIGKILL (no cleanup, no flush), as a p
 the OOM killer would. "NAME:N" kills at the N-th time the point is reached in the process.
 The points sit where a kill could leave a session half-written (POINTS lists them).
 """
+
 from __future__ import annotations
 
 import os
@@ -13,16 +14,16 @@ from collections import Counter
 
 ENV = "SEAL_CRASH_AT"
 POINTS = (
-    "trained",             # an update's weights are trained, nothing saved yet
-    "adapter-written",     # the adapter is on disk under its temporary name
-    "adapter-saved",       # the adapter folder is in place, its row not yet written
-    "update-commit",       # inside the update's transaction, before COMMIT
-    "update-committed",    # the update's row is committed, scores not yet
-    "scored",              # one version's scores are stored, the next not yet
-    "export-written",      # an export's temporary file or folder is written, not yet renamed
-    "migration",           # inside a schema migration's transaction
-    "editor-saved",        # an editor round's adapter is saved, its row not yet written
-    "decided",             # one candidate's decision is stored, the next not yet
+    "trained",  # an update's weights are trained, nothing saved yet
+    "adapter-written",  # the adapter is on disk under its temporary name
+    "adapter-saved",  # the adapter folder is in place, its row not yet written
+    "update-commit",  # inside the update's transaction, before COMMIT
+    "update-committed",  # the update's row is committed, scores not yet
+    "scored",  # one version's scores are stored, the next not yet
+    "export-written",  # an export's temporary file or folder is written, not yet renamed
+    "migration",  # inside a schema migration's transaction
+    "editor-saved",  # an editor round's adapter is saved, its row not yet written
+    "decided",  # one candidate's decision is stored, the next not yet
 )
 _hits: Counter = Counter()
 

@@ -3,6 +3,7 @@
 Opening a session for writing takes its writer lock (engine.session_lock) and tidies what a
 killed process left in its folder (engine.recovery); opening it read-only takes neither.
 """
+
 from __future__ import annotations
 
 import os
@@ -67,8 +68,9 @@ class Home:
                 if wanted != kept:
                     hint = "; start a new session to use another" if field.startswith("model") else ""
                     kept = "the embedded model" if kept is None and field.startswith("model") else kept
-                    raise ConfigError(f"{field} cannot change once a session has updates "
-                                      f"(session {name!r} uses {kept}){hint}")
+                    raise ConfigError(
+                        f"{field} cannot change once a session has updates (session {name!r} uses {kept}){hint}"
+                    )
         return config
 
     def check_model(self, name: str, identity: str) -> None:

@@ -15,6 +15,7 @@ Where several entries match, one with the passage's title wins, else the first i
 Entries without completions (and blank completions) are skipped. Nothing here knows about
 sessions or the model.
 """
+
 from __future__ import annotations
 
 import json
@@ -67,8 +68,7 @@ class ImportedEdits:
         text, title = _norm(text), _norm(title)
         if not text:
             return []
-        found = self._by_context.get(text) or [
-            e for e in self.entries if e.completions and text in e.context]
+        found = self._by_context.get(text) or [e for e in self.entries if e.completions and text in e.context]
         if not found:
             return []
         best = next((e for e in found if e.title == title), found[0])
@@ -84,7 +84,9 @@ def load_edits(path: str | Path) -> ImportedEdits:
         raise ImportedEditsError(f"{p}: not a file")
     size = p.stat().st_size
     if size > MAX_BYTES:
-        raise ImportedEditsError(f"{p}: {size / 2**20:.1f} MB is over the {MAX_BYTES // 2**20} MB limit for an edits file")
+        raise ImportedEditsError(
+            f"{p}: {size / 2**20:.1f} MB is over the {MAX_BYTES // 2**20} MB limit for an edits file"
+        )
     try:
         data = json.loads(p.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
@@ -99,7 +101,8 @@ def load_edits(path: str | Path) -> ImportedEdits:
         raise ImportedEditsError(f"{p}: cannot read it ({e.strerror or e})") from None
     if not isinstance(data, list):
         raise ImportedEditsError(
-            f'{p}: expected a JSON list of {{"title", "context", "completions"}} objects, got {type(data).__name__}')
+            f'{p}: expected a JSON list of {{"title", "context", "completions"}} objects, got {type(data).__name__}'
+        )
     entries = [_entry(p, n, item) for n, item in enumerate(data, 1)]
     if not any(e.completions for e in entries):
         raise ImportedEditsError(f"{p}: no entry has any completions")

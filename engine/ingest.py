@@ -3,6 +3,7 @@
 No model and no tokenizer: passages are cut to a token budget by estimate. Every problem with
 an input is an IngestError whose message is one line, "PATH: reason"; nothing else escapes.
 """
+
 from __future__ import annotations
 
 import codecs
@@ -62,8 +63,12 @@ def read_paper(path: str | Path, passage_tokens: int = 300, max_passages: int = 
 
 
 def paper_from_text(
-    text: str, title: str | None = None, source: str = "pasted text", passage_tokens: int = 300,
-    max_passages: int = MAX_PASSAGES, headings: list[tuple[int, str]] | None = None,
+    text: str,
+    title: str | None = None,
+    source: str = "pasted text",
+    passage_tokens: int = 300,
+    max_passages: int = MAX_PASSAGES,
+    headings: list[tuple[int, str]] | None = None,
 ) -> PaperDraft:
     """A paper from plain text; without a title, the first line (if it looks like one) or words.
 
@@ -129,8 +134,14 @@ def _text_headings(text: str) -> list[tuple[int, str]]:
     paras = [p for p in re.split(r"\n\s*\n", text) if p.strip()]
     for i, para in enumerate(paras):
         line = " ".join(para.split())
-        if (i + 1 < len(paras) and "\n" not in para.strip() and len(line) <= HEADING_MAX
-                and len(line.split()) <= 10 and line[-1] not in ".,;:" and line[0].isupper()):
+        if (
+            i + 1 < len(paras)
+            and "\n" not in para.strip()
+            and len(line) <= HEADING_MAX
+            and len(line.split()) <= 10
+            and line[-1] not in ".,;:"
+            and line[0].isupper()
+        ):
             out.append((at, line))
         at += len(para.split())
     return out
@@ -141,8 +152,10 @@ def _check_count(source: str | Path, count: int, limit: int, lead: str = "splits
     if limit < 1:
         raise ValueError(f"max_passages must be at least 1, got {limit}")
     if count > limit:
-        raise IngestError(source, f"{lead} {count:,} {unit}; the limit is {limit:,} passages per paper "
-                                  "(raise it with --max-passages N)")
+        raise IngestError(
+            source,
+            f"{lead} {count:,} {unit}; the limit is {limit:,} passages per paper (raise it with --max-passages N)",
+        )
 
 
 def estimate_tokens(text: str) -> int:
@@ -254,27 +267,30 @@ def _decode(p: Path, data: bytes, known: bool) -> str:
 
 
 _HEADING = r"(?m)^ {0,3}#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$"
-_MD_RULES = [(re.compile(pattern), repl) for pattern, repl in [
-    (r"\A---\n.*?\n---[ \t]*(\n|\Z)", ""),  # YAML front matter
-    (r"(?s)<!--.*?-->", ""),  # HTML comments
-    (r"(?m)^[ \t]*(```|~~~).*$", ""),  # code fence lines (the code stays)
-    (r"!\[[^\]]*\]\([^)]*\)", ""),  # images
-    (r"\[([^\]]+)\]\((?:[^()]|\([^)]*\))*\)", r"\1"),  # links keep their text
-    (r"\[([^\]]+)\]\[[^\]]*\]", r"\1"),  # reference links
-    (r"(?m)^ {0,3}\[[^\]]+\]:\s+\S.*$", ""),  # reference definitions
-    (r"<((?:https?|mailto):[^>\s]+)>", r"\1"),  # autolinks
-    (r"</?[A-Za-z][^>\n]*>", ""),  # HTML tags
-    (_HEADING, r"\1"),  # headings
-    (r"(?m)^ {0,3}(?:[-*_][ \t]*){3,}$", ""),  # rules
-    (r"(?m)^ {0,3}=+[ \t]*$", ""),  # setext underlines
-    (r"(?m)^ {0,3}>[ \t]?", ""),  # block quotes
-    (r"(?m)^([ \t]*)[-*+][ \t]+", r"\1"),  # bullets
-    (r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1", r"\2"),  # bold
-    (r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])", r"\1"),  # italics
-    (r"(?<!\w)_(?=\S)(.+?)(?<=\S)_(?!\w)", r"\1"),
-    (r"~~(.+?)~~", r"\1"),  # strikethrough
-    (r"`+([^`\n]+?)`+", r"\1"),  # inline code
-]]
+_MD_RULES = [
+    (re.compile(pattern), repl)
+    for pattern, repl in [
+        (r"\A---\n.*?\n---[ \t]*(\n|\Z)", ""),  # YAML front matter
+        (r"(?s)<!--.*?-->", ""),  # HTML comments
+        (r"(?m)^[ \t]*(```|~~~).*$", ""),  # code fence lines (the code stays)
+        (r"!\[[^\]]*\]\([^)]*\)", ""),  # images
+        (r"\[([^\]]+)\]\((?:[^()]|\([^)]*\))*\)", r"\1"),  # links keep their text
+        (r"\[([^\]]+)\]\[[^\]]*\]", r"\1"),  # reference links
+        (r"(?m)^ {0,3}\[[^\]]+\]:\s+\S.*$", ""),  # reference definitions
+        (r"<((?:https?|mailto):[^>\s]+)>", r"\1"),  # autolinks
+        (r"</?[A-Za-z][^>\n]*>", ""),  # HTML tags
+        (_HEADING, r"\1"),  # headings
+        (r"(?m)^ {0,3}(?:[-*_][ \t]*){3,}$", ""),  # rules
+        (r"(?m)^ {0,3}=+[ \t]*$", ""),  # setext underlines
+        (r"(?m)^ {0,3}>[ \t]?", ""),  # block quotes
+        (r"(?m)^([ \t]*)[-*+][ \t]+", r"\1"),  # bullets
+        (r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1", r"\2"),  # bold
+        (r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])", r"\1"),  # italics
+        (r"(?<!\w)_(?=\S)(.+?)(?<=\S)_(?!\w)", r"\1"),
+        (r"~~(.+?)~~", r"\1"),  # strikethrough
+        (r"`+([^`\n]+?)`+", r"\1"),  # inline code
+    ]
+]
 
 
 def _strip_markdown(text: str) -> str:
@@ -375,8 +391,11 @@ def _pages_text(p: Path, pages) -> list[str]:
         out.append(page.extract_text() or "")
         total += len(out[-1])
         if total > MAX_PDF_CHARS:
-            raise IngestError(p, f"more than {MAX_PDF_CHARS:,} characters of text by page {n:,} of {len(pages):,}; "
-                                 f"the limit for a PDF is {MAX_PDF_CHARS:,} (split the file)")
+            raise IngestError(
+                p,
+                f"more than {MAX_PDF_CHARS:,} characters of text by page {n:,} of {len(pages):,}; "
+                f"the limit for a PDF is {MAX_PDF_CHARS:,} (split the file)",
+            )
     return out
 
 
@@ -451,7 +470,7 @@ def _json_paper(p: Path, title: str, items: list, budget: int, max_passages: int
     split = [split_passages(context, budget) for context, _ in items]
     _check_count(p, sum(map(len, split)), max_passages, f"paper {title!r} splits into")
     passages: list[PassageDraft] = []
-    for (context, pairs), pieces in zip(items, split):
+    for (_context, pairs), pieces in zip(items, split):
         owned: list[list[tuple[str, str]]] = [[] for _ in pieces]
         for q, a in pairs:  # a question goes with the piece that holds its answer
             needle = " ".join(a.split()).lower()

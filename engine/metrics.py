@@ -11,6 +11,7 @@ f1 and contains are also stored columns of the scores table (from before this re
 where a row holds the stored value, that value is shown, so older sessions show exactly
 what they recorded; rows without it are computed from the stored answer.
 """
+
 from __future__ import annotations
 
 import re
@@ -67,8 +68,10 @@ class Metric:
 
 def of_answer(compare: Callable[[str, str], float]) -> Callable[[Score, str | None], float | None]:
     """A metric's value from the stored greedy answer against the gold answer."""
+
     def value(score: Score, gold: str | None) -> float | None:
         return None if score.answer is None or gold is None else compare(score.answer, gold)
+
     return value
 
 
@@ -78,15 +81,37 @@ def _stored_or(column: str, compare: Callable[[str, str], float]) -> Callable[[S
     def value(score: Score, gold: str | None) -> float | None:
         stored = getattr(score, column)
         return stored if stored is not None else from_answer(score, gold)
+
     return value
 
 
-METRICS: Vocabulary[Metric] = Vocabulary("metric", (
-    Metric("answer_nll", "answer NLL", "mean per-token NLL of the gold answer, closed-book (lower is better)",
-           True, lambda score, gold: score.answer_nll, short="NLL"),
-    Metric("f1", "F1", "token F1 of the greedy answer against the gold answer",
-           False, _stored_or("f1", token_f1), needs_answer=True),
-    Metric("contains", "contains", "whether the greedy answer contains the gold answer",
-           False, _stored_or("contains", contains_match), needs_answer=True),
-))
+METRICS: Vocabulary[Metric] = Vocabulary(
+    "metric",
+    (
+        Metric(
+            "answer_nll",
+            "answer NLL",
+            "mean per-token NLL of the gold answer, closed-book (lower is better)",
+            True,
+            lambda score, gold: score.answer_nll,
+            short="NLL",
+        ),
+        Metric(
+            "f1",
+            "F1",
+            "token F1 of the greedy answer against the gold answer",
+            False,
+            _stored_or("f1", token_f1),
+            needs_answer=True,
+        ),
+        Metric(
+            "contains",
+            "contains",
+            "whether the greedy answer contains the gold answer",
+            False,
+            _stored_or("contains", contains_match),
+            needs_answer=True,
+        ),
+    ),
+)
 """Every heatmap metric, in the order the app's metric switch cycles through them."""

@@ -8,6 +8,7 @@ leaves out stays pending (a cancelled reward filter does that). The session stor
 decision only where no person decided meanwhile, so a person's decision always stands.
 Adding a policy is one `POLICIES.register(Policy(...))`.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
@@ -59,7 +60,9 @@ def _all(pending: Pending) -> dict[int, Decision]:
 
 
 def _none(pending: Pending) -> dict[int, Decision]:
-    return {e.id: Decision(False, "policy", f"accept=none; gate: {pending.verdicts[e.id].reason}") for e in pending.edits}
+    return {
+        e.id: Decision(False, "policy", f"accept=none; gate: {pending.verdicts[e.id].reason}") for e in pending.edits
+    }
 
 
 def _heuristic(pending: Pending) -> dict[int, Decision]:
@@ -80,10 +83,13 @@ def _filter(pending: Pending) -> dict[int, Decision]:
     return out
 
 
-POLICIES: Vocabulary[Policy] = Vocabulary("accept", (
-    Policy("all", "every undecided candidate is accepted", _all),
-    Policy("none", "only what you accept trains, with the passage itself", _none),
-    Policy("heuristic", "the heuristic gate decides undecided candidates", _heuristic),
-    Policy("filter", "the gate, then a trial update per candidate, judged by its reward", _filter),
-))
+POLICIES: Vocabulary[Policy] = Vocabulary(
+    "accept",
+    (
+        Policy("all", "every undecided candidate is accepted", _all),
+        Policy("none", "only what you accept trains, with the passage itself", _none),
+        Policy("heuristic", "the heuristic gate decides undecided candidates", _heuristic),
+        Policy("filter", "the gate, then a trial update per candidate, judged by its reward", _filter),
+    ),
+)
 """Every accept policy, in the order the form and `seal run --help` list them."""

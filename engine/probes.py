@@ -8,6 +8,7 @@ generates, and reads the reply with `parse_qa_pairs`.
 Probes are scored closed book with "Topic: {title}\\nQuestion: {question}\\nAnswer:" and the
 gold answer, so a cloze question carries its whole sentence and the blank is a short span.
 """
+
 from __future__ import annotations
 
 import re
@@ -21,14 +22,17 @@ MAX_ANSWER_WORDS = 30
 MAX_QUESTION_WORDS = 40
 """Longer sentences are cut to a window of words around the blank."""
 
-_MONTH = (r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
-          r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)")
+_MONTH = (
+    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?"
+    r"|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)"
+)
 _NUMBER = re.compile(
-    rf"\b\d{{1,2}}\s+{_MONTH}\s+\d{{4}}\b"                    # 31 March 1889
-    rf"|\b{_MONTH}\s+\d{{1,2}},?\s+\d{{4}}\b"                 # March 31, 1889
-    rf"|\b{_MONTH}\s+\d{{4}}\b"                               # March 1889
+    rf"\b\d{{1,2}}\s+{_MONTH}\s+\d{{4}}\b"  # 31 March 1889
+    rf"|\b{_MONTH}\s+\d{{1,2}},?\s+\d{{4}}\b"  # March 31, 1889
+    rf"|\b{_MONTH}\s+\d{{4}}\b"  # March 1889
     r"|[$€£]?\b\d(?:[\d,]*\d)?(?:\.\d+)?(?:\s?(?:%|percent\b|per cent\b)"
-    r"|\s(?:thousand|million|billion|trillion)\b)?")
+    r"|\s(?:thousand|million|billion|trillion)\b)?"
+)
 _CAP = r"[A-Z][\w'’-]*"
 _NAME = re.compile(rf"\b{_CAP}(?:\s+(?:(?:of|for|de|du|la|von|van)(?:\s+the)?\s+|and\s+)?{_CAP})+")
 """Capitalized words in a row, joined by "of", "of the", "and", ...: not by a bare "the",
@@ -46,15 +50,19 @@ _OPENER = re.compile(
     r"|Each|Some|Many|Most|All|Both|Several|Few|Other|Another|Such|No|Not|Why|How|What|Who|Which|Whose"
     r"|Last|Next|First|Never|Always|Often|Sometimes|Historically|Recently|Originally|Eventually|Finally"
     r"|Initially|Currently|Traditionally|Formerly|Previously|Subsequently|Usually|Generally|Typically"
-    r"|Notably|Similarly|Ultimately|Unfortunately|Fortunately|Locally|Mostly|Largely)\s+")
+    r"|Notably|Similarly|Ultimately|Unfortunately|Fortunately|Locally|Mostly|Largely)\s+"
+)
 """A sentence's opening word that is not part of a name after it (an article, preposition,
 pronoun, conjunction or adverb)."""
 _ABBREV = re.compile(r"(?:\b(?:Mr|Mrs|Ms|Dr|Prof|St|Mt|Jr|Sr|vs|etc|No|Fig|al|approx|ca|e\.g|i\.e)|\b[A-Z])\.$")
 _QA_BULLET = re.compile(r"^\s*(?:[-*•+]\s+|\(?\d{1,3}[.)]\s*)")
 _Q = re.compile(r"^(?:q|question)\s*\d*\s*[:.]\s*(.*)$", re.I)
 _A = re.compile(r"^(?:[Aa]|[B-D]|[Aa]nswer|ANSWER)\s*\d*\s*:\s*(.*)$")  # small models letter answers B:, C:
-_ASKS = re.compile(r"\?|^(?:what|who|whom|whose|when|where|which|why|how|is|are|was|were|do|does|did|can"
-                   r"|could|name|list|give|state)\b", re.I)
+_ASKS = re.compile(
+    r"\?|^(?:what|who|whom|whose|when|where|which|why|how|is|are|was|were|do|does|did|can"
+    r"|could|name|list|give|state)\b",
+    re.I,
+)
 _A_INLINE = re.compile(r"\s(?:[Aa]|[B-D]|[Aa]nswer|ANSWER)\s*\d*\s*:\s*")
 
 
@@ -76,7 +84,7 @@ def _spans(sentence: str) -> list[tuple[int, int, str]]:
     for m in _NAME.finditer(sentence):
         start, span = m.start(), m.group()
         while m.start() == 0 and " " in span and (lead := _OPENER.match(span)):
-            start, span = start + lead.end(), span[lead.end():]
+            start, span = start + lead.end(), span[lead.end() :]
             if re.match(r"(?:of|for|de|du|la|von|van|and)\s", span):  # "Most of Europe": no name left
                 span = ""
         if not span:
@@ -102,12 +110,12 @@ def _usable(span: str, sentence: str, title_words: set[str]) -> bool:
 
 
 def _question(sentence: str, start: int, span: str) -> str:
-    masked = f"{sentence[:start]}{BLANK}{sentence[start + len(span):]}"
+    masked = f"{sentence[:start]}{BLANK}{sentence[start + len(span) :]}"
     words = masked.split()
     if len(words) > MAX_QUESTION_WORDS:
         at = next(i for i, w in enumerate(words) if BLANK in w)
         lo = max(0, min(at - MAX_QUESTION_WORDS // 2, len(words) - MAX_QUESTION_WORDS))
-        window = words[lo:lo + MAX_QUESTION_WORDS]
+        window = words[lo : lo + MAX_QUESTION_WORDS]
         masked = ("… " if lo else "") + " ".join(window) + (" …" if lo + MAX_QUESTION_WORDS < len(words) else "")
     return f"Fill in the blank: {masked}"
 
@@ -121,10 +129,7 @@ def cloze_probes(title: str, text: str, limit: int = 4) -> list[tuple[str, str]]
         return []
     title_words = set(re.findall(r"\w+", _PART.sub("", title).lower()))
     sents = sentences(text)
-    options = [
-        [(tier, start, span) for tier, start, span in _spans(s) if _usable(span, s, title_words)]
-        for s in sents
-    ]
+    options = [[(tier, start, span) for tier, start, span in _spans(s) if _usable(span, s, title_words)] for s in sents]
     chosen: list[tuple[int, int, str]] = []  # (sentence index, start, span)
     used: set[str] = set()
     while len(chosen) < limit and any(options):  # one round = at most one more span per sentence
@@ -167,8 +172,12 @@ def parse_qa_pairs(text: str, limit: int = 5) -> list[tuple[str, str]]:
         if len(parts) != 2:
             continue
         question, answer = parts[0].strip(), parts[1].strip()
-        if (answer and len(answer.split()) <= MAX_ANSWER_WORDS and _ASKS.search(question)
-                and question.lower() not in seen):
+        if (
+            answer
+            and len(answer.split()) <= MAX_ANSWER_WORDS
+            and _ASKS.search(question)
+            and question.lower() not in seen
+        ):
             seen.add(question.lower())
             out.append((question, answer))
     return out
@@ -178,15 +187,20 @@ def qa_probe_messages(title: str, passage: str, n: int = 3) -> list[dict]:
     """Chat messages asking the model for n short question/answer pairs about the passage."""
     return [
         {"role": "system", "content": "You write short quiz questions with short answers."},
-        {"role": "user", "content": (
-            f"Title: {title}\n\n{passage}\n\n"
-            f"Write {n} quiz questions about this passage. After each question, give its short "
-            "answer. Start each question with Q: and each answer with A:")},
+        {
+            "role": "user",
+            "content": (
+                f"Title: {title}\n\n{passage}\n\n"
+                f"Write {n} quiz questions about this passage. After each question, give its short "
+                "answer. Start each question with Q: and each answer with A:"
+            ),
+        },
     ]
 
 
-def probes_for(title: str, text: str, given: Sequence[tuple[str, str]], kind: str,
-               limit: int = 4) -> list[tuple[str, str, str]]:
+def probes_for(
+    title: str, text: str, given: Sequence[tuple[str, str]], kind: str, limit: int = 4
+) -> list[tuple[str, str, str]]:
     """The fixed probes of a passage as (kind, question, answer) tuples.
 
     kind 'given': the given pairs when there are any (blank ones skipped), else cloze probes.
@@ -204,11 +218,14 @@ def probes_for(title: str, text: str, given: Sequence[tuple[str, str]], kind: st
     return [("cloze", q, a) for q, a in cloze_probes(title, text, limit)]
 
 
-KINDS: Vocabulary[Choice] = Vocabulary("probe kind", (
-    Choice("given", "the input's questions (cloze when it has none)"),
-    Choice("cloze", "questions made from the passage without a model: a number, date or name blanked out"),
-    Choice("qa", "cloze questions and questions the model writes"),
-))
+KINDS: Vocabulary[Choice] = Vocabulary(
+    "probe kind",
+    (
+        Choice("given", "the input's questions (cloze when it has none)"),
+        Choice("cloze", "questions made from the passage without a model: a number, date or name blanked out"),
+        Choice("qa", "cloze questions and questions the model writes"),
+    ),
+)
 """Probe kinds: a session's probe setting (SessionConfig.probes) and each stored probe's kind
 (how it was made; a fallback reads 'cloze')."""
 
@@ -245,12 +262,14 @@ def split_roles(title: str, text: str, probes: list[tuple[str, str, str]]) -> li
     if len(probes) >= 3:
         return [(*probe, ROLES[k % 2 == 0]) for k, probe in enumerate(probes)]
     taken = {a.lower() for _, _, a in probes}
-    reward = [("cloze", q, a) for q, a in cloze_probes(title, text, REWARD_CLOZE + len(probes))
-              if a.lower() not in taken][:REWARD_CLOZE]
+    reward = [
+        ("cloze", q, a) for q, a in cloze_probes(title, text, REWARD_CLOZE + len(probes)) if a.lower() not in taken
+    ][:REWARD_CLOZE]
     return [(*p, "heldout") for p in probes] + [(*p, "reward") for p in reward]
 
 
-def split_probes(title: str, text: str, given: Sequence[tuple[str, str]], kind: str,
-                 limit: int = 4) -> list[tuple[str, str, str, str]]:
+def split_probes(
+    title: str, text: str, given: Sequence[tuple[str, str]], kind: str, limit: int = 4
+) -> list[tuple[str, str, str, str]]:
     """probes_for, each with its role (see split_roles)."""
     return split_roles(title, text, probes_for(title, text, given, kind, limit))

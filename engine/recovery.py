@@ -5,6 +5,7 @@ step): a `.partial` file or folder, and an adapter folder saved whose row was ne
 committed. Both are removed: nothing in the database refers to them, and the step that made
 them runs again. A row is committed only after its adapter is on disk, so no row lacks one.
 """
+
 from __future__ import annotations
 
 import shutil

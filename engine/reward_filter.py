@@ -10,6 +10,7 @@ trial on the passage alone, and each candidate's trial includes the passage, so 
 a candidate adds beyond the passage counts. Candidates with enough reward and damage within budget
 are kept, best first, at most top_k. The trials never change the session's version.
 """
+
 from __future__ import annotations
 
 import re
@@ -58,13 +59,17 @@ def estimate_seconds(session, steps: int) -> float:
     return steps * per_step
 
 
-def run_trials(session, passage: Passage, candidates: list[SelfEdit], on_event: ev.OnEvent = ev.ignore,
-               stop: Event | None = None) -> list[Trial]:
+def run_trials(
+    session, passage: Passage, candidates: list[SelfEdit], on_event: ev.OnEvent = ev.ignore, stop: Event | None = None
+) -> list[Trial]:
     """Trial-update each candidate; stores and returns reward and damage per candidate."""
     config = session.config.filter
     trial_train = replace(session.config.train, epochs=config.trial_epochs, patience=0)
-    earlier = [p for p in session.passages() if p.position < passage.position and p.status == "learned"
-               and session.shares_adapter(passage, p)]
+    earlier = [
+        p
+        for p in session.passages()
+        if p.position < passage.position and p.status == "learned" and session.shares_adapter(passage, p)
+    ]
     anchors = anchor_probes(earlier, config.anchor_probes)
     own = session.reward_items(passage)
     items = own + [(probe_prompt(p.title, q.question), q.answer) for p, q in anchors]
@@ -74,7 +79,11 @@ def run_trials(session, passage: Passage, candidates: list[SelfEdit], on_event: 
     alone = [f"{passage.title}\n{passage.text}"] if config.reward_vs == "passage" else []
     examples = {e.id: to_examples(e.text, passage.title, passage.text, e.strategy) + alone for e in candidates}
     steps = (sum(len(x) for x in examples.values()) + len(alone)) * trial_train.epochs
-    on_event(ev.Stage("filter", f"{len(candidates)} trial updates, about {estimate_seconds(session, steps):.0f}s", passage.id))
+    on_event(
+        ev.Stage(
+            "filter", f"{len(candidates)} trial updates, about {estimate_seconds(session, steps):.0f}s", passage.id
+        )
+    )
     if alone:
         baseline = session.runtime.trial(start, alone, trial_train, items, stop, guards=guards)
         if baseline is None:
@@ -92,7 +101,7 @@ def run_trials(session, passage: Passage, candidates: list[SelfEdit], on_event: 
             break
         after = result.nll
         reward = _mean(before[: len(own)]) - _mean(after[: len(own)])
-        damage = _mean(after[len(own):]) - _mean(before[len(own):]) if anchors else 0.0
+        damage = _mean(after[len(own) :]) - _mean(before[len(own) :]) if anchors else 0.0
         session.store.set_reward(edit.id, reward, damage)
         trials.append(Trial(edit, reward, damage))
         on_event(ev.TrialDone(edit.id, index, len(candidates), reward, damage, time.perf_counter() - t0))
@@ -116,16 +125,21 @@ class FilterVerdict:
         return f"reward {self.reward:+.2f}, damage {self.damage:+.2f}: {self.why}"
 
     @classmethod
-    def read(cls, reason: str, kept: bool, reward: float | None = None,
-             damage: float | None = None) -> FilterVerdict | None:
+    def read(
+        cls, reason: str, kept: bool, reward: float | None = None, damage: float | None = None
+    ) -> FilterVerdict | None:
         """The verdict a filter decision stored (its reason, its columns); None when the
         reason is not the filter's. Older stored reasons read the same way."""
         found = _REASON.fullmatch(reason or "")
         if found is None:  # a score that is not a plain number (nan): the sentence after it
             _, sep, why = (reason or "").partition(": ")
             return cls(reward or 0.0, damage or 0.0, kept, why) if sep else None
-        return cls(float(found["reward"]) if reward is None else reward,
-                   float(found["damage"]) if damage is None else damage, kept, found["why"])
+        return cls(
+            float(found["reward"]) if reward is None else reward,
+            float(found["damage"]) if damage is None else damage,
+            kept,
+            found["why"],
+        )
 
 
 _REASON = re.compile(r"reward (?P<reward>[+-]\d+\.\d+), damage (?P<damage>[+-]\d+\.\d+): (?P<why>.*)", re.DOTALL)

@@ -8,6 +8,7 @@ version is its parents plus every other paper's active updates up to it; a passa
 scored at version v by its paper's newest update on v's path (0: the base model), so
 learning one paper cannot move another paper's scores.
 """
+
 from __future__ import annotations
 
 from engine.domain import Passage, Update
@@ -32,8 +33,9 @@ def path(updates: list[Update], version: int, mode: str) -> set[int]:
     return out
 
 
-def serving(updates: list[Update], paper_of: dict[int, int], passages: list[Passage], version: int,
-            mode: str) -> dict[int, int]:
+def serving(
+    updates: list[Update], paper_of: dict[int, int], passages: list[Passage], version: int, mode: str
+) -> dict[int, int]:
     """passage id -> the version whose adapter serves it at `version` (paper_of: passage id ->
     paper id, for every passage of the session)."""
     if mode == "shared":

@@ -4,6 +4,7 @@ No model here: the caller renders `build_messages`, samples candidates with its 
 then turns each accepted candidate into training text with `to_examples`. `gate` judges
 candidates on their text alone and gives every verdict a reason a person can read.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -40,8 +41,9 @@ class Strategy:
         if not self.name.strip():
             raise StrategyError("empty strategy name")
         try:
-            parsed = [(f, spec, conv) for _, f, spec, conv in string.Formatter().parse(self.user_template)
-                      if f is not None]
+            parsed = [
+                (f, spec, conv) for _, f, spec, conv in string.Formatter().parse(self.user_template) if f is not None
+            ]
         except ValueError:
             raise StrategyError("user template has an unmatched brace (write {{ or }} for a literal one)") from None
         fields = [f for f, _, _ in parsed]
@@ -58,29 +60,49 @@ class Strategy:
 _SYSTEM = "You help a student learn a passage. Answer in plain sentences, one per line."
 _HEAD = "Title: {title}\n\n{passage}\n\n"
 
-STRATEGIES: dict[str, Strategy] = {s.name: s for s in (
-    Strategy("implications", "what follows from the passage, one short sentence per line", _SYSTEM,
-             _HEAD + "What follows from this passage? Write five implications or consequences "
-             "of it, one short sentence per line. Do not copy the passage."),
-    Strategy("implications-long", "a longer, more detailed list of what follows", _SYSTEM,
-             _HEAD + "Write a long, detailed list of everything that follows from this passage: "
-             "implications, consequences and facts it implies. Write at least ten lines, one "
-             "complete sentence per line. Name things in full instead of writing 'it'. "
-             "Do not copy the passage."),
-    Strategy("rewrites", "the passage retold several ways, separated by --- lines",
-             "You retell passages in new words without losing any fact.",
-             _HEAD + "Rewrite this passage three times, each time with different words and a "
-             "different order. Keep every fact. Put a line with only --- between the rewrites."),
-    Strategy("qa", "question-answer pairs about the passage, one pair per line",
-             "You write quiz questions with short answers.",
-             _HEAD + "Write questions about this passage with their answers. Put each pair on "
-             "one line like this:\nQ: a question? A: its answer"),
-    Strategy("qa-spans", "short questions whose answers are phrases copied from the passage",
-             "You write quiz questions with short answers.",
-             _HEAD + "Write five short questions about this passage. Answer each with a few words "
-             "copied exactly from the passage. Write each pair on two lines like this:\n"
-             "Q: a question?\nA: words from the passage"),
-)}
+STRATEGIES: dict[str, Strategy] = {
+    s.name: s
+    for s in (
+        Strategy(
+            "implications",
+            "what follows from the passage, one short sentence per line",
+            _SYSTEM,
+            _HEAD + "What follows from this passage? Write five implications or consequences "
+            "of it, one short sentence per line. Do not copy the passage.",
+        ),
+        Strategy(
+            "implications-long",
+            "a longer, more detailed list of what follows",
+            _SYSTEM,
+            _HEAD + "Write a long, detailed list of everything that follows from this passage: "
+            "implications, consequences and facts it implies. Write at least ten lines, one "
+            "complete sentence per line. Name things in full instead of writing 'it'. "
+            "Do not copy the passage.",
+        ),
+        Strategy(
+            "rewrites",
+            "the passage retold several ways, separated by --- lines",
+            "You retell passages in new words without losing any fact.",
+            _HEAD + "Rewrite this passage three times, each time with different words and a "
+            "different order. Keep every fact. Put a line with only --- between the rewrites.",
+        ),
+        Strategy(
+            "qa",
+            "question-answer pairs about the passage, one pair per line",
+            "You write quiz questions with short answers.",
+            _HEAD + "Write questions about this passage with their answers. Put each pair on "
+            "one line like this:\nQ: a question? A: its answer",
+        ),
+        Strategy(
+            "qa-spans",
+            "short questions whose answers are phrases copied from the passage",
+            "You write quiz questions with short answers.",
+            _HEAD + "Write five short questions about this passage. Answer each with a few words "
+            "copied exactly from the passage. Write each pair on two lines like this:\n"
+            "Q: a question?\nA: words from the passage",
+        ),
+    )
+}
 """The built-in strategies (SEAL's prompt variants, worded for a small instruction model), plus
 `qa-spans`: Q/A pairs whose answers are checked spans of the passage, trained in the probe's
 own question/answer shape with the loss on the answer."""
@@ -93,8 +115,13 @@ def load_strategies(path: str | Path) -> dict[str, Strategy]:
     try:
         raw = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        why = ("no such file" if isinstance(exc, FileNotFoundError) else "not UTF-8 text"
-               if isinstance(exc, UnicodeDecodeError) else f"cannot read ({exc.strerror})")
+        why = (
+            "no such file"
+            if isinstance(exc, FileNotFoundError)
+            else "not UTF-8 text"
+            if isinstance(exc, UnicodeDecodeError)
+            else f"cannot read ({exc.strerror})"
+        )
         raise StrategyError(f"{path}: {why}") from None
     try:
         data = tomllib.loads(raw) if path.suffix.lower() == ".toml" else json.loads(raw)
@@ -106,7 +133,9 @@ def load_strategies(path: str | Path) -> dict[str, Strategy]:
         why = "nested too deeply" if isinstance(exc, RecursionError) else f"not usable ({str(exc).partition(';')[0]})"
         raise StrategyError(f"{path}: {'TOML' if path.suffix.lower() == '.toml' else 'JSON'} {why}") from None
     if not isinstance(data, dict) or not data:
-        raise StrategyError(f"{path}: expected a table of strategies like {{\"name\": {{\"user\": \"... {{passage}} ...\"}}}}")
+        raise StrategyError(
+            f'{path}: expected a table of strategies like {{"name": {{"user": "... {{passage}} ..."}}}}'
+        )
     out = {}
     for name, spec in data.items():
         label = f"{path}: strategy {name!r}"
@@ -133,8 +162,11 @@ def resolve_strategy(name_or_path: str, base: Path | None = None) -> Strategy:
     relative path is looked for under `base` first (a session's copy in its home)."""
     if name_or_path in STRATEGIES:
         return STRATEGIES[name_or_path]
-    if base is not None and not Path(name_or_path).is_absolute() \
-            and (Path(base) / name_or_path.rpartition(":")[0 if ":" in name_or_path else 2]).is_file():
+    if (
+        base is not None
+        and not Path(name_or_path).is_absolute()
+        and (Path(base) / name_or_path.rpartition(":")[0 if ":" in name_or_path else 2]).is_file()
+    ):
         name_or_path = str(Path(base) / name_or_path)
     file, sep, name = name_or_path.rpartition(":")
     if sep and file and Path(file).expanduser().is_file():
@@ -146,7 +178,9 @@ def resolve_strategy(name_or_path: str, base: Path | None = None) -> Strategy:
     if path.is_file():
         found = load_strategies(path)
         if len(found) != 1:
-            raise StrategyError(f"{path}: holds {len(found)} strategies ({', '.join(found)}); pick one with {path}:NAME")
+            raise StrategyError(
+                f"{path}: holds {len(found)} strategies ({', '.join(found)}); pick one with {path}:NAME"
+            )
         return next(iter(found.values()))
     target = file if sep and file else name_or_path
     if Path(target).suffix.lower() in (".json", ".toml"):
@@ -169,14 +203,18 @@ _LABEL = re.compile(r"^(?:implication|consequence|rewrite|version|fact|point)\s*
 _LABEL_ONLY = re.compile(r"^(?:implication|consequence|rewrite|version|fact|point)\s*#?\d*\W*$", re.I)
 _FILLER = re.compile(
     r"^(?:sure|certainly|of course|okay|ok|absolutely|here (?:is|are)|below (?:is|are)"
-    r"|i can|i will|i'll|let me)\b", re.I)
+    r"|i can|i will|i'll|let me)\b",
+    re.I,
+)
 _CLOSING = re.compile(r"^(?:i hope|hope this|let me know|feel free)\b", re.I)
 _QUESTION = re.compile(r"^(?:q|question)\s*\d*\s*[:.]\s*(.*)$", re.I)
 _ANSWER = re.compile(r"^(?:[Aa]|[B-D]|[Aa]nswer|ANSWER)\s*\d*\s*:\s*(.*)$")
 _ANSWER_INLINE = re.compile(r"\s(?:[Aa]|[B-D]|[Aa]nswer|ANSWER)\s*\d*\s*:\s*")
 _META = re.compile(
     r"^(?:the|this|that|in the|in this)\s+(?:original\s+|given\s+|above\s+)?"
-    r"(?:passage|text|sentence|article|paragraph|excerpt|author)\b", re.I)
+    r"(?:passage|text|sentence|article|paragraph|excerpt|author)\b",
+    re.I,
+)
 """A line about the text rather than about its subject ("The passage offers..."): small
 models write many; they teach the model to talk about passages, not the facts."""
 HEADER_MAX_WORDS = 12
@@ -188,8 +226,12 @@ def _clean_line(line: str) -> str:
 
 
 def _is_header(line: str) -> bool:
-    return line.startswith("# ") or line.startswith("##") or bool(_LABEL_ONLY.match(line)) or (
-        line.endswith(":") and len(line.split()) <= HEADER_MAX_WORDS)
+    return (
+        line.startswith("# ")
+        or line.startswith("##")
+        or bool(_LABEL_ONLY.match(line))
+        or (line.endswith(":") and len(line.split()) <= HEADER_MAX_WORDS)
+    )
 
 
 def _blocks(edit_text: str) -> list[list[str]]:
@@ -269,6 +311,7 @@ def to_examples(edit_text: str, title: str, passage: str, strategy_name: str) ->
     becomes a (prompt, completion) pair in the probe's shape, `probe_prompt(title, question)`
     and " " + the span as the passage writes it, so the loss falls on the answer alone; pairs
     with an answer not in the passage, and repeated questions, are dropped."""
+
     def titled(text: str) -> str:
         return f"{title}\n{text}" if title.strip() else text
 
@@ -279,8 +322,11 @@ def to_examples(edit_text: str, title: str, passage: str, strategy_name: str) ->
         asked, pairs = set(), []
         for question, answer in _qa_pairs(edit_text):
             span = passage_span(answer, passage)
-            if (span and _key(question) not in asked
-                    and _echo_share([f"{question} {answer}"], instruction_tri) <= ECHO_SHARE):
+            if (
+                span
+                and _key(question) not in asked
+                and _echo_share([f"{question} {answer}"], instruction_tri) <= ECHO_SHARE
+            ):
                 asked.add(_key(question))
                 pairs.append((probe_prompt(title, question), f" {span}"))
         return pairs + [last]
@@ -296,22 +342,23 @@ def to_examples(edit_text: str, title: str, passage: str, strategy_name: str) ->
 
 # ---- the heuristic gate -----------------------------------------------------------------------
 
-MIN_WORDS = 3                # fewer words of content than this: too short
-MAX_LINE_REPEATS = 3         # a line (or a lone word) this many times: the model looped
-MAX_WORD_SHARE = 0.5         # ... a lone word counts when it is over this share of all words
-REPEAT_MIN_TOKENS = 12       # the 4-gram test runs on candidates at least this long
-MIN_DISTINCT_4GRAMS = 0.5    # fewer distinct 4-grams than this share of all 4-grams: repeats itself
-ECHO_SHARE = 0.5             # over this share of word trigrams from the instructions: prompt echo
-MIN_SHARED_TERMS = 1         # fewer content words (3+ letters) in common with the passage: off topic
-COPY_RATIO = 0.9             # word-sequence similarity to the passage at or above this: a copy
-COPY_MIN_NOVELTY = 0.1       # fewer word trigrams new to the passage than this share: only copies
-NEAR_DUPLICATE = 0.9         # Jaccard or sequence similarity to an earlier candidate: near-duplicate
+MIN_WORDS = 3  # fewer words of content than this: too short
+MAX_LINE_REPEATS = 3  # a line (or a lone word) this many times: the model looped
+MAX_WORD_SHARE = 0.5  # ... a lone word counts when it is over this share of all words
+REPEAT_MIN_TOKENS = 12  # the 4-gram test runs on candidates at least this long
+MIN_DISTINCT_4GRAMS = 0.5  # fewer distinct 4-grams than this share of all 4-grams: repeats itself
+ECHO_SHARE = 0.5  # over this share of word trigrams from the instructions: prompt echo
+MIN_SHARED_TERMS = 1  # fewer content words (3+ letters) in common with the passage: off topic
+COPY_RATIO = 0.9  # word-sequence similarity to the passage at or above this: a copy
+COPY_MIN_NOVELTY = 0.1  # fewer word trigrams new to the passage than this share: only copies
+NEAR_DUPLICATE = 0.9  # Jaccard or sequence similarity to an earlier candidate: near-duplicate
 
 _STOP = frozenset(
     "the a an and or but of to in on at by for with from as is are was were be been being it its "
     "this that these those which who whom what when where why how not no so than then there their "
     "they them he she his her we our you your i can could will would may might must also has have "
-    "had do does did into about over after before more most such other some any all each".split())
+    "had do does did into about over after before more most such other some any all each".split()
+)
 
 
 @dataclass(frozen=True)
@@ -326,7 +373,7 @@ def _words(text: str) -> list[str]:
 
 
 def _ngrams(tokens: list[str], n: int) -> list[tuple[str, ...]]:
-    return [tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1)]
+    return [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
 
 
 def _similar(a: list[str], b: list[str]) -> float:
@@ -368,7 +415,11 @@ def gate(candidates: list[str], passage: str, prompt_text: str, strategy_name: s
         if not tokens:
             if meta_only:
                 return GateVerdict(False, "talks about the passage instead of stating its facts")
-            what = "no question with an answer" if strategy_name in ("qa", "qa-spans") else "no content after dropping filler"
+            what = (
+                "no question with an answer"
+                if strategy_name in ("qa", "qa-spans")
+                else "no content after dropping filler"
+            )
             return GateVerdict(False, f"empty: {what}")
         if len(tokens) < MIN_WORDS:
             return GateVerdict(False, f"too short: {_plural(len(tokens), 'word')} of content")
@@ -383,7 +434,7 @@ def gate(candidates: list[str], passage: str, prompt_text: str, strategy_name: s
         if len(tokens) >= REPEAT_MIN_TOKENS and len(set(grams)) / len(grams) < MIN_DISTINCT_4GRAMS:
             gram, n = Counter(grams).most_common(1)[0]
             at = grams.index(gram)
-            return GateVerdict(False, f"repeats itself: '{' '.join(tokens[at:at + 4])}' ({n} times)")
+            return GateVerdict(False, f"repeats itself: '{' '.join(tokens[at : at + 4])}' ({n} times)")
         if _echo_share(lines, instruction_tri) > ECHO_SHARE:
             return GateVerdict(False, "echoes the instructions instead of working from the passage")
         if spans:
@@ -397,7 +448,9 @@ def gate(candidates: list[str], passage: str, prompt_text: str, strategy_name: s
             tri = [t for x in lines for t in _ngrams(_words(x), 3)]
             similarity = _similar(tokens, passage_tokens)
             if similarity >= COPY_RATIO:
-                return GateVerdict(False, f"copies the passage ({similarity:.0%} the same); the passage is trained on anyway")
+                return GateVerdict(
+                    False, f"copies the passage ({similarity:.0%} the same); the passage is trained on anyway"
+                )
             if tri and sum(t not in passage_tri for t in tri) / len(tri) < COPY_MIN_NOVELTY:
                 return GateVerdict(False, "only repeats sentences of the passage; adds nothing new")
         token_set = set(tokens)
@@ -449,7 +502,7 @@ def grounded(examples: list, title: str, passage: str, min_share: float) -> list
         if not isinstance(example, str):
             out.append(example)
             continue
-        body = example[len(title) + 1:] if title.strip() and example.startswith(f"{title}\n") else example
+        body = example[len(title) + 1 :] if title.strip() and example.startswith(f"{title}\n") else example
         if set(_NUMBER.findall(body)) - numbers:
             continue
         words = [_stem(w) for w in _words(body) if len(w) >= 3 and w not in _STOP]

@@ -11,6 +11,7 @@ A session is opened for writing by one process at a time (engine.session_lock, t
 engine.home); opened read-only, every method that would write raises ReadOnlySession.
 Paths in the store are relative to the session home, so a moved home still opens.
 """
+
 from __future__ import annotations
 
 import random
@@ -21,14 +22,23 @@ from threading import Event
 from engine import editor, routing
 from engine import events as ev
 from engine.config import GenerationConfig, SessionConfig
-from engine.domain import EditorRound, Passage, PaperDraft, SelfEdit, SessionInfo, Update
+from engine.domain import EditorRound, PaperDraft, Passage, SelfEdit, SessionInfo, Update
 from engine.drift import drift_items
 from engine.evaluate import probe_prompt
 from engine.faults import crash_point
 from engine.policies import POLICIES, Pending
 from engine.probes import parse_qa_pairs, probes_for, qa_probe_messages, split_roles
 from engine.runtime.local import TrainingGuards
-from engine.selfedit import GateVerdict, StrategyError, Strategy, build_messages, gate, grounded, resolve_strategy, to_examples
+from engine.selfedit import (
+    GateVerdict,
+    Strategy,
+    StrategyError,
+    build_messages,
+    gate,
+    grounded,
+    resolve_strategy,
+    to_examples,
+)
 from engine.session_access import ModelMismatch, NoModel, check_model, writes
 from engine.session_lock import WriterLock
 from engine.session_scoring import Scoring
@@ -41,8 +51,9 @@ __all__ = ["IMPORTED", "ModelMismatch", "NoModel", "Session", "check_model"]
 class Session(Writing, Scoring):
     """One named session in a session home, with the model runtime it drives."""
 
-    def __init__(self, store: Store, info: SessionInfo, home: Path, runtime, lock: WriterLock | None = None,
-                 read_only: str = ""):
+    def __init__(
+        self, store: Store, info: SessionInfo, home: Path, runtime, lock: WriterLock | None = None, read_only: str = ""
+    ):
         self.store = store
         self.info = info
         self.home = Path(home)
@@ -134,8 +145,9 @@ class Session(Writing, Scoring):
         if current is None:
             seconds = self.runtime.activate(self.adapter_for(version))
         else:
-            seconds = self.runtime.activate(self.adapter_for(version), self.resolve(current.adapter_path),
-                                            self.config.editor.scale)
+            seconds = self.runtime.activate(
+                self.adapter_for(version), self.resolve(current.adapter_path), self.config.editor.scale
+            )
         if seconds is not None:
             on_event(ev.AdapterSwapped(version, seconds))
 
@@ -221,8 +233,12 @@ class Session(Writing, Scoring):
         out = {}
         for imported in dict.fromkeys(e.strategy == IMPORTED for e in edits):  # imported: not this strategy's shape
             group = [e for e in edits if (e.strategy == IMPORTED) == imported]
-            found = gate([e.text for e in group], passage.text, "" if imported else prompt_text,
-                         strategy_name=IMPORTED if imported else self.strategy.name)
+            found = gate(
+                [e.text for e in group],
+                passage.text,
+                "" if imported else prompt_text,
+                strategy_name=IMPORTED if imported else self.strategy.name,
+            )
             out.update({e.id: v for e, v in zip(group, found)})
         return out
 
@@ -267,8 +283,9 @@ class Session(Writing, Scoring):
     def decide(self, edit_id: int, accept: bool, reason: str = "") -> SelfEdit:
         """A person's decision, which overrules any earlier one; `reason` (e.g. why a person
         rejected it) is kept on one line."""
-        return self.store.decide_self_edit(edit_id, "accepted" if accept else "rejected", "person",
-                                           " ".join(reason.split()))
+        return self.store.decide_self_edit(
+            edit_id, "accepted" if accept else "rejected", "person", " ".join(reason.split())
+        )
 
     @writes
     def edit_text(self, edit_id: int, text: str) -> SelfEdit:
@@ -283,8 +300,12 @@ class Session(Writing, Scoring):
         (with per-paper adapters, of the same paper's only)."""
         if count <= 0:
             return []
-        pool = [x for p in self.passages() if p.status == "learned" and p.id != passage.id
-                and self.shares_adapter(passage, p) for x in self.examples_for(p)]
+        pool = [
+            x
+            for p in self.passages()
+            if p.status == "learned" and p.id != passage.id and self.shares_adapter(passage, p)
+            for x in self.examples_for(p)
+        ]
         return random.Random(self.config.train.seed * 7919 + version).sample(pool, min(count, len(pool)))
 
     def examples_for(self, passage: Passage, accepted: list[SelfEdit] | None = None) -> list[str]:
@@ -325,7 +346,9 @@ class Session(Writing, Scoring):
         def on_step(step, total, epoch, loss, seconds):
             on_event(ev.TrainStep(step, total, epoch, loss, seconds))
 
-        result = self.runtime.train(self.adapter_for(version), examples, train, on_step, stop, guards=self.guards(passage))
+        result = self.runtime.train(
+            self.adapter_for(version), examples, train, on_step, stop, guards=self.guards(passage)
+        )
         self.timings["train"] += result.seconds
         if result.cancelled:
             on_event(ev.Cancelled("update"))
@@ -335,14 +358,28 @@ class Session(Writing, Scoring):
         if result.kept_epoch is not None:
             check = {"kept_epoch": result.kept_epoch, "epoch_scores": [round(x, 4) for x in result.epoch_scores]}
             ran = len(result.epoch_scores) - 1
-            on_event(ev.Stage("train", "kept the starting weights: no epoch improved the reward probes and the drift guard"
-                              if result.kept_epoch == 0 else f"kept epoch {result.kept_epoch} of {ran}", passage.id))
+            on_event(
+                ev.Stage(
+                    "train",
+                    "kept the starting weights: no epoch improved the reward probes and the drift guard"
+                    if result.kept_epoch == 0
+                    else f"kept epoch {result.kept_epoch} of {ran}",
+                    passage.id,
+                )
+            )
         new_version = max([0] + [u.version for u in self.updates()]) + 1
         folder = self.runtime.save_adapter(self.home / self.name / "adapters" / f"v{new_version:04d}")
         crash_point("adapter-saved")
         update = self.store.add_update(
-            self.info.id, passage.id, new_version, {**asdict(train), "replay": self.config.replay, **record, **check}, result.losses,
-            self.path_in_home(folder), result.seconds, len(examples), parent_version=version,
+            self.info.id,
+            passage.id,
+            new_version,
+            {**asdict(train), "replay": self.config.replay, **record, **check},
+            result.losses,
+            self.path_in_home(folder),
+            result.seconds,
+            len(examples),
+            parent_version=version,
         )
         crash_point("update-committed")
         on_event(ev.UpdateDone(update.id, new_version, passage.id, result.losses[0], result.losses[-1], result.seconds))
@@ -392,4 +429,3 @@ class Session(Writing, Scoring):
             editor.maybe_auto_round(self, on_event, stop)
         self.fill_scores(on_event, stop)
         return made
-

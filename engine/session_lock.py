@@ -6,6 +6,7 @@ when its process dies, however it dies: a dead holder's lock is simply free agai
 next writer takes it over without guessing. Within one process a lock is shared (counted),
 so the app may open a session it has just created.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -15,7 +16,7 @@ import sys
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 LOCK_FILE = ".lock"
@@ -24,11 +25,13 @@ LOCK_FILE = ".lock"
 class SessionLocked(Exception):
     """Another live process writes this session."""
 
-    def __init__(self, name: str, holder: "Holder | None"):
+    def __init__(self, name: str, holder: Holder | None):
         self.name, self.holder = name, holder
         who = holder.describe() if holder else "another process"
-        super().__init__(f"session {name!r} is open for writing in {who}; close it there, "
-                         "or open this one read-only (seal show, or the app, which offers it)")
+        super().__init__(
+            f"session {name!r} is open for writing in {who}; close it there, "
+            "or open this one read-only (seal show, or the app, which offers it)"
+        )
 
 
 class ReadOnlySession(Exception):
@@ -81,8 +84,11 @@ class WriterLock:
                 self.held, self._key = True, key
                 return
             fd = self._lock_file()
-            stamp = {"pid": os.getpid(), "since": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                     "command": " ".join(Path(a).name for a in sys.argv[:2]) or "seal"}
+            stamp = {
+                "pid": os.getpid(),
+                "since": datetime.now(UTC).isoformat(timespec="seconds"),
+                "command": " ".join(Path(a).name for a in sys.argv[:2]) or "seal",
+            }
             os.ftruncate(fd, 0)
             os.pwrite(fd, json.dumps(stamp).encode(), 0)
             _held[key] = [fd, 1]

@@ -1,6 +1,7 @@
 """The scoring half of a session: probe scores per version, the drift set, and the
 forgetting matrix built from them. A mixin of engine.session.Session (store, info, runtime,
 config, passages(), updates(), serving(), adapter_for(), timings)."""
+
 from __future__ import annotations
 
 import time
@@ -8,7 +9,8 @@ from threading import Event
 
 from engine import events as ev
 from engine.domain import Passage, Score, version_label
-from engine.drift import PARTS as DRIFT_PARTS, drift_items
+from engine.drift import PARTS as DRIFT_PARTS
+from engine.drift import drift_items
 from engine.evaluate import Matrix, build_matrix, contains_match, probe_prompt, token_f1
 from engine.faults import crash_point
 from engine.session_access import writes
@@ -31,9 +33,10 @@ class Scoring:
         matrix.drift = {v: parts["report"] for v, parts in self.store.drift(self.info.id).items() if "report" in parts}
         return matrix
 
-
     @writes
-    def score(self, version: int, passages: list[Passage], on_event: ev.OnEvent = ev.ignore, stop: Event | None = None) -> dict[int, float]:
+    def score(
+        self, version: int, passages: list[Passage], on_event: ev.OnEvent = ev.ignore, stop: Event | None = None
+    ) -> dict[int, float]:
         """Score the probes of the given passages under a version; stores and returns mean NLL
         per passage. With per-paper adapters each passage is scored by serving(version)."""
         done = self.store.scored_versions(self.info.id)
@@ -49,11 +52,21 @@ class Scoring:
             prompts = [probe_prompt(p.title, probe.question) for p, probe in probes]
             adapter = self.adapter_for(by)
             nll = self.runtime.answer_nll(adapter, by == 0, list(zip(prompts, [pr.answer for _, pr in probes])))
-            answers = self.runtime.greedy_answers(adapter, by == 0, prompts) if self.config.greedy_answers else [None] * len(probes)
+            answers = (
+                self.runtime.greedy_answers(adapter, by == 0, prompts)
+                if self.config.greedy_answers
+                else [None] * len(probes)
+            )
             scores += [
-                Score(version, probe.id, p.id, value,
-                      None if ans is None else token_f1(ans, probe.answer),
-                      None if ans is None else contains_match(ans, probe.answer), ans)
+                Score(
+                    version,
+                    probe.id,
+                    p.id,
+                    value,
+                    None if ans is None else token_f1(ans, probe.answer),
+                    None if ans is None else contains_match(ans, probe.answer),
+                    ans,
+                )
                 for (p, probe), value, ans in zip(probes, nll, answers)
             ]
         self.store.add_scores(self.info.id, scores)
@@ -83,7 +96,6 @@ class Scoring:
             self.store.add_drift(self.info.id, version, part, out[part])
         on_event(ev.DriftScored(version, out["report"]))
         return out
-
 
     @writes
     def fill_scores(self, on_event: ev.OnEvent = ev.ignore, stop: Event | None = None) -> None:

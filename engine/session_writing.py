@@ -1,6 +1,7 @@
 """The writing half of a session: candidate self-edits sampled from the model (streamed),
 or taken from a file of someone else's (generation.edits_from). A mixin of
 engine.session.Session (store, config, runtime, strategy, sync_generation(), timings)."""
+
 from __future__ import annotations
 
 import time
@@ -46,8 +47,11 @@ class Writing:
         messages = build_messages(self.strategy, passage.title, passage.text)
         current = editor.current_round(self)
         writer = None if current is None else current.number
-        on_event(ev.Stage("generate", f"{count} candidates" + (f", editor round {writer}" if writer else "") + note,
-                          passage.id))
+        on_event(
+            ev.Stage(
+                "generate", f"{count} candidates" + (f", editor round {writer}" if writer else "") + note, passage.id
+            )
+        )
         started, made = time.perf_counter(), []
         for index in range(existing, existing + count):
             if stop is not None and stop.is_set():
@@ -58,7 +62,9 @@ class Writing:
                 on_event(ev.Token(passage.id, index, piece))
             if stop is not None and stop.is_set():
                 break  # a half-written candidate is dropped, not stored
-            edit = self.store.add_self_edit(passage.id, self.strategy.name, "".join(pieces).strip(), editor_round=writer)
+            edit = self.store.add_self_edit(
+                passage.id, self.strategy.name, "".join(pieces).strip(), editor_round=writer
+            )
             made.append(edit)
             on_event(ev.CandidateDone(passage.id, index, edit.id, edit.text, len(pieces), time.perf_counter() - t0))
         self.timings["generate"] += time.perf_counter() - started
@@ -81,7 +87,7 @@ class Writing:
             return [], f" (passage not in {name})"
         if taken >= len(found):
             return [], f" (the {len(found)} self-edits in {name} are used)"
-        return found[taken:taken + count], ""
+        return found[taken : taken + count], ""
 
     def _store_imported(
         self, passage: Passage, existing: int, texts: list[str], on_event: ev.OnEvent, stop: Event | None
@@ -107,9 +113,10 @@ class Writing:
         gen = self.config.generation
         return gen if gen.seed is None else replace(gen, seed=gen.seed + index)
 
-
     @writes
-    def regenerate(self, passage: Passage, on_event: ev.OnEvent = ev.ignore, stop: Event | None = None) -> list[SelfEdit]:
+    def regenerate(
+        self, passage: Passage, on_event: ev.OnEvent = ev.ignore, stop: Event | None = None
+    ) -> list[SelfEdit]:
         """Reject the passage's undecided candidates and sample fresh ones in their place."""
         for edit in self.store.self_edits(passage.id, status="pending"):
             self.store.decide_self_edit(edit.id, "rejected", "person", "regenerated")

@@ -6,6 +6,7 @@ read the same one, so a new entry (an accept policy in engine.policies, a heatma
 engine.metrics) is one declaration. Iterating a vocabulary gives its names in declaration
 order, so `name in v`, `list(v)` and `", ".join(v)` read as they would on a tuple of names.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping

@@ -4,6 +4,7 @@ llama.cpp's default native build enables AMX on CPUs that report it and then cra
 its AMX matrix kernel during decode. On x86-64 we build for the instruction sets the CPU
 reports, with AMX off; on other architectures the upstream defaults are kept.
 """
+
 import os
 import platform
 
@@ -27,9 +28,14 @@ def cmake_args() -> str:
     if not flags:  # no /proc/cpuinfo (macOS): keep native, which has no AMX there
         return " ".join(args)
     wanted = {
-        "GGML_AVX": "avx", "GGML_AVX2": "avx2", "GGML_FMA": "fma", "GGML_F16C": "f16c",
-        "GGML_AVX512": "avx512f", "GGML_AVX512_VBMI": "avx512vbmi",
-        "GGML_AVX512_VNNI": "avx512_vnni", "GGML_AVX512_BF16": "avx512_bf16",
+        "GGML_AVX": "avx",
+        "GGML_AVX2": "avx2",
+        "GGML_FMA": "fma",
+        "GGML_F16C": "f16c",
+        "GGML_AVX512": "avx512f",
+        "GGML_AVX512_VBMI": "avx512vbmi",
+        "GGML_AVX512_VNNI": "avx512_vnni",
+        "GGML_AVX512_BF16": "avx512_bf16",
     }
     args.append("-DGGML_NATIVE=OFF")
     args += [f"-D{opt}={'ON' if flag in flags else 'OFF'}" for opt, flag in wanted.items()]

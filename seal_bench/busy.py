@@ -6,6 +6,7 @@ behaviour) and threads that follow the free cores (engine.runtime.cores, the def
 alone and busy. The competitors are plain Python busy loops this benchmark starts and stops.
 Ratios compare busy with alone for the same threads, and adaptive with fixed alone.
 """
+
 from __future__ import annotations
 
 import statistics
@@ -36,15 +37,21 @@ def _figures(runtime, examples: list[str], items, adapter: Path, reps: int) -> d
         t0 = time.perf_counter()
         runtime.answer_nll(adapter, False, items)
         scores.append((time.perf_counter() - t0) / len(items))
-    return {"gen_tps": round(statistics.median(rates), 1), "train_s": round(statistics.median(trains), 2),
-            "score_s_per_probe": round(statistics.median(scores), 4), "threads_seen": runtime.threads()}
+    return {
+        "gen_tps": round(statistics.median(rates), 1),
+        "train_s": round(statistics.median(trains), 2),
+        "score_s_per_probe": round(statistics.median(scores), 4),
+        "threads_seen": runtime.threads(),
+    }
 
 
 def _ratios(busy: dict, alone: dict) -> dict:
     """Speed kept, as a share of the speed alone (times inverted)."""
-    return {"gen_tps": round(busy["gen_tps"] / alone["gen_tps"], 2),
-            "train_s": round(alone["train_s"] / busy["train_s"], 2),
-            "score_s_per_probe": round(alone["score_s_per_probe"] / busy["score_s_per_probe"], 2)}
+    return {
+        "gen_tps": round(busy["gen_tps"] / alone["gen_tps"], 2),
+        "train_s": round(alone["train_s"] / busy["train_s"], 2),
+        "score_s_per_probe": round(alone["score_s_per_probe"] / busy["score_s_per_probe"], 2),
+    }
 
 
 def busy_speed(runtime, paper, examples: list[str], competitors: int, log, reps: int = 2) -> dict:
@@ -59,7 +66,9 @@ def busy_speed(runtime, paper, examples: list[str], competitors: int, log, reps:
         runtime.activate(adapter)
         _figures(runtime, examples, items, adapter, 1)  # warm-up: caches, allocator, adapter export
         for load in ("alone", "busy"):
-            procs = [subprocess.Popen([sys.executable, "-c", BUSY_LOOP]) for _ in range(competitors if load == "busy" else 0)]
+            procs = [
+                subprocess.Popen([sys.executable, "-c", BUSY_LOOP]) for _ in range(competitors if load == "busy" else 0)
+            ]
             try:
                 time.sleep(SETTLE_SECONDS if procs else 0.5)
                 for name, model in (("fixed", fixed_model), ("adaptive", adaptive_model)):

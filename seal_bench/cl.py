@@ -18,13 +18,14 @@ whole; positive is good).
 forget: passages applied in sequence as a session does: the default recipe plain and with
 replay, SEAL's preset, and per-paper adapters (each passage its own paper, so its own chain).
 """
+
 from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
 
 from engine.config import FilterConfig, GenerationConfig, SessionConfig, TrainConfig, preset
 from engine.domain import PaperDraft, PassageDraft
@@ -41,7 +42,7 @@ FORGET_RUNS = ("plain", "replay", "seal", "per-paper")
 
 def passages_of(drafts: list[PaperDraft], limit: int, first: int = 0) -> list[PassageDraft]:
     """`limit` passages that come with questions, from the `first` one on."""
-    return [p for d in drafts for p in d.passages if p.questions][first:first + limit]
+    return [p for d in drafts for p in d.passages if p.questions][first : first + limit]
 
 
 def _unique(examples: list) -> list:
@@ -64,7 +65,9 @@ def _candidates(runtime, p: PassageDraft, config: SessionConfig) -> list[str]:
     strategy = resolve_strategy(config.strategy)
     messages = build_messages(strategy, p.title, p.text)
     written = [
-        "".join(runtime.stream_chat(messages, replace(config.generation, seed=(config.generation.seed or 0) + k))).strip()
+        "".join(
+            runtime.stream_chat(messages, replace(config.generation, seed=(config.generation.seed or 0) + k))
+        ).strip()
         for k in range(config.generation.candidates)
     ]
     prompt_text = "\n".join(m["content"] for m in messages)
@@ -76,20 +79,30 @@ def _filtered(runtime, p: PassageDraft, kept: list[str], config: SessionConfig, 
     strategy = resolve_strategy(config.strategy)
     trial_train = replace(config.train, epochs=config.filter.trial_epochs, patience=0)
     alone = [f"{p.title}\n{p.text}"] if config.filter.reward_vs == "passage" else []
-    reference = (runtime.trial(None, alone, trial_train, reward, guards=guards).nll if alone
-                 else runtime.answer_nll(None, True, reward))
+    reference = (
+        runtime.trial(None, alone, trial_train, reward, guards=guards).nll
+        if alone
+        else runtime.answer_nll(None, True, reward)
+    )
     trials = []
     for i, c in enumerate(kept):
-        result = runtime.trial(None, to_examples(c, p.title, p.text, strategy.name) + alone, trial_train, reward, guards=guards)
+        result = runtime.trial(
+            None, to_examples(c, p.title, p.text, strategy.name) + alone, trial_train, reward, guards=guards
+        )
         trials.append(Trial(_Cand(i, c), _mean(reference) - _mean(result.nll), 0.0))
     f = config.filter
     chosen = verdicts(trials, f.min_gain, f.budget, f.top_k)
     return [t.edit.text for t in trials if chosen[t.edit.id].kept]
 
 
-def knowledge_incorporation(runtime, passages: list[PassageDraft], config: SessionConfig,
-                            log: Callable[[str], None], teacher=None,
-                            conditions: tuple[str, ...] = CONDITIONS) -> dict:
+def knowledge_incorporation(
+    runtime,
+    passages: list[PassageDraft],
+    config: SessionConfig,
+    log: Callable[[str], None],
+    teacher=None,
+    conditions: tuple[str, ...] = CONDITIONS,
+) -> dict:
     """Per condition: mean held-out NLL, own change, drift change and specific gain, over
     all held-out questions of the passages (teacher: an engine.imported_edits.ImportedEdits)."""
     strategy = resolve_strategy(config.strategy)
@@ -104,10 +117,12 @@ def knowledge_incorporation(runtime, passages: list[PassageDraft], config: Sessi
         questions += len(heldout)
         guards = TrainingGuards(tuple(reward), tuple(drift_items("guard")))
         passage_example = f"{p.title}\n{p.text}"
+
         def lines(texts: list[str], name: str) -> list:
             """The self-edits' training lines a session would train (grounded), then the passage."""
             made = [x for t in texts for x in to_examples(t, p.title, p.text, name)[:-1]]
             return _unique(grounded(made, p.title, p.text, config.train.grounding) + [passage_example])
+
         examples = {"passage": [passage_example]}
         if "edits" in conditions or "filtered" in conditions:
             kept = _candidates(runtime, p, config)
@@ -125,20 +140,29 @@ def knowledge_incorporation(runtime, passages: list[PassageDraft], config: Sessi
                 continue
             nll = runtime.trial(None, examples[cond], config.train, heldout + drift, guards=guards).nll
             own[cond] += nll[: len(heldout)]
-            moved[cond].append(_mean(nll[len(heldout):]) - drift_base)
+            moved[cond].append(_mean(nll[len(heldout) :]) - drift_base)
             row[cond] = round(_mean(nll[: len(heldout)]), 4)
         per_passage.append(row)
-        log(f"passage {n}/{len(passages)}: " + "  ".join(f"{c}={v:.2f}" for c, v in row.items())
-            + "  drift " + " ".join(f"{c}={v[-1]:+.2f}" for c, v in moved.items()))
+        log(
+            f"passage {n}/{len(passages)}: "
+            + "  ".join(f"{c}={v:.2f}" for c, v in row.items())
+            + "  drift "
+            + " ".join(f"{c}={v[-1]:+.2f}" for c, v in moved.items())
+        )
     report = {}  # heldout_nll over all questions; changes as means over passages
     for cond in conditions:
         out = {"heldout_nll": round(_mean(own[cond]), 4) if own[cond] else None}
         if cond != "base" and per_passage:
             own_change = _mean([r[cond] - r["base"] for r in per_passage])
             drift_change = _mean(moved[cond])
-            out.update({"own_change": round(own_change, 4), "drift_change": round(drift_change, 4),
-                        "specific_gain": round(drift_change - own_change, 4),
-                        "better_than_base": sum(r[cond] < r["base"] for r in per_passage)})
+            out.update(
+                {
+                    "own_change": round(own_change, 4),
+                    "drift_change": round(drift_change, 4),
+                    "specific_gain": round(drift_change - own_change, 4),
+                    "better_than_base": sum(r[cond] < r["base"] for r in per_passage),
+                }
+            )
         report[cond] = out
     return {
         "conditions": report,
@@ -157,8 +181,14 @@ class _Cand:
         self.id, self.text = id, text
 
 
-def forgetting(runtime, passages: list[PassageDraft], config: SessionConfig, replay: float,
-               log: Callable[[str], None], runs: tuple[str, ...] = FORGET_RUNS) -> dict:
+def forgetting(
+    runtime,
+    passages: list[PassageDraft],
+    config: SessionConfig,
+    replay: float,
+    log: Callable[[str], None],
+    runs: tuple[str, ...] = FORGET_RUNS,
+) -> dict:
     """Sequential updates on the passages, as a session makes them: the recipe plain
     ("plain"), with replay ("replay"), SEAL's preset ("seal"), and per-paper adapters with
     each passage as its own paper ("per-paper"). Per run: the held-out matrix, BWT, each
@@ -167,9 +197,12 @@ def forgetting(runtime, passages: list[PassageDraft], config: SessionConfig, rep
 
     one = [PaperDraft("benchmark", "bench", f"forget-{len(passages)}", tuple(passages))]
     each = [PaperDraft(p.title, "bench", f"forget-{len(passages)}-{i}", (p,)) for i, p in enumerate(passages)]
-    settings = {"plain": config, "replay": replace(config, replay=replay),
-                "seal": replace(config, train=replace(config.train, **preset("seal")["train"])),
-                "per-paper": replace(config, adapters="per-paper")}
+    settings = {
+        "plain": config,
+        "replay": replace(config, replay=replay),
+        "seal": replace(config, train=replace(config.train, **preset("seal")["train"])),
+        "per-paper": replace(config, adapters="per-paper"),
+    }
     out = {}
     for name in runs:
         with tempfile.TemporaryDirectory() as tmp:
@@ -184,13 +217,26 @@ def forgetting(runtime, passages: list[PassageDraft], config: SessionConfig, rep
             diagonal = [matrix.cell(v, p) for p, v in matrix.learned_at.items()]
             base, end = matrix.values[0], matrix.values[-1]
             below = sum(e < b for b, e in zip(base, end) if b is not None and e is not None)
-            drift = [round(matrix.drift[v] - matrix.drift[0], 4) for v in matrix.rows if v in matrix.drift and 0 in matrix.drift]
-            out[name] = {"matrix": matrix.values, "bwt": bwt, "replay": settings[name].replay,
-                         "diagonal_mean": _mean(diagonal), "end_below_base": below, "passages": len(base),
-                         "end_minus_base": round(_mean([e - b for b, e in zip(base, end)]), 4),
-                         "drift_by_version": drift, "seconds": round(time.perf_counter() - t0, 1)}
-            log(f"{name}: BWT {bwt:+.3f}, {below}/{len(base)} passages end below base, "
-                f"end-base {out[name]['end_minus_base']:+.3f}, drift at end {drift[-1] if drift else 0:+.3f}")
+            drift = [
+                round(matrix.drift[v] - matrix.drift[0], 4)
+                for v in matrix.rows
+                if v in matrix.drift and 0 in matrix.drift
+            ]
+            out[name] = {
+                "matrix": matrix.values,
+                "bwt": bwt,
+                "replay": settings[name].replay,
+                "diagonal_mean": _mean(diagonal),
+                "end_below_base": below,
+                "passages": len(base),
+                "end_minus_base": round(_mean([e - b for b, e in zip(base, end)]), 4),
+                "drift_by_version": drift,
+                "seconds": round(time.perf_counter() - t0, 1),
+            }
+            log(
+                f"{name}: BWT {bwt:+.3f}, {below}/{len(base)} passages end below base, "
+                f"end-base {out[name]['end_minus_base']:+.3f}, drift at end {drift[-1] if drift else 0:+.3f}"
+            )
             home.close()
     return {"runs": out}
 
@@ -199,7 +245,9 @@ def bench_config(edits: int, epochs: int | None, max_tokens: int, reward_vs: str
     """The benchmark's session settings: the default recipe, `epochs` at most when given."""
     train = TrainConfig() if epochs is None else TrainConfig(epochs=epochs)
     return SessionConfig(
-        accept="heuristic", probes="given",
+        accept="heuristic",
+        probes="given",
         generation=GenerationConfig(candidates=edits, max_tokens=max_tokens, seed=1234),
-        train=train, filter=FilterConfig(reward_vs=reward_vs),
+        train=train,
+        filter=FilterConfig(reward_vs=reward_vs),
     )

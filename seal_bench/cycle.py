@@ -1,12 +1,13 @@
 """`seal bench cycle`: one passage cycle with the default settings, then scoring as the
 passages grow (generation speed comes from seal_bench.generation, in the same run)."""
+
 from __future__ import annotations
 
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from engine.config import GenerationConfig, ModelConfig, SessionConfig, TrainConfig
 from engine.domain import PaperDraft, PassageDraft
@@ -55,28 +56,49 @@ def cycle(draft: PaperDraft, config: SessionConfig, passages: int, on_line: Call
                 subset = stored[:n]
                 probes = sum(len(p.probes) for p in subset)
                 t0 = time.perf_counter()
-                runtime.answer_nll(session.adapter_for(update.version), False, [
-                    (f"Topic: {p.title}\nQuestion: {q.question}\nAnswer:", q.answer) for p in subset for q in p.probes
-                ])
+                runtime.answer_nll(
+                    session.adapter_for(update.version),
+                    False,
+                    [
+                        (f"Topic: {p.title}\nQuestion: {q.question}\nAnswer:", q.answer)
+                        for p in subset
+                        for q in p.probes
+                    ],
+                )
                 seconds = time.perf_counter() - t0
-                scaling.append({"passages": n, "probes": probes, "seconds": round(seconds, 3),
-                                "per_probe": round(seconds / probes, 4)})
+                scaling.append(
+                    {
+                        "passages": n,
+                        "probes": probes,
+                        "seconds": round(seconds, 3),
+                        "per_probe": round(seconds / probes, 4),
+                    }
+                )
                 on_line(f"scoring {n} passages ({probes} probes): {seconds:.2f}s")
         finally:
             runtime.close()
             home.close()
     return {
         "load_seconds": round(load, 2),
-        "cycle": {"generate": round(gen, 2), "train": round(train, 2), "score": round(score, 3),
-                  "total": round(gen + train + score, 2), "examples": examples,
-                  "train_steps": len(update.losses), "candidates": config.generation.candidates,
-                  "max_tokens": config.generation.max_tokens, "epochs": config.train.epochs},
+        "cycle": {
+            "generate": round(gen, 2),
+            "train": round(train, 2),
+            "score": round(score, 3),
+            "total": round(gen + train + score, 2),
+            "examples": examples,
+            "train_steps": len(update.losses),
+            "candidates": config.generation.candidates,
+            "max_tokens": config.generation.max_tokens,
+            "epochs": config.train.epochs,
+        },
         "scoring": scaling,
     }
 
 
 def default_config(threads: int = 0) -> SessionConfig:
-    return SessionConfig(model=ModelConfig(threads=threads), generation=GenerationConfig(seed=1234), train=TrainConfig())
+    return SessionConfig(
+        model=ModelConfig(threads=threads), generation=GenerationConfig(seed=1234), train=TrainConfig()
+    )
 
 
 def machine() -> dict:

@@ -1,6 +1,7 @@
 """Generation speed three ways: the app's generator, raw in-process llama-cpp-python and
 transformers, measured in one run so the ratios compare like with like; and the decode
 rate the other benchmarks read from a stream of pieces."""
+
 from __future__ import annotations
 
 import statistics
@@ -49,8 +50,10 @@ def _llamacpp_rates(gguf: Path, threads: int, max_tokens: int, seed: int, reps: 
     sampling = dict(max_tokens=max_tokens, temperature=1.0, top_p=0.95, seed=seed)
     with Generator(gguf, threads=threads) as gen:
         streams = {
-            "raw_llamacpp": lambda: (c["choices"][0]["delta"].get("content")
-                                     for c in llm.create_chat_completion(messages=PROMPT, stream=True, **sampling)),
+            "raw_llamacpp": lambda: (
+                c["choices"][0]["delta"].get("content")
+                for c in llm.create_chat_completion(messages=PROMPT, stream=True, **sampling)
+            ),
             "app": lambda: gen.stream_chat(PROMPT, **sampling),
         }
         for stream in streams.values():
@@ -76,7 +79,8 @@ def _transformers_rate(gguf: Path, max_tokens: int, seed: int) -> float:
     torch.manual_seed(seed)
     with torch.inference_mode():
         t0 = time.perf_counter()
-        result = model.generate(**ids, max_new_tokens=max_tokens, do_sample=True, temperature=1.0, top_p=0.95,
-                                pad_token_id=tok.eos_token_id)
+        result = model.generate(
+            **ids, max_new_tokens=max_tokens, do_sample=True, temperature=1.0, top_p=0.95, pad_token_id=tok.eos_token_id
+        )
         seconds = time.perf_counter() - t0
     return _tps(result.shape[1] - ids["input_ids"].shape[1], seconds)

@@ -5,6 +5,7 @@ model, and transformers; the export + hot-swap of an adapter; one LoRA update on
 examples with dynamic padding against the same update padded to 2048 tokens with EOS in
 the loss (as SEAL's reference code trains); scoring per probe; peak resident memory.
 """
+
 from __future__ import annotations
 
 import resource
@@ -92,8 +93,10 @@ def speed(runtime, paper, examples: list[str], log) -> dict:
         nll = runtime.answer_nll(adapter, False, items)
         per_probe = (time.perf_counter() - t0) / len(nll)
         gen = runtime.generator()
-        rates = [decode_rate(gen.stream_chat(PROMPT, max_tokens=256, temperature=1.0, top_p=0.95, seed=1234))
-                 for _ in range(3)]
+        rates = [
+            decode_rate(gen.stream_chat(PROMPT, max_tokens=256, temperature=1.0, top_p=0.95, seed=1234))
+            for _ in range(3)
+        ]
         app_adapted = sorted(rates)[1]
         peak = _rss_peak_mb() + _rss_peak_mb(gen.pid)
         log(f"generation with the adapter: {app_adapted:.1f} tok/s; peak RSS {peak:.0f} MB")
@@ -103,7 +106,11 @@ def speed(runtime, paper, examples: list[str], log) -> dict:
     log(f"one epoch, padded to {PADDED_LENGTH}: {padded:.1f}s")
     base = generation_speed(runtime.gguf, threads=runtime.model_config.threads or 0, max_tokens=256)
     return {
-        "gen_tps": {"app_adapted": round(app_adapted, 1), "llamacpp_base": base["raw_llamacpp"], "hf": base["transformers"]},
+        "gen_tps": {
+            "app_adapted": round(app_adapted, 1),
+            "llamacpp_base": base["raw_llamacpp"],
+            "hf": base["transformers"],
+        },
         "swap_seconds": round(swaps[-1], 3),
         "train_seconds": {"dynamic": round(dynamic, 2), "padded_2048": round(padded, 2)},
         "score_seconds_per_probe": round(per_probe, 4),

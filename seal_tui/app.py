@@ -2,12 +2,13 @@
 outside (tests hand in a scripted runtime and a temporary home); nothing heavy is
 imported until a session screen's worker builds the runtime after the first frame.
 Leaving the app gives every open session back (its model closed, its writer lock released)."""
+
 from __future__ import annotations
 
 import sqlite3
 import weakref
+from collections.abc import Callable, Iterable
 from functools import partial
-from typing import Callable, Iterable
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
@@ -48,7 +49,9 @@ class SealApp(App):
         Binding("ctrl+s", "screenshot", "Screenshot", show=False),
     ]
 
-    def __init__(self, runtime_factory: Callable[[SessionConfig], object] | None = None, home: Home | None = None) -> None:
+    def __init__(
+        self, runtime_factory: Callable[[SessionConfig], object] | None = None, home: Home | None = None
+    ) -> None:
         super().__init__()
         self.runtime_factory = runtime_factory or local_runtime
         self.home = home or Home()
@@ -68,8 +71,12 @@ class SealApp(App):
             if config is not None and not self.home.exists(name):
                 self.home.create(name, config)
         except (SessionLocked, OSError, sqlite3.Error, StoreError, ConfigError) as exc:
-            self.notify(failure_text(exc, self.home.path / "seal.db"), title=f"Cannot create {name}",
-                        severity="error", timeout=10)
+            self.notify(
+                failure_text(exc, self.home.path / "seal.db"),
+                title=f"Cannot create {name}",
+                severity="error",
+                timeout=10,
+            )
             return
         self.push_screen(SessionScreen(name, paper))
 
@@ -103,8 +110,14 @@ class SealApp(App):
                         stop.set()
                 self.exit()
 
-        doing = next((work for screen in reversed(self.screen_stack)
-                      if callable(busy := getattr(screen, "busy", None)) and (work := busy())), "")
+        doing = next(
+            (
+                work
+                for screen in reversed(self.screen_stack)
+                if callable(busy := getattr(screen, "busy", None)) and (work := busy())
+            ),
+            "",
+        )
         self.push_screen(ConfirmQuitScreen(doing or "training"), answer)
 
     def action_screenshot(self, filename: str | None = None) -> str:
@@ -123,11 +136,19 @@ class SealApp(App):
         for key, active in screen.active_bindings.items():
             binding = active.binding
             title = binding.tooltip or binding.description
-            if (binding.system or not binding.description or title in seen or active.node is self
-                    or binding.action not in _declared_by_seal(type(active.node))):
+            if (
+                binding.system
+                or not binding.description
+                or title in seen
+                or active.node is self
+                or binding.action not in _declared_by_seal(type(active.node))
+            ):
                 continue
             seen.add(title)
-            yield SystemCommand(title, f"{title} (key {binding.key_display or key})",
-                                partial(active.node.run_action, binding.action))
+            yield SystemCommand(
+                title, f"{title} (key {binding.key_display or key})", partial(active.node.run_action, binding.action)
+            )
         yield SystemCommand("Help", "Keys and how a session goes (key ?)", self.action_help)
-        yield SystemCommand("Screenshot", "Save an SVG of the screen into the session home (ctrl+s)", self.action_screenshot)
+        yield SystemCommand(
+            "Screenshot", "Save an SVG of the screen into the session home (ctrl+s)", self.action_screenshot
+        )

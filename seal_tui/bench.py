@@ -1,4 +1,5 @@
 """`seal bench ...`: runs a benchmark of seal_bench and prints its figures as JSON."""
+
 from __future__ import annotations
 
 import json

@@ -1,4 +1,5 @@
 """The `seal` command: a thin client of the engine (and the app when run bare)."""
+
 from __future__ import annotations
 
 import argparse
@@ -14,19 +15,32 @@ from seal_tui.cli_common import Interrupted, UsageError, model_work, require_ses
 def _user_errors() -> tuple[type[Exception], ...]:
     from engine.config import ConfigError
     from engine.editor import EditorError
+    from engine.export import ExportError
     from engine.imported_edits import ImportedEditsError
     from engine.ingest import IngestError
     from engine.runtime.generator import GeneratorError
     from engine.runtime.hf_model import ModelLoadError
     from engine.runtime.models import ModelFileError
     from engine.selfedit import StrategyError
-    from engine.export import ExportError
     from engine.session import ModelMismatch
     from engine.session_lock import ReadOnlySession, SessionLocked
     from engine.store import StoreError
 
-    return (ConfigError, EditorError, ExportError, ImportedEditsError, IngestError, ModelFileError, ModelLoadError,
-            GeneratorError, ModelMismatch, ReadOnlySession, SessionLocked, StrategyError, StoreError)
+    return (
+        ConfigError,
+        EditorError,
+        ExportError,
+        ImportedEditsError,
+        IngestError,
+        ModelFileError,
+        ModelLoadError,
+        GeneratorError,
+        ModelMismatch,
+        ReadOnlySession,
+        SessionLocked,
+        StrategyError,
+        StoreError,
+    )
 
 
 def _one_of(vocabulary, about: str, default: str | None = None) -> dict:
@@ -36,59 +50,104 @@ def _one_of(vocabulary, about: str, default: str | None = None) -> dict:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from engine.config import (ADAPTER_MODES, PRESETS, PROBE_KINDS, REWARD_BASELINES, WRITERS, FilterConfig,
-                               GenerationConfig, SessionConfig)
+    from engine.config import (
+        ADAPTER_MODES,
+        PRESETS,
+        PROBE_KINDS,
+        REWARD_BASELINES,
+        WRITERS,
+        FilterConfig,
+        GenerationConfig,
+        SessionConfig,
+    )
     from engine.metrics import METRICS
     from engine.policies import POLICIES
     from engine.selfedit import STRATEGIES
 
-    parser = argparse.ArgumentParser(prog="seal", description="Continual-learning sessions with a local language model.")
+    parser = argparse.ArgumentParser(
+        prog="seal", description="Continual-learning sessions with a local language model."
+    )
     sub = parser.add_subparsers(dest="command")
 
     run = sub.add_parser("run", help="feed papers to a session: self-edits, LoRA updates, re-scoring")
     run.add_argument("paths", nargs="*", metavar="PATH", help="papers: .txt, .md, .pdf, or SQuAD/SEAL .json")
     run.add_argument("--session", required=True, help="session name (created when new, continued otherwise)")
     run.add_argument("--json", action="store_true", help="print one JSON summary on stdout")
-    run.add_argument("--strategy", help=f"{', '.join(STRATEGIES)}, or a template file (default {SessionConfig.strategy})")
-    run.add_argument("--edits", type=int, help=f"self-edit candidates per passage (default {GenerationConfig.candidates})")
-    run.add_argument("--accept", **_one_of(POLICIES, "how candidates are accepted when no person decides",
-                                           SessionConfig.accept))
-    run.add_argument("--replay", type=float, help="mix earlier passages' examples into updates "
-                                                  f"(share, e.g. 0.5; default {SessionConfig.replay:g})")
-    run.add_argument("--adapters", **_one_of(ADAPTER_MODES, "adapter chains, fixed once a session has updates",
-                                             SessionConfig.adapters))
+    run.add_argument(
+        "--strategy", help=f"{', '.join(STRATEGIES)}, or a template file (default {SessionConfig.strategy})"
+    )
+    run.add_argument(
+        "--edits", type=int, help=f"self-edit candidates per passage (default {GenerationConfig.candidates})"
+    )
+    run.add_argument(
+        "--accept", **_one_of(POLICIES, "how candidates are accepted when no person decides", SessionConfig.accept)
+    )
+    run.add_argument(
+        "--replay",
+        type=float,
+        help=f"mix earlier passages' examples into updates (share, e.g. 0.5; default {SessionConfig.replay:g})",
+    )
+    run.add_argument(
+        "--adapters",
+        **_one_of(ADAPTER_MODES, "adapter chains, fixed once a session has updates", SessionConfig.adapters),
+    )
     run.add_argument("--budget", type=float, help="reward filter: forgetting budget in nats (default 0.5)")
     run.add_argument("--top-k", type=int, help="reward filter: keep at most this many per passage (default 3)")
     run.add_argument("--trial-epochs", type=int, help="reward filter: epochs of each trial update (default 3)")
-    run.add_argument("--reward-vs", **_one_of(REWARD_BASELINES, "reward filter: what trials are measured against",
-                                              FilterConfig.reward_vs))
-    run.add_argument("--editor-every", type=int, metavar="N",
-                     help="train the self-edit editor after every N learned passages (default 0: on demand)")
+    run.add_argument(
+        "--reward-vs",
+        **_one_of(REWARD_BASELINES, "reward filter: what trials are measured against", FilterConfig.reward_vs),
+    )
+    run.add_argument(
+        "--editor-every",
+        type=int,
+        metavar="N",
+        help="train the self-edit editor after every N learned passages (default 0: on demand)",
+    )
     run.add_argument("--probes", **_one_of(PROBE_KINDS, "probe questions per passage", SessionConfig.probes))
-    run.add_argument("--preset", choices=list(PRESETS),
-                     help="training recipe: default (lr 3e-4, up to 5 epochs, anchor, per-epoch check) or "
-                          "seal (SEAL's lr 1e-3, 10 epochs, neither); flags beside it win")
+    run.add_argument(
+        "--preset",
+        choices=list(PRESETS),
+        help="training recipe: default (lr 3e-4, up to 5 epochs, anchor, per-epoch check) or "
+        "seal (SEAL's lr 1e-3, 10 epochs, neither); flags beside it win",
+    )
     run.add_argument("--epochs", type=int, help="LoRA epochs per update, at most (default 5)")
     run.add_argument("--lr", type=float, help="LoRA learning rate (default 3e-4)")
-    run.add_argument("--anchor", type=float, help="weight of the KL anchor to the base model on the drift guard (default 3; 0: off)")
-    run.add_argument("--grounding", type=float,
-                     help="self-edit lines train only when this share of their content words is in the passage "
-                          "and every number they state is (default 0.6; 0: every line)")
-    run.add_argument("--patience", type=int,
-                     help="per-epoch check: stop after N epochs without a better reward+guard score, keep the best (default 2; 0: off)")
+    run.add_argument(
+        "--anchor", type=float, help="weight of the KL anchor to the base model on the drift guard (default 3; 0: off)"
+    )
+    run.add_argument(
+        "--grounding",
+        type=float,
+        help="self-edit lines train only when this share of their content words is in the passage "
+        "and every number they state is (default 0.6; 0: every line)",
+    )
+    run.add_argument(
+        "--patience",
+        type=int,
+        help="per-epoch check: stop after N epochs without a better reward+guard score, keep the best "
+        "(default 2; 0: off)",
+    )
     run.add_argument("--rank", type=int, help="LoRA rank (default 32; fixed once a session has updates)")
     run.add_argument("--max-tokens", type=int, help="longest self-edit in tokens (default 256)")
     run.add_argument("--passage-tokens", type=int, help="passage size when splitting papers (default 300)")
-    run.add_argument("--max-passages", type=int, metavar="N",
-                     help="most passages one paper may split into; a longer paper is refused (default 500)")
+    run.add_argument(
+        "--max-passages",
+        type=int,
+        metavar="N",
+        help="most passages one paper may split into; a longer paper is refused (default 500)",
+    )
     run.add_argument("--greedy", action="store_true", help="also score greedy answers (F1, contains)")
     run.add_argument("--model", help="a local GGUF file (default: the embedded SmolLM2-135M)")
     run.add_argument("--hf-dir", help="a local Hugging Face model folder for training and scoring")
     run.add_argument("--seed", type=int, help="sampling seed")
     run.add_argument("--writer", **_one_of(WRITERS, "which model writes self-edits", GenerationConfig.writer))
-    run.add_argument("--edits-from", metavar="FILE.json",
-                     help="take self-edits from a SEAL-format file (title, context, completions) for the passages "
-                          "it holds, e.g. a stronger model's; '' stops using one")
+    run.add_argument(
+        "--edits-from",
+        metavar="FILE.json",
+        help="take self-edits from a SEAL-format file (title, context, completions) for the passages "
+        "it holds, e.g. a stronger model's; '' stops using one",
+    )
 
     show = sub.add_parser("show", help="the forgetting heatmap of a session")
     show.add_argument("session")
@@ -119,26 +178,45 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--edits", metavar="FILE", help="accepted self-edits as chat-format JSONL")
 
     bench = sub.add_parser("bench", help="benchmarks (figures in BENCHMARKS.md)")
-    bench.add_argument("what", choices=["cycle", "speed", "ki", "forget"],
-                       help="cycle: one passage cycle; speed: adapted generation, swap, padding, memory; "
-                            "ki: SEAL's conditions; forget: sequential updates, plain vs replay")
-    bench.add_argument("data", nargs="?", help="cycle: a paper (default: the shipped sample); ki/forget: SQuAD/SEAL JSON")
+    bench.add_argument(
+        "what",
+        choices=["cycle", "speed", "ki", "forget"],
+        help="cycle: one passage cycle; speed: adapted generation, swap, padding, memory; "
+        "ki: SEAL's conditions; forget: sequential updates, plain vs replay",
+    )
+    bench.add_argument(
+        "data", nargs="?", help="cycle: a paper (default: the shipped sample); ki/forget: SQuAD/SEAL JSON"
+    )
     bench.add_argument("--json", action="store_true")
     bench.add_argument("--passages", type=int, help="passages (cycle: scoring scale-up, default 20; ki: default 20)")
     bench.add_argument("--steps", type=int, default=8, help="forget: passages applied in sequence")
     bench.add_argument("--edits", type=int, default=3, help="ki/forget: self-edit candidates per passage")
     bench.add_argument("--epochs", type=int, help="ki/forget: epochs per update, at most (default: the recipe's 5)")
     bench.add_argument("--first", type=int, default=0, help="ki/forget: skip this many passages (a split's start)")
-    bench.add_argument("--conditions", help="ki: conditions to run (base,passage,edits,filtered,teacher); "
-                                            "forget: runs (plain,replay,seal,per-paper)")
-    bench.add_argument("--edits-from", dest="edits_from", metavar="FILE.json",
-                       help="ki: a SEAL-format file whose first self-edit per passage trains the teacher condition")
+    bench.add_argument(
+        "--conditions",
+        help="ki: conditions to run (base,passage,edits,filtered,teacher); forget: runs (plain,replay,seal,per-paper)",
+    )
+    bench.add_argument(
+        "--edits-from",
+        dest="edits_from",
+        metavar="FILE.json",
+        help="ki: a SEAL-format file whose first self-edit per passage trains the teacher condition",
+    )
     bench.add_argument("--max-tokens", type=int, default=128, help="ki/forget: longest self-edit")
     bench.add_argument("--replay", type=float, default=0.5, help="forget: replay share for the replay run")
-    bench.add_argument("--busy", type=int, metavar="N",
-                       help="speed: the figures alone and beside N CPU-bound programs it starts, with ratios")
-    bench.add_argument("--reward-vs", choices=list(REWARD_BASELINES), default=FilterConfig.reward_vs,
-                       help="ki: the filter's reward against the model (SEAL) or against training on the passage alone")
+    bench.add_argument(
+        "--busy",
+        type=int,
+        metavar="N",
+        help="speed: the figures alone and beside N CPU-bound programs it starts, with ratios",
+    )
+    bench.add_argument(
+        "--reward-vs",
+        choices=list(REWARD_BASELINES),
+        default=FilterConfig.reward_vs,
+        help="ki: the filter's reward against the model (SEAL) or against training on the passage alone",
+    )
     return parser
 
 
@@ -146,8 +224,15 @@ def _overrides(args) -> dict:
     from engine.config import preset
 
     out: dict = {"generation": {}, "train": {}, "model": {}, "filter": {}, "editor": {}}
-    for arg, key in (("strategy", "strategy"), ("accept", "accept"), ("adapters", "adapters"), ("probes", "probes"),
-                     ("replay", "replay"), ("passage_tokens", "passage_tokens"), ("max_passages", "max_passages")):
+    for arg, key in (
+        ("strategy", "strategy"),
+        ("accept", "accept"),
+        ("adapters", "adapters"),
+        ("probes", "probes"),
+        ("replay", "replay"),
+        ("passage_tokens", "passage_tokens"),
+        ("max_passages", "max_passages"),
+    ):
         if getattr(args, arg) is not None:
             out[key] = getattr(args, arg)
     if args.greedy:
@@ -158,13 +243,26 @@ def _overrides(args) -> dict:
     if getattr(args, "preset", None):
         for key, value in preset(args.preset).items():
             out[key].update(value)
-    for arg, key in (("epochs", "epochs"), ("lr", "lr"), ("rank", "rank"), ("anchor", "anchor"),
-                     ("patience", "patience"), ("grounding", "grounding")):
+    for arg, key in (
+        ("epochs", "epochs"),
+        ("lr", "lr"),
+        ("rank", "rank"),
+        ("anchor", "anchor"),
+        ("patience", "patience"),
+        ("grounding", "grounding"),
+    ):
         if getattr(args, arg, None) is not None:
             out["train"][key] = getattr(args, arg)
-    out["filter"] = {key: getattr(args, arg) for arg, key in (("budget", "budget"), ("top_k", "top_k"),
-                                                              ("trial_epochs", "trial_epochs"), ("reward_vs", "reward_vs"))
-                     if getattr(args, arg) is not None}
+    out["filter"] = {
+        key: getattr(args, arg)
+        for arg, key in (
+            ("budget", "budget"),
+            ("top_k", "top_k"),
+            ("trial_epochs", "trial_epochs"),
+            ("reward_vs", "reward_vs"),
+        )
+        if getattr(args, arg) is not None
+    }
     if args.edits_from is not None:  # stored absolute, so the session finds it from anywhere
         out["generation"]["edits_from"] = str(Path(args.edits_from).expanduser().resolve()) if args.edits_from else None
     if args.editor_every is not None:
@@ -201,8 +299,9 @@ def cmd_run(args) -> int:
     try:
         runtime = LocalRuntime(config.model, config.train)
         home.check_model(args.session, runtime.identity())
-        with model_work(runtime, "interrupted: everything finished so far is saved; "
-                                 "run the same command to continue") as (report, stop):
+        with model_work(
+            runtime, "interrupted: everything finished so far is saved; run the same command to continue"
+        ) as (report, stop):
             session = home.open(args.session, config, runtime)
             for draft in drafts:
                 session.add_paper(draft, report)
@@ -230,8 +329,13 @@ def run_summary(session, timings: dict) -> dict:
         "session": session.name,
         "passages": [{"id": p.id, "title": p.title} for p in session.passages()],
         "updates": [
-            {"id": u.id, "passage_id": u.passage_id, "loss_first": u.losses[0] if u.losses else None,
-             "loss_last": u.losses[-1] if u.losses else None, "seconds": round(u.seconds, 3)}
+            {
+                "id": u.id,
+                "passage_id": u.passage_id,
+                "loss_first": u.losses[0] if u.losses else None,
+                "loss_last": u.losses[-1] if u.losses else None,
+                "seconds": round(u.seconds, 3),
+            }
             for u in session.updates()
         ],
         "matrix": {
@@ -240,8 +344,9 @@ def run_summary(session, timings: dict) -> dict:
             "cols": matrix.cols,
             "values": matrix.values,
         },
-        "editor_rounds": [{"round": r.number, "trigger": r.trigger, "pairs": len(r.edit_ids)}
-                          for r in session.editor_rounds()],
+        "editor_rounds": [
+            {"round": r.number, "trigger": r.trigger, "pairs": len(r.edit_ids)} for r in session.editor_rounds()
+        ],
         "timings": timings,
     }
 
@@ -268,8 +373,8 @@ def _print_show(session, metric: str = "answer_nll") -> None:
 
 
 def cmd_show(args) -> int:
-    from engine.session import NoModel
     from engine.home import Home
+    from engine.session import NoModel
 
     home = Home()
     require_session(home, args.session)
@@ -283,26 +388,28 @@ def cmd_show(args) -> int:
 
 
 def cmd_rollback(args) -> int:
-    from engine.session import NoModel
     from engine.home import Home
+    from engine.session import NoModel
 
     home = Home()
     require_session(home, args.session)
     session = home.open(args.session, runtime=NoModel("rolling back needs no model"))
     session.rollback(args.version)
     abandoned = [u.version for u in session.updates() if u.status == "abandoned"]
-    print(f"{args.session}: version {args.version} is current"
-          + (f"; abandoned: {', '.join(f'v{v}' for v in abandoned)}" if abandoned else ""))
+    print(
+        f"{args.session}: version {args.version} is current"
+        + (f"; abandoned: {', '.join(f'v{v}' for v in abandoned)}" if abandoned else "")
+    )
     return 0
 
 
 def cmd_export(args) -> int:
-    from engine.session import NoModel
     from pathlib import Path
 
     from engine import export
     from engine.home import Home
     from engine.runtime.models import resolve_gguf
+    from engine.session import NoModel
 
     home = Home()
     require_session(home, args.session)
@@ -355,8 +462,14 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "editor":
         from seal_tui.editor_cli import cmd_editor as handler
     else:
-        handler = {None: _launch, "run": cmd_run, "show": cmd_show, "sessions": cmd_sessions,
-                   "rollback": cmd_rollback, "export": cmd_export}[args.command]
+        handler = {
+            None: _launch,
+            "run": cmd_run,
+            "show": cmd_show,
+            "sessions": cmd_sessions,
+            "rollback": cmd_rollback,
+            "export": cmd_export,
+        }[args.command]
     try:
         return handler(args)
     except (UsageError, *_user_errors()) as exc:

@@ -2,6 +2,7 @@
 end a command and the checks several commands make. It imports none of them, so they import
 it and never each other.
 """
+
 from __future__ import annotations
 
 import threading

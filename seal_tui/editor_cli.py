@@ -1,4 +1,5 @@
 """`seal editor SESSION`: run a self-improving editor round now, or list the rounds."""
+
 from __future__ import annotations
 
 import json
@@ -35,10 +36,23 @@ def cmd_editor(args) -> int:
             first.close()
     rounds, stats = session.editor_rounds(), editor.round_stats(session)
     if args.json:
-        print(json.dumps([{"round": r.number, "trigger": r.trigger, "pairs": len(r.edit_ids),
-                           "loss_last": r.losses[-1] if r.losses else None, "seconds": round(r.seconds, 2),
-                           "acceptance": stats[r.number].acceptance, "mean_reward": stats[r.number].mean_reward,
-                           "candidates": stats[r.number].candidates} for r in rounds]))
+        print(
+            json.dumps(
+                [
+                    {
+                        "round": r.number,
+                        "trigger": r.trigger,
+                        "pairs": len(r.edit_ids),
+                        "loss_last": r.losses[-1] if r.losses else None,
+                        "seconds": round(r.seconds, 2),
+                        "acceptance": stats[r.number].acceptance,
+                        "mean_reward": stats[r.number].mean_reward,
+                        "candidates": stats[r.number].candidates,
+                    }
+                    for r in rounds
+                ]
+            )
+        )
     elif rounds:
         Console().print(editor_table(rounds, stats))
     else:
@@ -47,6 +61,13 @@ def cmd_editor(args) -> int:
 
 
 def _settings(args) -> dict:
-    return {key: value for key, value in (("epochs", args.epochs), ("per_passage", args.per_passage),
-                                          ("min_pairs", args.min_pairs), ("scale", args.scale))
-            if value is not None}
+    return {
+        key: value
+        for key, value in (
+            ("epochs", args.epochs),
+            ("per_passage", args.per_passage),
+            ("min_pairs", args.min_pairs),
+            ("scale", args.scale),
+        )
+        if value is not None
+    }

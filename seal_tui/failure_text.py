@@ -1,4 +1,5 @@
 """What a person reads when work fails: engine.failures' sentence, else the error's own text."""
+
 from __future__ import annotations
 
 import os

@@ -2,6 +2,7 @@
 
 Textual draws the app on stderr and reads keys from stdin: with either redirected (`seal
 2>log`) the terminal would stay blank, so the app does not start and one line says why."""
+
 from __future__ import annotations
 
 import sys
@@ -20,9 +21,11 @@ def terminal_problem(stdin, stderr) -> str:
     if not redirected:
         return ""
     names = " and ".join(redirected)
-    return (f"seal: the app needs a terminal, and {names} {'is' if len(redirected) == 1 else 'are'} not one "
-            f"(it draws on stderr and reads keys from stdin): run seal without redirecting "
-            f"{'it' if len(redirected) == 1 else 'them'}, or use `seal run` / `seal show` in scripts.")
+    return (
+        f"seal: the app needs a terminal, and {names} {'is' if len(redirected) == 1 else 'are'} not one "
+        f"(it draws on stderr and reads keys from stdin): run seal without redirecting "
+        f"{'it' if len(redirected) == 1 else 'them'}, or use `seal run` / `seal show` in scripts."
+    )
 
 
 def launch_app() -> int:

@@ -3,6 +3,7 @@
 Workers run engine calls in threads and report back only through these; widgets change
 only in the handlers that receive them, on the UI thread.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,4 +1,5 @@
 """Shows engine events on stderr while a CLI command works."""
+
 from __future__ import annotations
 
 from rich.console import Console
@@ -13,8 +14,13 @@ class ProgressReporter:
     def __init__(self, console: Console | None = None):
         self.console = console or Console(stderr=True)
         self.progress = Progress(
-            TextColumn("{task.description}"), BarColumn(), TaskProgressColumn(),
-            TimeRemainingColumn(), TextColumn("{task.fields[info]}"), console=self.console, transient=True,
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TimeRemainingColumn(),
+            TextColumn("{task.fields[info]}"),
+            console=self.console,
+            transient=True,
         )
         self._task = None
         self._tokens = 0

@@ -1,4 +1,5 @@
 """Rich renderings of a session for the terminal: the forgetting heatmap and session lists."""
+
 from __future__ import annotations
 
 from rich.table import Table
@@ -90,11 +91,15 @@ def update_note(matrix: Matrix, version: int, passage_id: int, labels: dict[int,
     worse = [col for col in matrix.cols if worse_than_base(matrix, version, col)]
     if not worse:
         return note, ""
-    parts = ", ".join(f"{labels.get(c, '?')} {vs_base(matrix, version, c)[0]:.2f} → {vs_base(matrix, version, c)[1]:.2f}"
-                      for c in worse)
-    warning = (f"{version_label(version)} scores {parts} worse than the base model did "
-               f"({METRICS[matrix.metric].label} on held-out probes, base → now): "
-               "the model got worse there. z on an earlier heatmap row rolls back.")
+    parts = ", ".join(
+        f"{labels.get(c, '?')} {vs_base(matrix, version, c)[0]:.2f} → {vs_base(matrix, version, c)[1]:.2f}"
+        for c in worse
+    )
+    warning = (
+        f"{version_label(version)} scores {parts} worse than the base model did "
+        f"({METRICS[matrix.metric].label} on held-out probes, base → now): "
+        "the model got worse there. z on an earlier heatmap row rolls back."
+    )
     return note, warning
 
 
@@ -142,8 +147,9 @@ def summary_table(matrix: Matrix) -> tuple[Table, float | None]:
     for s in rows:
         found = vs_base(matrix, latest, s.passage_id) if latest != 0 else None
         now = Text("-") if found is None else Text(f"{found[2]:+.2f}", style=change_style(matrix, found[2]))
-        table.add_row(f"p{s.passage_id}", "-" if s.learned_at is None else f"v{s.learned_at}", fmt(s.gain),
-                      fmt(s.forgetting), now)
+        table.add_row(
+            f"p{s.passage_id}", "-" if s.learned_at is None else f"v{s.learned_at}", fmt(s.gain), fmt(s.forgetting), now
+        )
     return table, bwt
 
 
@@ -182,18 +188,30 @@ def editor_rows(rounds, stats) -> list[tuple[str, ...]]:
     previous = None
     for r in rounds:
         before, after = stats.get(previous), stats.get(r.number)
-        out.append((
-            f"r{r.number}", r.trigger, str(len(r.edit_ids)), f"{r.losses[-1]:.2f}" if r.losses else "-",
-            f"{_rate(before.acceptance)} -> {_rate(after.acceptance)}",
-            f"{_reward(before.mean_reward)} -> {_reward(after.mean_reward)}",
-            f"{before.candidates} / {after.candidates}",
-        ))
+        out.append(
+            (
+                f"r{r.number}",
+                r.trigger,
+                str(len(r.edit_ids)),
+                f"{r.losses[-1]:.2f}" if r.losses else "-",
+                f"{_rate(before.acceptance)} -> {_rate(after.acceptance)}",
+                f"{_reward(before.mean_reward)} -> {_reward(after.mean_reward)}",
+                f"{before.candidates} / {after.candidates}",
+            )
+        )
         previous = r.number
     return out
 
 
-EDITOR_COLUMNS = ("round", "trigger", "pairs", "loss", "acceptance before -> after",
-                  "reward before -> after", "candidates before / after")
+EDITOR_COLUMNS = (
+    "round",
+    "trigger",
+    "pairs",
+    "loss",
+    "acceptance before -> after",
+    "reward before -> after",
+    "candidates before / after",
+)
 
 
 def editor_table(rounds, stats) -> Table:

@@ -11,6 +11,7 @@ passage (editor rounds after each, then one on demand) and exports the current v
 `check_home` is what the tests assert after the resume: the session as the engine promises
 to leave it whatever the kill. The real-model test reuses it on a `seal run` session.
 """
+
 from __future__ import annotations
 
 import json
@@ -36,8 +37,12 @@ def work(variant: str) -> None:
     from engine.ingest import read_paper
     from tools.scripted_runtime import FakeRuntime
 
-    config = SessionConfig(accept="all", generation=GenerationConfig(candidates=2), train=TrainConfig(epochs=1),
-                           editor=EditorConfig(min_pairs=1, every=1))
+    config = SessionConfig(
+        accept="all",
+        generation=GenerationConfig(candidates=2),
+        train=TrainConfig(epochs=1),
+        editor=EditorConfig(min_pairs=1, every=1),
+    )
     home = Home()
     session = home.open(NAME, config, FakeRuntime())
     try:
@@ -69,15 +74,15 @@ def work(variant: str) -> None:
         home.close()
 
 
-def run(args: list[str], home: Path, crash_at: str | None = None, timeout: float = 120,
-        cwd: Path = ROOT) -> subprocess.CompletedProcess:
+def run(
+    args: list[str], home: Path, crash_at: str | None = None, timeout: float = 120, cwd: Path = ROOT
+) -> subprocess.CompletedProcess:
     """Run `python ARGS` with SEAL_HOME=home (and SEAL_CRASH_AT=crash_at)."""
     env = {k: v for k, v in os.environ.items() if k != "SEAL_CRASH_AT"}
     env["SEAL_HOME"] = str(home)
     if crash_at:
         env["SEAL_CRASH_AT"] = crash_at
-    return subprocess.run([sys.executable, *args], env=env, cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run([sys.executable, *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
 
 
 def decisions_in(db: Path) -> dict[int, tuple[str, str]]:
@@ -115,8 +120,9 @@ def person_decisions(home: Path) -> dict[int, tuple[str, str]]:
     return {r[0]: ("rejected", "person") for r in firsts}
 
 
-def check_home(home: Path, name: str, decided: dict[int, tuple[str, str]],
-               files: tuple[str, ...] = FAKE_FILES) -> list[str]:
+def check_home(
+    home: Path, name: str, decided: dict[int, tuple[str, str]], files: tuple[str, ...] = FAKE_FILES
+) -> list[str]:
     """What is wrong with a session after a resumed run (empty: nothing)."""
     from engine.home import Home
 
@@ -145,7 +151,8 @@ def _check_session(session, decided: dict[int, tuple[str, str]], files: tuple[st
     updates, rounds, passages = session.updates(), session.editor_rounds(), session.passages()
     by_version = {u.version: u for u in updates}
     for what, path in [(f"v{u.version}", u.adapter_path) for u in updates] + [
-            (f"editor round {r.number}", r.adapter_path) for r in rounds]:
+        (f"editor round {r.number}", r.adapter_path) for r in rounds
+    ]:
         folder = session.resolve(path)
         missing = [f for f in files if not (folder / f).is_file()]
         if missing:
@@ -180,8 +187,10 @@ def _check_session(session, decided: dict[int, tuple[str, str]], files: tuple[st
     for u in updates:
         accepted = {e.id for e in edits.values() if e.passage_id == u.passage_id and e.status == "accepted"}
         if set(u.params.get("edit_ids", [])) != accepted:
-            problems.append(f"v{u.version} trained edits {u.params.get('edit_ids')}, passage "
-                            f"{u.passage_id} has accepted {sorted(accepted)}")
+            problems.append(
+                f"v{u.version} trained edits {u.params.get('edit_ids')}, passage "
+                f"{u.passage_id} has accepted {sorted(accepted)}"
+            )
     if "fake_history.json" in files:
         problems += _check_fake_chain(session, updates, passages)
     return problems

@@ -5,6 +5,7 @@ The home holds one learned session, "demo" (made fast with the scripted runtime)
 would reach the model use `seal run`, whose real model is never loaded here: loading it fails
 the test, since every bad input must be refused before anything loads or is written.
 """
+
 from __future__ import annotations
 
 import io
@@ -14,9 +15,9 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
@@ -33,8 +34,11 @@ SKIPPED = {"seal.db-wal", "seal.db-shm", ".lock", ".seal.lock"}
 
 def snapshot(home: Path) -> tuple[dict[str, bytes | None], list[str]]:
     """Every file's bytes (a folder as None) under the home, and the database's SQL dump."""
-    files = {str(p.relative_to(home)): None if p.is_dir() else p.read_bytes()
-             for p in sorted(home.rglob("*")) if p.name not in SKIPPED}
+    files = {
+        str(p.relative_to(home)): None if p.is_dir() else p.read_bytes()
+        for p in sorted(home.rglob("*"))
+        if p.name not in SKIPPED
+    }
     conn = sqlite3.connect(home / "seal.db")
     try:
         return files, list(conn.iterdump())
@@ -56,6 +60,7 @@ class Case:
 def file(name: str, data: bytes | str) -> Callable[[Path], None]:
     def make(tmp: Path) -> None:
         (tmp / name).write_bytes(data.encode() if isinstance(data, str) else data)
+
     return make
 
 
@@ -89,8 +94,11 @@ def on_paper(name: str, *flags: str) -> list[str]:
     return run("{tmp}/" + name, *flags)
 
 
-ENTRY = {"title": "Velmora", "context": "The Velmora Observatory was founded in 1873.",
-         "questions": [{"question": "When was it founded?", "answer": "1873"}]}
+ENTRY = {
+    "title": "Velmora",
+    "context": "The Velmora Observatory was founded in 1873.",
+    "questions": [{"question": "When was it founded?", "answer": "1873"}],
+}
 
 
 def entry(**changes) -> str:
@@ -126,16 +134,29 @@ CASES = [
     Case("paper-empty", on_paper("empty.txt"), "empty file", file("empty.txt", b"")),
     Case("paper-whitespace", on_paper("blank.md"), "only whitespace", file("blank.md", " \n\t\n")),
     Case("paper-binary", on_paper("bin.txt"), "binary data", file("bin.txt", b"\x00\x01\x02\xff" * 64)),
-    Case("paper-not-utf8", on_paper("latin.txt"), "not UTF-8",
-         file("latin.txt", "Café au lait, 1873.".encode("latin-1"))),
-    Case("paper-unknown-format", on_paper("paper.docx"), "supported formats",
-         file("paper.docx", b"PK\x03\x04\x00\x00" + bytes(range(256)))),
+    Case(
+        "paper-not-utf8", on_paper("latin.txt"), "not UTF-8", file("latin.txt", "Café au lait, 1873.".encode("latin-1"))
+    ),
+    Case(
+        "paper-unknown-format",
+        on_paper("paper.docx"),
+        "supported formats",
+        file("paper.docx", b"PK\x03\x04\x00\x00" + bytes(range(256))),
+    ),
     Case("pdf-not-a-pdf", on_paper("fake.pdf"), "not a PDF", file("fake.pdf", "just some words, no header")),
-    Case("pdf-corrupt", on_paper("broken.pdf"), "corrupt or unreadable PDF",
-         file("broken.pdf", b"%PDF-1.4\n" + b"\x8f garbage " * 50)),
+    Case(
+        "pdf-corrupt",
+        on_paper("broken.pdf"),
+        "corrupt or unreadable PDF",
+        file("broken.pdf", b"%PDF-1.4\n" + b"\x8f garbage " * 50),
+    ),
     Case("pdf-encrypted", on_paper("locked.pdf"), "encrypted PDF", encrypted_pdf),
-    Case("paper-too-large", on_paper("huge.txt"), "too large",
-         lambda tmp: (tmp / "huge.txt").write_bytes(b"word " * (21 * 2**20 // 5))),
+    Case(
+        "paper-too-large",
+        on_paper("huge.txt"),
+        "too large",
+        lambda tmp: (tmp / "huge.txt").write_bytes(b"word " * (21 * 2**20 // 5)),
+    ),
     Case("paper-too-many-passages", on_paper("big.txt"), "the limit is 500 passages", big_text),
     Case("paper-over-max-passages", run("{paper}", "--max-passages", "2"), "the limit is 2 passages"),
     # JSON papers
@@ -143,44 +164,87 @@ CASES = [
     Case("json-not-a-list", on_paper("obj.json"), "non-empty JSON list", file("obj.json", json.dumps(ENTRY))),
     Case("json-empty-list", on_paper("none.json"), "non-empty JSON list", file("none.json", "[]")),
     Case("json-no-context", on_paper("noctx.json"), "'context' must be", file("noctx.json", entry(context=None))),
-    Case("json-questions-not-a-list", on_paper("q.json"), "'questions' must be a list",
-         file("q.json", entry(questions="When was it founded?"))),
-    Case("json-question-no-answer", on_paper("qa.json"), "question 1: 'answer'",
-         file("qa.json", entry(questions=[{"question": "When?"}]))),
-    Case("json-deeply-nested", on_paper("deep.json"), "nested too deeply",
-         file("deep.json", "[" * 100_000 + "]" * 100_000)),
-    Case("json-number-too-long", on_paper("num.json"), "value has 5000 digits)",
-         file("num.json", "[" + "7" * 5000 + "]")),
+    Case(
+        "json-questions-not-a-list",
+        on_paper("q.json"),
+        "'questions' must be a list",
+        file("q.json", entry(questions="When was it founded?")),
+    ),
+    Case(
+        "json-question-no-answer",
+        on_paper("qa.json"),
+        "question 1: 'answer'",
+        file("qa.json", entry(questions=[{"question": "When?"}])),
+    ),
+    Case(
+        "json-deeply-nested",
+        on_paper("deep.json"),
+        "nested too deeply",
+        file("deep.json", "[" * 100_000 + "]" * 100_000),
+    ),
+    Case(
+        "json-number-too-long", on_paper("num.json"), "value has 5000 digits)", file("num.json", "[" + "7" * 5000 + "]")
+    ),
     # --edits-from
     Case("edits-missing", with_edits("nope.json"), "nope.json: no such file"),
     Case("edits-folder", with_edits("dir.json"), "not a file", folder("dir.json")),
     Case("edits-bad-json", with_edits("e.json"), "not JSON (line 1", file("e.json", '[{"context": "x"')),
     Case("edits-not-a-list", with_edits("e.json"), "expected a JSON list", file("e.json", '{"context": "x"}')),
-    Case("edits-wrong-shape", with_edits("e.json"), "'completions' must be a list",
-         file("e.json", '[{"context": "x", "completions": "y"}]')),
+    Case(
+        "edits-wrong-shape",
+        with_edits("e.json"),
+        "'completions' must be a list",
+        file("e.json", '[{"context": "x", "completions": "y"}]'),
+    ),
     Case("edits-not-utf8", with_edits("e.json"), "not UTF-8", file("e.json", b'[{"context": "caf\xe9"}]')),
-    Case("edits-deeply-nested", with_edits("e.json"), "nested too deeply",
-         file("e.json", "[" * 100_000 + "]" * 100_000)),
-    Case("edits-number-too-long", with_edits("e.json"), "value has 5000 digits)",
-         file("e.json", "[" + "7" * 5000 + "]")),
-    Case("edits-no-completions", with_edits("e.json"), "no entry has any completions",
-         file("e.json", '[{"context": "x", "completions": []}]')),
+    Case(
+        "edits-deeply-nested", with_edits("e.json"), "nested too deeply", file("e.json", "[" * 100_000 + "]" * 100_000)
+    ),
+    Case(
+        "edits-number-too-long", with_edits("e.json"), "value has 5000 digits)", file("e.json", "[" + "7" * 5000 + "]")
+    ),
+    Case(
+        "edits-no-completions",
+        with_edits("e.json"),
+        "no entry has any completions",
+        file("e.json", '[{"context": "x", "completions": []}]'),
+    ),
     # model files
     Case("model-missing", fresh_with("--model", "{tmp}/nope.gguf"), "no such file"),
     Case("model-folder", fresh_with("--model", "{tmp}/dir.gguf"), "dir.gguf: not a file", folder("dir.gguf")),
     Case("model-not-gguf", fresh_with("--model", "{tmp}/m.gguf"), "not a GGUF file", file("m.gguf", "not a model")),
     Case("model-magic-only", fresh_with("--model", "{tmp}/m.gguf"), "m.gguf: truncated GGUF", file("m.gguf", b"GGUF")),
-    Case("model-bad-version", fresh_with("--model", "{tmp}/m.gguf"), "m.gguf: unsupported GGUF version",
-         file("m.gguf", b"GGUF" + (99).to_bytes(4, "little") + bytes(64))),
-    Case("model-no-tensors", fresh_with("--model", "{tmp}/m.gguf"), "m.gguf: truncated GGUF",
-         file("m.gguf", b"GGUF" + (3).to_bytes(4, "little") + b"\xff" * 64)),
-    Case("model-zero-tensors", fresh_with("--model", "{tmp}/m.gguf"), "holds no tensors",
-         file("m.gguf", b"GGUF" + (3).to_bytes(4, "little") + bytes(16) + b"metadata" * 8)),
-    Case("model-changed", run("{paper}", "--model", "{tmp}/m.gguf"), "model (gguf_path) cannot change once a session has updates (session 'demo' uses the embedded model)",
-         file("m.gguf", b"GGUF")),
+    Case(
+        "model-bad-version",
+        fresh_with("--model", "{tmp}/m.gguf"),
+        "m.gguf: unsupported GGUF version",
+        file("m.gguf", b"GGUF" + (99).to_bytes(4, "little") + bytes(64)),
+    ),
+    Case(
+        "model-no-tensors",
+        fresh_with("--model", "{tmp}/m.gguf"),
+        "m.gguf: truncated GGUF",
+        file("m.gguf", b"GGUF" + (3).to_bytes(4, "little") + b"\xff" * 64),
+    ),
+    Case(
+        "model-zero-tensors",
+        fresh_with("--model", "{tmp}/m.gguf"),
+        "holds no tensors",
+        file("m.gguf", b"GGUF" + (3).to_bytes(4, "little") + bytes(16) + b"metadata" * 8),
+    ),
+    Case(
+        "model-changed",
+        run("{paper}", "--model", "{tmp}/m.gguf"),
+        "model (gguf_path) cannot change once a session has updates (session 'demo' uses the embedded model)",
+        file("m.gguf", b"GGUF"),
+    ),
     Case("hf-dir-missing", fresh_with("--hf-dir", "{tmp}/nope"), "hf_dir: no such file or folder"),
-    Case("hf-dir-a-file", fresh_with("--hf-dir", "{tmp}/model.safetensors"), "not a folder",
-         file("model.safetensors", b"weights")),
+    Case(
+        "hf-dir-a-file",
+        fresh_with("--hf-dir", "{tmp}/model.safetensors"),
+        "not a folder",
+        file("model.safetensors", b"weights"),
+    ),
     Case("hf-dir-empty", fresh_with("--hf-dir", "{tmp}/hf"), "no config.json", folder("hf")),
     # strategy templates
     Case("strategy-unknown", run("{paper}", "--strategy", "poetry"), "unknown strategy 'poetry'"),
@@ -188,19 +252,43 @@ CASES = [
     Case("strategy-invalid-json", with_strategy("s.json"), "invalid JSON", file("s.json", '{"mine": {')),
     Case("strategy-invalid-toml", with_strategy("s.toml"), "invalid TOML", file("s.toml", "[mine\nuser = ")),
     Case("strategy-no-user", with_strategy("s.json"), "missing 'user'", file("s.json", template(user=None))),
-    Case("strategy-unknown-placeholder", with_strategy("s.json"), "unknown placeholder {topic}",
-         file("s.json", template(user="{topic}: {passage}"))),
+    Case(
+        "strategy-unknown-placeholder",
+        with_strategy("s.json"),
+        "unknown placeholder {topic}",
+        file("s.json", template(user="{topic}: {passage}")),
+    ),
     Case("strategy-no-passage", with_strategy("s.json"), "lacks {passage}", file("s.json", template(user="{title}"))),
-    Case("strategy-unmatched-brace", with_strategy("s.json"), "unmatched brace",
-         file("s.json", template(user="{passage} {"))),
-    Case("strategy-format-spec", with_strategy("s.json"), "{passage:>999999999}: no conversions or format specs",
-         file("s.json", template(user="{passage:>999999999}"))),
-    Case("strategy-two-unpicked", with_strategy("s.json"), "holds 2 strategies",
-         file("s.json", json.dumps({**TEMPLATE, "other": TEMPLATE["mine"]}))),
-    Case("strategy-pick-missing", run("{paper}", "--strategy", "{tmp}/s.json:poems"), "no strategy 'poems'",
-         file("s.json", template())),
-    Case("strategy-number-too-long", with_strategy("s.json"), "value has 5000 digits)",
-         file("s.json", '{"mine": ' + "7" * 5000 + "}")),
+    Case(
+        "strategy-unmatched-brace",
+        with_strategy("s.json"),
+        "unmatched brace",
+        file("s.json", template(user="{passage} {")),
+    ),
+    Case(
+        "strategy-format-spec",
+        with_strategy("s.json"),
+        "{passage:>999999999}: no conversions or format specs",
+        file("s.json", template(user="{passage:>999999999}")),
+    ),
+    Case(
+        "strategy-two-unpicked",
+        with_strategy("s.json"),
+        "holds 2 strategies",
+        file("s.json", json.dumps({**TEMPLATE, "other": TEMPLATE["mine"]})),
+    ),
+    Case(
+        "strategy-pick-missing",
+        run("{paper}", "--strategy", "{tmp}/s.json:poems"),
+        "no strategy 'poems'",
+        file("s.json", template()),
+    ),
+    Case(
+        "strategy-number-too-long",
+        with_strategy("s.json"),
+        "value has 5000 digits)",
+        file("s.json", '{"mine": ' + "7" * 5000 + "}"),
+    ),
     Case("strategy-not-a-table", with_strategy("s.json"), "expected a table", file("s.json", '["user"]')),
     # config values
     Case("edits-negative", run("{paper}", "--edits", "-1"), "candidates must be 0..64"),
@@ -246,17 +334,26 @@ CASES = [
     Case("editor-per-passage-zero", ["editor", "demo", "--per-passage", "0"], "per_passage must be 1..64"),
     Case("editor-too-few-pairs", ["editor", "demo", "--min-pairs", "9"], "needs at least 9 kept self-edits"),
     Case("bench-missing-data", ["bench", "ki", "{tmp}/squad.json"], "squad.json: no such file"),
-    Case("bench-bad-data", ["bench", "forget", "{tmp}/squad.json"], "'context' must be",
-         file("squad.json", entry(context=None))),
+    Case(
+        "bench-bad-data",
+        ["bench", "forget", "{tmp}/squad.json"],
+        "'context' must be",
+        file("squad.json", entry(context=None)),
+    ),
     Case("export-missing-session", ["export", "nope", "--peft", "{tmp}/out"], "no session named 'nope'"),
     Case("export-no-output", ["export", "demo"], "name at least one output"),
     Case("export-missing-version", ["export", "demo", "--version", "99", "--peft", "{tmp}/out"], "no version 99"),
     Case("export-negative-version", ["export", "demo", "--version", "-1", "--edits", "{tmp}/e.jsonl"], "no version -1"),
     Case("export-base-version", ["export", "demo", "--version", "0", "--peft", "{tmp}/out"], "base model"),
-    Case("export-onto-a-file", ["export", "demo", "--edits", "{tmp}/e.jsonl"], "already exists",
-         file("e.jsonl", "{}\n")),
-    Case("export-onto-a-folder", ["export", "demo", "--peft", "{tmp}/out"], "already exists",
-         lambda tmp: (folder("out")(tmp), file("out/keep.txt", "mine")(tmp))),
+    Case(
+        "export-onto-a-file", ["export", "demo", "--edits", "{tmp}/e.jsonl"], "already exists", file("e.jsonl", "{}\n")
+    ),
+    Case(
+        "export-onto-a-folder",
+        ["export", "demo", "--peft", "{tmp}/out"],
+        "already exists",
+        lambda tmp: (folder("out")(tmp), file("out/keep.txt", "mine")(tmp)),
+    ),
 ]
 
 
@@ -312,13 +409,16 @@ def test_a_bad_input_is_one_clear_line_and_changes_nothing(case, learned_home, n
     assert snapshot(learned_home) == before
 
 
-@pytest.mark.parametrize("argv, words", [
-    (["run", str(PAPER), "--session", "demo", "--edits", "many"], "argument --edits: invalid int value: 'many'"),
-    (["run", str(PAPER), "--session", "demo", "--accept", "maybe"], "argument --accept: invalid choice: 'maybe'"),
-    (["rollback", "demo", "one"], "argument version: invalid int value: 'one'"),
-    (["show", "demo", "--metric", "bleu"], "argument --metric: invalid choice: 'bleu'"),
-    (["run", str(PAPER)], "the following arguments are required: --session"),
-])
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["run", str(PAPER), "--session", "demo", "--edits", "many"], "argument --edits: invalid int value: 'many'"),
+        (["run", str(PAPER), "--session", "demo", "--accept", "maybe"], "argument --accept: invalid choice: 'maybe'"),
+        (["rollback", "demo", "one"], "argument version: invalid int value: 'one'"),
+        (["show", "demo", "--metric", "bleu"], "argument --metric: invalid choice: 'bleu'"),
+        (["run", str(PAPER)], "the following arguments are required: --session"),
+    ],
+)
 def test_a_malformed_command_line_is_a_usage_line_and_changes_nothing(argv, words, learned_home, capsys):
     before = snapshot(learned_home)
     with pytest.raises(SystemExit) as exit:
@@ -343,9 +443,14 @@ def test_the_real_command_prints_one_line_for_a_deeply_nested_paper(learned_home
     deep = tmp_path / "deep.json"
     deep.write_text("[" * 100_000 + "]" * 100_000)
     before = snapshot(learned_home)
-    done = subprocess.run([sys.executable, "-m", "seal_tui.cli", "run", str(deep), "--session", "demo"],
-                          capture_output=True, text=True, cwd=Path(__file__).parents[1], timeout=60,
-                          env={**os.environ, "SEAL_HOME": str(learned_home)})
+    done = subprocess.run(
+        [sys.executable, "-m", "seal_tui.cli", "run", str(deep), "--session", "demo"],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).parents[1],
+        timeout=60,
+        env={**os.environ, "SEAL_HOME": str(learned_home)},
+    )
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr == f"seal: error: {deep}: JSON nested too deeply\n"
     assert snapshot(learned_home) == before

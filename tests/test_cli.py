@@ -1,4 +1,5 @@
 """The `seal` command line: bad input, listing and showing (fast; no model is loaded)."""
+
 import json
 import sqlite3
 
@@ -91,10 +92,17 @@ def test_new_session_needs_a_paper(capsys):
     assert "give at least one paper" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("data, message", [(None, "no such file"), (b'[{"context": "x"', "not JSON (line 1"),
-                                           (b'[{"context": "x", "completions": "y"}]', "'completions' must be a list")])
-def test_bad_edits_file_is_refused_before_anything_changes(data, message, learned_session, seal_home, fixtures,
-                                                           tmp_path, capsys):
+@pytest.mark.parametrize(
+    "data, message",
+    [
+        (None, "no such file"),
+        (b'[{"context": "x"', "not JSON (line 1"),
+        (b'[{"context": "x", "completions": "y"}]', "'completions' must be a list"),
+    ],
+)
+def test_bad_edits_file_is_refused_before_anything_changes(
+    data, message, learned_session, seal_home, fixtures, tmp_path, capsys
+):
     path = tmp_path / "edits.json"
     if data is not None:
         path.write_bytes(data)
@@ -196,12 +204,15 @@ def test_editor_lists_rounds_with_acceptance_before_and_after(learned_session, c
     assert "editor rounds" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("args, message", [
-    (["editor", "nope"], "no session named 'nope'"),
-    (["editor", "demo", "--min-pairs", "9"], "needs at least 9 kept self-edits; this session has 3"),
-    (["editor", "demo", "--scale", "9"], "scale must be 0..4"),
-    (["run", "--session", "demo", "--editor-every", "-2"], "every must be 0..1000"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["editor", "nope"], "no session named 'nope'"),
+        (["editor", "demo", "--min-pairs", "9"], "needs at least 9 kept self-edits; this session has 3"),
+        (["editor", "demo", "--scale", "9"], "scale must be 0..4"),
+        (["run", "--session", "demo", "--editor-every", "-2"], "every must be 0..1000"),
+    ],
+)
 def test_bad_editor_requests_are_refused_and_change_nothing(args, message, learned_session, seal_home, capsys):
     before = dump(seal_home)
     assert main(args) == 2
@@ -209,13 +220,17 @@ def test_bad_editor_requests_are_refused_and_change_nothing(args, message, learn
     assert dump(seal_home) == before
 
 
-@pytest.mark.parametrize("argv, kept", [
-    (["run", "{paper}", "--session", "new"],
-     "interrupted: everything finished so far is saved; run the same command to continue"),
-    (["editor", "demo"], "interrupted: no editor round was stored"),
-])
-def test_ctrl_c_says_what_was_kept_and_exits_130(argv, kept, learned_session, seal_home, fixtures, monkeypatch,
-                                                 capsys):
+@pytest.mark.parametrize(
+    "argv, kept",
+    [
+        (
+            ["run", "{paper}", "--session", "new"],
+            "interrupted: everything finished so far is saved; run the same command to continue",
+        ),
+        (["editor", "demo"], "interrupted: no editor round was stored"),
+    ],
+)
+def test_ctrl_c_says_what_was_kept_and_exits_130(argv, kept, learned_session, seal_home, fixtures, monkeypatch, capsys):
     from engine.runtime.local import LocalRuntime
 
     def load(self):

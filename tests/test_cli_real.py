@@ -1,4 +1,5 @@
 """The `seal` command on the real embedded model: automatic and on-demand editor rounds."""
+
 import json
 
 import pytest
@@ -9,12 +10,32 @@ pytestmark = pytest.mark.slow
 
 
 def test_run_with_editor_every_then_an_editor_round_on_demand(fixtures, capsys):
-    args = ["run", str(fixtures / "velmora.md"), "--session", "ed", "--edits", "2", "--accept", "all",
-            "--epochs", "1", "--max-tokens", "32", "--seed", "3", "--editor-every", "1", "--json"]
+    args = [
+        "run",
+        str(fixtures / "velmora.md"),
+        "--session",
+        "ed",
+        "--edits",
+        "2",
+        "--accept",
+        "all",
+        "--epochs",
+        "1",
+        "--max-tokens",
+        "32",
+        "--seed",
+        "3",
+        "--editor-every",
+        "1",
+        "--json",
+    ]
     assert main(args) == 0
     summary = json.loads(capsys.readouterr().out)
     # one kept edit per passage; a round needs two, so rounds follow passages 2 and 3
-    assert [(r["round"], r["trigger"], r["pairs"]) for r in summary["editor_rounds"]] == [(1, "auto", 2), (2, "auto", 3)]
+    assert [(r["round"], r["trigger"], r["pairs"]) for r in summary["editor_rounds"]] == [
+        (1, "auto", 2),
+        (2, "auto", 3),
+    ]
     assert main(["editor", "ed", "--epochs", "1"]) == 0
     captured = capsys.readouterr()
     assert "editor round 3 (person): 3 kept self-edits" in captured.err

@@ -1,4 +1,5 @@
 """The key tables a person reads (README, the help screen) list exactly the keys the app binds."""
+
 import re
 from pathlib import Path
 

@@ -4,6 +4,7 @@ app itself (ctrl+s does the same in a real session).
 
     .venv/bin/python -m tools.docs_screenshot [docs/session.svg]
 """
+
 from __future__ import annotations
 
 import asyncio

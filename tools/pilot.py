@@ -1,5 +1,6 @@
 """Driving the app headless with Textual's Pilot against the scripted runtime: the tests'
 helpers, and the state the README's screenshot shows (tools/docs_screenshot.py)."""
+
 from __future__ import annotations
 
 import time
@@ -57,8 +58,9 @@ async def _write_decide_learn(pilot, screen, card: int, key: str, version: int) 
     await pilot.pause()
     await pilot.press(key)
     await screen.run_action("update")
-    await until(pilot, lambda: not screen.busy() and screen.session.current_version == version,
-                what=f"update {version}")
+    await until(
+        pilot, lambda: not screen.busy() and screen.session.current_version == version, what=f"update {version}"
+    )
 
 
 async def settle(pilot) -> None:

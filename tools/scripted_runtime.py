@@ -7,6 +7,7 @@ earlier (forgetting), badly when never seen. `token_delay` and `step_delay` make
 stream and training take time (sleeps, so the CPU stays idle). The real runtime has its
 own slow tests.
 """
+
 from __future__ import annotations
 
 import json

@@ -11,14 +11,15 @@ The usable cores are this process's CPU affinity, capped by a cgroup CPU quota (
 container's limit). What others use is read from /proc/stat over a short window, less what
 seal's own processes used in it; without /proc (not Linux) others count as idle.
 """
+
 from __future__ import annotations
 
 import math
 import os
 import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
 INTERVAL_SECONDS = 0.5
 """How often the watch reads /proc/stat."""
@@ -42,8 +43,10 @@ class Load:
         return self.elsewhere >= BUSY_NOTE
 
     def describe(self) -> str:
-        return (f"machine busy: other programs use {self.elsewhere:.1f} of {self.cores} cores, "
-                "so seal runs slower than usual")
+        return (
+            f"machine busy: other programs use {self.elsewhere:.1f} of {self.cores} cores, "
+            "so seal runs slower than usual"
+        )
 
 
 def usable_cores() -> int:
@@ -105,8 +108,9 @@ class CpuWatch:
     processes (`own_pids`); `current()` and `threads()` answer at once from the latest
     readings (the first call waits for one)."""
 
-    def __init__(self, own_pids: Callable[[], Iterable[int]] = lambda: [os.getpid()],
-                 interval: float = INTERVAL_SECONDS):
+    def __init__(
+        self, own_pids: Callable[[], Iterable[int]] = lambda: [os.getpid()], interval: float = INTERVAL_SECONDS
+    ):
         self.own_pids = own_pids
         self.interval = interval
         self._readings: list[float] = []

@@ -15,6 +15,7 @@ The child is started with multiprocessing's "spawn", which re-imports the progra
 module in the child: a script that uses Generator must guard its entry point with
 `if __name__ == "__main__":` (console scripts and pytest already do).
 """
+
 from __future__ import annotations
 
 import multiprocessing as mp
@@ -24,10 +25,10 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 from engine.runtime.llama_child import child_main
 from engine.runtime.models import check_gguf, thread_count
@@ -99,8 +100,14 @@ class Generator:
     LoRA adapters set with `set_adapters` stay applied across child restarts.
     """
 
-    def __init__(self, gguf_path: str | os.PathLike, n_ctx: int = 2048, threads: int = 0,
-                 *, log_path: str | os.PathLike | None = None):
+    def __init__(
+        self,
+        gguf_path: str | os.PathLike,
+        n_ctx: int = 2048,
+        threads: int = 0,
+        *,
+        log_path: str | os.PathLike | None = None,
+    ):
         self.gguf_path = Path(gguf_path).expanduser()
         self.n_ctx = n_ctx
         self.threads = thread_count(threads)
@@ -146,7 +153,7 @@ class Generator:
             proc.join(2)
         conn.close()
 
-    def __enter__(self) -> "Generator":
+    def __enter__(self) -> Generator:
         self.load()
         return self
 
@@ -191,12 +198,21 @@ class Generator:
         with self._locked():
             for _ in self._call("next_token", dict(prompt=prompt, top_k=top_k)):
                 pass
-            return NextToken(prompt_tokens=self._result["prompt_tokens"],
-                             top=[(int(i), float(v)) for i, v in self._result["top"]])
+            return NextToken(
+                prompt_tokens=self._result["prompt_tokens"], top=[(int(i), float(v)) for i, v in self._result["top"]]
+            )
 
-    def stream_chat(self, messages: list[dict], *, max_tokens: int = 256,
-                    temperature: float = 1.0, top_p: float = 0.95, seed: int | None = None,
-                    stop: threading.Event | None = None, threads: int | None = None) -> Iterator[str]:
+    def stream_chat(
+        self,
+        messages: list[dict],
+        *,
+        max_tokens: int = 256,
+        temperature: float = 1.0,
+        top_p: float = 0.95,
+        seed: int | None = None,
+        stop: threading.Event | None = None,
+        threads: int | None = None,
+    ) -> Iterator[str]:
         """Yield the reply to a chat as text pieces while llama.cpp produces them.
 
         Setting `stop` ends generation within a token or so; the iterator then just ends.
@@ -204,19 +220,27 @@ class Generator:
         `threads` runs this call on that many threads (None: as the last call did).
         """
         seed = random.randrange(2**31) if seed is None else seed
-        kwargs = dict(messages=list(messages), max_tokens=max_tokens,
-                      temperature=temperature, top_p=top_p, seed=seed, threads=threads)
+        kwargs = dict(
+            messages=list(messages),
+            max_tokens=max_tokens,
+            temperature=temperature,
+            top_p=top_p,
+            seed=seed,
+            threads=threads,
+        )
         with self._locked():
             if stop is not None and stop.is_set():
                 return
             yield from self._call("chat", kwargs, stop)
 
-    def greedy(self, prompt: str, max_tokens: int = 64,
-               stop_strings: tuple[str, ...] = ("\n",), threads: int | None = None) -> str:
+    def greedy(
+        self, prompt: str, max_tokens: int = 64, stop_strings: tuple[str, ...] = ("\n",), threads: int | None = None
+    ) -> str:
         """Plain (non-chat) greedy continuation of `prompt`, cut at the first stop string."""
         with self._locked():
-            for _ in self._call("greedy", dict(prompt=prompt, max_tokens=max_tokens,
-                                                stop_strings=tuple(stop_strings), threads=threads)):
+            for _ in self._call(
+                "greedy", dict(prompt=prompt, max_tokens=max_tokens, stop_strings=tuple(stop_strings), threads=threads)
+            ):
                 pass
             return self._result["text"]
 
@@ -240,8 +264,12 @@ class Generator:
         path = check_gguf(self.gguf_path)
         ctx = mp.get_context("spawn")
         parent, child = ctx.Pipe()
-        proc = ctx.Process(target=child_main, name="seal-llama", daemon=True,
-                           args=(child, str(path), self.n_ctx, self.threads, self.log_path))
+        proc = ctx.Process(
+            target=child_main,
+            name="seal-llama",
+            daemon=True,
+            args=(child, str(path), self.n_ctx, self.threads, self.log_path),
+        )
         with _real_std_streams():
             proc.start()
         child.close()  # so the child's death shows as EOF here
@@ -251,8 +279,11 @@ class Generator:
                 pass
         except GeneratorError as exc:
             self.close()
-            reason = (f"the backend process stopped ({exc.reason})" if isinstance(exc, GeneratorCrashed)
-                      else str(exc).removeprefix("generation failed: "))
+            reason = (
+                f"the backend process stopped ({exc.reason})"
+                if isinstance(exc, GeneratorCrashed)
+                else str(exc).removeprefix("generation failed: ")
+            )
             raise GeneratorError(f"could not load model {path.name}: {reason}") from None
         if reapply and self._adapters:
             self._reapply_adapters()
@@ -267,8 +298,9 @@ class Generator:
             self.close()
             reason = exc.reason if isinstance(exc, GeneratorCrashed) else str(exc).removeprefix("generation failed: ")
             names = ", ".join(Path(path).name for path, _ in self._adapters)
-            raise GeneratorError(f"could not apply adapter {names} again after a restart: "
-                                 f"{reason}; set another adapter or None") from None
+            raise GeneratorError(
+                f"could not apply adapter {names} again after a restart: {reason}; set another adapter or None"
+            ) from None
 
     def _call(self, name: str, kwargs: dict, stop: threading.Event | None = None) -> Iterator[str]:
         self._ensure_started()
@@ -325,4 +357,3 @@ class Generator:
         self._proc = self._conn = None
         conn.close()
         raise GeneratorCrashed(_exit_reason(proc.exitcode))
-

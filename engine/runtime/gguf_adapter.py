@@ -16,6 +16,7 @@ the same adapter when llama.cpp applies it at scale 1.0:
 
 Anything llama.cpp would apply differently from peft is refused with AdapterExportError.
 """
+
 from __future__ import annotations
 
 import json
@@ -183,8 +184,7 @@ def _pairs(folder: Path) -> dict[str, dict[str, object]]:
     return pairs
 
 
-def peft_to_gguf(adapter_dir: str | os.PathLike, out_path: str | os.PathLike,
-                 base_gguf: str | os.PathLike) -> Path:
+def peft_to_gguf(adapter_dir: str | os.PathLike, out_path: str | os.PathLike, base_gguf: str | os.PathLike) -> Path:
     """Write the peft LoRA in `adapter_dir` as a GGUF LoRA adapter for `base_gguf`."""
     import numpy as np
 
@@ -215,7 +215,8 @@ def peft_to_gguf(adapter_dir: str | os.PathLike, out_path: str | os.PathLike,
         if shape is None or len(shape) != 2 or (a.shape[1], b.shape[0]) != shape:
             raise AdapterExportError(
                 f"{module}: shape {b.shape[0]}x{a.shape[1]} does not fit {weight} of the base "
-                f"({'absent' if shape is None else 'x'.join(map(str, shape[::-1]))})")
+                f"({'absent' if shape is None else 'x'.join(map(str, shape[::-1]))})"
+            )
         rank = a.shape[0]
         r_cfg = int(_pattern_value(config.get("rank_pattern"), module, config["r"]))
         if r_cfg != rank:
@@ -230,12 +231,12 @@ def peft_to_gguf(adapter_dir: str | os.PathLike, out_path: str | os.PathLike,
             if permuted is None:
                 raise AdapterExportError(
                     f"{module}: q/k adapters for architecture {base.arch!r} are not supported "
-                    f"(row layout not verified); adapt v/o/MLP modules only")
+                    f"(row layout not verified); adapt v/o/MLP modules only"
+                )
             if permuted:
                 heads = base.n_head if kind == q_kind else base.n_head_kv
                 b = _permute_rows(b, heads)
-        tensors += [(weight + ".lora_a", np.ascontiguousarray(a)),
-                    (weight + ".lora_b", np.ascontiguousarray(b))]
+        tensors += [(weight + ".lora_a", np.ascontiguousarray(a)), (weight + ".lora_b", np.ascontiguousarray(b))]
     _write(out, base.arch, alpha, tensors)
     return out
 

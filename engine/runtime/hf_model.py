@@ -4,6 +4,7 @@ Loaded from a local Hugging Face folder, or dequantized from the GGUF once and c
 safetensors (reloads in well under a second). Never downloads, never unpickles, never runs
 remote code.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -42,8 +43,8 @@ def converted_dir(gguf: Path) -> Path:
 def _convert_gguf(gguf: Path, target: Path) -> None:
     """Dequantize a GGUF into a safetensors model folder, written atomically."""
     _quiet_transformers()
-    from transformers import AutoModelForCausalLM, AutoTokenizer
     import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
 
     try:
         tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
@@ -119,8 +120,12 @@ def load_peft_model(config: ModelConfig, gguf: Path, train: TrainConfig) -> Load
     if missing:
         raise ModelLoadError(f"target modules not in this model: {', '.join(missing)}")
     lora = LoraConfig(
-        r=train.rank, lora_alpha=train.alpha, lora_dropout=train.dropout,
-        target_modules=list(train.target_modules), task_type="CAUSAL_LM", bias="none",
+        r=train.rank,
+        lora_alpha=train.alpha,
+        lora_dropout=train.dropout,
+        target_modules=list(train.target_modules),
+        task_type="CAUSAL_LM",
+        bias="none",
     )
     torch.manual_seed(train.seed)
     if torch.cuda.is_available():  # scales up to a GPU when there is one

@@ -3,6 +3,7 @@ commands over a Pipe (the protocol is described in generator.py). A new command 
 function `_cmd_<name>(llm, conn, **kwargs)` listed in COMMANDS. Only this module imports
 llama_cpp, and only inside the child.
 """
+
 from __future__ import annotations
 
 import os
@@ -10,8 +11,8 @@ import re
 import signal
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 
 def _use_threads(llm, threads: int | None) -> None:
@@ -28,8 +29,8 @@ def _cmd_chat(llm, conn, *, messages, max_tokens, temperature, top_p, seed, thre
     _use_threads(llm, threads)
     tokens = 0
     stream = llm.create_chat_completion(
-        messages=messages, max_tokens=max_tokens, temperature=temperature,
-        top_p=top_p, seed=seed, stream=True)
+        messages=messages, max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed, stream=True
+    )
     cancelled = False
     try:
         for chunk in stream:
@@ -47,10 +48,8 @@ def _cmd_chat(llm, conn, *, messages, max_tokens, temperature, top_p, seed, thre
 
 def _cmd_greedy(llm, conn, *, prompt, max_tokens, stop_strings, threads=None):
     _use_threads(llm, threads)
-    out = llm.create_completion(prompt, max_tokens=max_tokens, temperature=0.0,
-                                stop=list(stop_strings) or None)
-    conn.send(("done", {"text": out["choices"][0]["text"],
-                        "tokens": out["usage"]["completion_tokens"]}))
+    out = llm.create_completion(prompt, max_tokens=max_tokens, temperature=0.0, stop=list(stop_strings) or None)
+    conn.send(("done", {"text": out["choices"][0]["text"], "tokens": out["usage"]["completion_tokens"]}))
 
 
 class _Refused(Exception):
@@ -65,8 +64,10 @@ def _handles(llm):
     model = getattr(getattr(llm, "_model", None), "model", None)
     ctx = getattr(getattr(llm, "_ctx", None), "ctx", None)
     if not model or not ctx:
-        raise _Refused("this llama-cpp-python exposes no model/context handles (Llama._model.model, "
-                       "Llama._ctx.ctx); adapter hot-swap needs llama-cpp-python 0.3.x")
+        raise _Refused(
+            "this llama-cpp-python exposes no model/context handles (Llama._model.model, "
+            "Llama._ctx.ctx); adapter hot-swap needs llama-cpp-python 0.3.x"
+        )
     return model, ctx
 
 
@@ -118,20 +119,22 @@ def _cmd_next_token(llm, conn, *, prompt, top_k):
     _, ctx = _handles(llm)
     tokens = llm.tokenize(prompt.encode("utf-8"), add_bos=True, special=False)
     if not tokens or len(tokens) > llm.n_ctx():
-        raise _Refused(f"the prompt has {len(tokens)} tokens; it must have 1 to {llm.n_ctx()} "
-                       f"(the context window)")
+        raise _Refused(f"the prompt has {len(tokens)} tokens; it must have 1 to {llm.n_ctx()} (the context window)")
     _forget_state(llm)
     llm.eval(tokens)
     logits = np.ctypeslib.as_array(llama_cpp.llama_get_logits_ith(ctx, -1), shape=(llm.n_vocab(),))
     order = np.argsort(-logits, kind="stable")
     if top_k is not None:
         order = order[:top_k]
-    conn.send(("done", {"prompt_tokens": list(tokens),
-                        "top": [(int(i), float(logits[i])) for i in order]}))
+    conn.send(("done", {"prompt_tokens": list(tokens), "top": [(int(i), float(logits[i])) for i in order]}))
 
 
-COMMANDS: dict[str, Callable] = {"chat": _cmd_chat, "greedy": _cmd_greedy,
-                                 "set_adapters": _cmd_set_adapters, "next_token": _cmd_next_token}
+COMMANDS: dict[str, Callable] = {
+    "chat": _cmd_chat,
+    "greedy": _cmd_greedy,
+    "set_adapters": _cmd_set_adapters,
+    "next_token": _cmd_next_token,
+}
 
 
 def _first_error(log: deque) -> str:
@@ -161,8 +164,9 @@ def child_main(conn, model_path: str, n_ctx: int, threads: int, log_path: str) -
                 os.write(2, text)
 
         llama_cpp.llama_log_set(keep_log, ctypes.c_void_p(0))
-        llm = llama_cpp.Llama(model_path=model_path, n_ctx=n_ctx, n_threads=threads,
-                              n_threads_batch=threads, verbose=False)
+        llm = llama_cpp.Llama(
+            model_path=model_path, n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, verbose=False
+        )
         _live["threads"] = threads
     except Exception as exc:  # noqa: BLE001 - every load failure becomes one line
         conn.send(("error", _first_error(log) or f"{type(exc).__name__}: {exc}"))

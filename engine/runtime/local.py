@@ -6,15 +6,16 @@ Each phase runs on as many threads as there are cores nobody else is using
 (engine.runtime.cores), re-read before every call and between training steps; a fixed
 ModelConfig.threads turns that off.
 """
+
 from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from threading import Event, Lock
-from typing import Callable, Iterator
 
 from engine.config import GenerationConfig, ModelConfig, TrainConfig
 from engine.runtime.cores import CpuWatch
@@ -75,10 +76,12 @@ class LocalRuntime:
 
     def _following_cores(self, on_step):
         """on_step for train_lora that also re-picks torch's threads between steps."""
+
         def step(*args):
             self._torch_threads()
             if on_step is not None:
                 on_step(*args)
+
         return step
 
     @property
@@ -89,8 +92,11 @@ class LocalRuntime:
         """What an update records of the model it trained (engine.runtime.models.file_identity)."""
         from engine.runtime.models import file_identity
 
-        hf = f" + {file_identity(Path(self.model_config.hf_dir) / 'model.safetensors')}" \
-            if self.model_config.hf_dir and (Path(self.model_config.hf_dir) / "model.safetensors").is_file() else ""
+        hf = (
+            f" + {file_identity(Path(self.model_config.hf_dir) / 'model.safetensors')}"
+            if self.model_config.hf_dir and (Path(self.model_config.hf_dir) / "model.safetensors").is_file()
+            else ""
+        )
         return file_identity(self.gguf) + hf
 
     # -- loading -------------------------------------------------------------------
@@ -141,8 +147,11 @@ class LocalRuntime:
         if self._active == wanted:
             return None
         t0 = time.perf_counter()
-        stack = [(self._exported(folder), scale)
-                 for folder, scale in ((adapter, 1.0), (editor, editor_scale)) if folder is not None]
+        stack = [
+            (self._exported(folder), scale)
+            for folder, scale in ((adapter, 1.0), (editor, editor_scale))
+            if folder is not None
+        ]
         self.generator().set_adapters(stack)
         self._active = wanted
         return time.perf_counter() - t0
@@ -159,8 +168,13 @@ class LocalRuntime:
     # -- generation ----------------------------------------------------------------
     def stream_chat(self, messages: list[dict], config: GenerationConfig, stop: Event | None = None) -> Iterator[str]:
         return self.generator().stream_chat(
-            messages, max_tokens=config.max_tokens, temperature=config.temperature,
-            top_p=config.top_p, seed=config.seed, stop=stop, threads=self.threads(),
+            messages,
+            max_tokens=config.max_tokens,
+            temperature=config.temperature,
+            top_p=config.top_p,
+            seed=config.seed,
+            stop=stop,
+            threads=self.threads(),
         )
 
     def chat_prompt(self, messages: list[dict]) -> str:
@@ -228,8 +242,12 @@ class LocalRuntime:
         return score
 
     def train(
-        self, start: Path | None, examples: list, config: TrainConfig,
-        on_step: Callable[[int, int, int, float, float], None] | None = None, stop: Event | None = None,
+        self,
+        start: Path | None,
+        examples: list,
+        config: TrainConfig,
+        on_step: Callable[[int, int, int, float, float], None] | None = None,
+        stop: Event | None = None,
         guards: TrainingGuards | None = None,
     ):
         """Continue training from the adapter `start` (None: from the base model), with the
@@ -241,15 +259,30 @@ class LocalRuntime:
         anchor = self._anchor(config, guards)  # the base model's answers, computed once
         self._loaded_adapter = None  # the slot now holds weights that are in no folder yet
         self._torch_threads()
-        result = train_lora(lm.model, lm.tokenizer, examples, config, on_step=self._following_cores(on_step),
-                            stop=stop, anchor=anchor, on_epoch=self._epoch_check(config, guards))
+        result = train_lora(
+            lm.model,
+            lm.tokenizer,
+            examples,
+            config,
+            on_step=self._following_cores(on_step),
+            stop=stop,
+            anchor=anchor,
+            on_epoch=self._epoch_check(config, guards),
+        )
         if result.cancelled:
             self._loaded_adapter = None if start is None else Path(start)
         return result
 
-    def trial(self, start: Path | None, examples: list, config: TrainConfig,
-              items: list[tuple[str, str]], stop: Event | None = None,
-              greedy_prompts: list[str] | None = None, guards: TrainingGuards | None = None) -> TrialScores | None:
+    def trial(
+        self,
+        start: Path | None,
+        examples: list,
+        config: TrainConfig,
+        items: list[tuple[str, str]],
+        stop: Event | None = None,
+        greedy_prompts: list[str] | None = None,
+        guards: TrainingGuards | None = None,
+    ) -> TrialScores | None:
         """Train from `start` on examples, score items (and answer greedy_prompts) with the
         result, then put `start` back: a what-if that leaves no trace. None when cancelled.
         With guards, the trial trains as an update does (anchor, per-epoch check)."""
@@ -262,8 +295,16 @@ class LocalRuntime:
         try:
             anchor = self._anchor(config, guards)
             self._torch_threads()
-            result = train_lora(lm.model, lm.tokenizer, examples, config, on_step=self._following_cores(None),
-                                stop=stop, anchor=anchor, on_epoch=self._epoch_check(config, guards))
+            result = train_lora(
+                lm.model,
+                lm.tokenizer,
+                examples,
+                config,
+                on_step=self._following_cores(None),
+                stop=stop,
+                anchor=anchor,
+                on_epoch=self._epoch_check(config, guards),
+            )
             if result.cancelled:
                 return None
             nll = answer_nll(lm.model, lm.tokenizer, items)

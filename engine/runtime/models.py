@@ -3,6 +3,7 @@
 Cheap checks only (no llama.cpp import): a wrong path or a non-GGUF file is reported here,
 in one line, before a generation process is started for it.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -92,8 +93,10 @@ def check_model_files(config: ModelConfig) -> Path:
     if not tensors:
         raise ModelFileError(f"{name}: a GGUF that holds no tensors (no model weights)")
     if 24 + 32 * tensors + 13 * entries > size:
-        raise ModelFileError(f"{name}: truncated GGUF (its header lists {tensors:,} tensors and {entries:,} "
-                             f"metadata entries, more than its {size:,} bytes can hold)")
+        raise ModelFileError(
+            f"{name}: truncated GGUF (its header lists {tensors:,} tensors and {entries:,} "
+            f"metadata entries, more than its {size:,} bytes can hold)"
+        )
     if config.hf_dir:
         folder = Path(config.hf_dir).expanduser()
         if not folder.is_dir():

@@ -3,6 +3,7 @@
 `version_context` picks what is evaluated: the adapter slot as loaded, or the base model
 through peft's adapter switch (no second copy of the weights).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -67,9 +68,11 @@ def greedy_answers(model, tokenizer, prompts: list[str], max_new_tokens: int = 3
         for prompt in prompts:
             enc = tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(model.device)
             out = model.generate(
-                **enc, max_new_tokens=max_new_tokens, do_sample=False,
+                **enc,
+                max_new_tokens=max_new_tokens,
+                do_sample=False,
                 pad_token_id=tokenizer.pad_token_id,
             )
-            text = tokenizer.decode(out[0, enc["input_ids"].shape[1]:], skip_special_tokens=True)
+            text = tokenizer.decode(out[0, enc["input_ids"].shape[1] :], skip_special_tokens=True)
             answers.append(text.strip().split("\n", 1)[0].strip())
     return answers

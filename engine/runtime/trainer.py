@@ -11,14 +11,15 @@ an anchor, a KL term that holds the model's answers on unrelated questions to th
 model's, and a per-epoch check (`on_epoch`) that scores the weights after each epoch and
 keeps the best epoch's, stopping once no epoch has improved for `patience` epochs.
 """
+
 from __future__ import annotations
 
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from threading import Event
-from typing import Callable
 
 from engine.config import TrainConfig
 
@@ -61,7 +62,7 @@ def tokenize_for_loss(tokenizer, examples: list[Example], max_length: int) -> li
         prompt, completion = example
         head = tokenizer(prompt, add_special_tokens=False)["input_ids"]
         tail = tokenize_examples(tokenizer, [completion], max_length)[0]
-        head = head[-max(1, max_length - len(tail)):]
+        head = head[-max(1, max_length - len(tail)) :]
         out.append((head + tail, len(head)))
     return out
 
@@ -197,8 +198,8 @@ def train_lora(
     """Train the model's adapter on examples (texts or (prompt, completion) pairs).
     on_step(step, total, epoch, loss, seconds). With an anchor, config.anchor weighs its KL
     term. on_epoch(epoch) scores the weights before training (epoch 0) and after each epoch
-    (lower is better): the best epoch's weights are kept (the start's, if none beat it), and training stops after config.patience epochs without a
-    better score (0: runs every epoch)."""
+    (lower is better): the best epoch's weights are kept (the start's, if none beat it), and
+    training stops after config.patience epochs without a better score (0: runs every epoch)."""
     import torch
 
     if not examples:

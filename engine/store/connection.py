@@ -4,6 +4,7 @@ Only engine.store uses this. A write is one `with conn.write() as c:` block: BEG
 COMMIT at the end, ROLLBACK of the whole block on any error (ctrl-c included), so a killed
 process loses the step in flight and nothing else. A lock serialises threads sharing it.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -17,7 +18,6 @@ from sqlite_utils import Database
 from engine.session_lock import exclusive
 from engine.store.migrations import migrations
 from engine.store.rows import StoreError
-
 
 MIGRATION_LOCK = ".seal.lock"
 """Beside seal.db: held while a process switches the database to WAL and migrates it, so any

@@ -7,6 +7,7 @@ below (m002_..., m003_...) and the next Store() opening each database will apply
 Vocabularies (passage status, probe kind, ...) are checked in Python (rows.py), not with
 CHECK constraints, so a new value needs no table rebuild.
 """
+
 from __future__ import annotations
 
 from sqlite_utils import Database, Migrations

@@ -5,6 +5,7 @@ letters, digits, '-', '_' and '.', starting with a letter or digit (never '.', '
 hidden file), not a file seal keeps in the home, not a name Windows reserves. Names are
 unique regardless of case (the store checks that), so a case-insensitive disk is safe too.
 """
+
 from __future__ import annotations
 
 import re

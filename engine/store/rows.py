@@ -1,10 +1,11 @@
 """Rows -> domain dataclasses, plus the vocabularies the store accepts and their checks."""
+
 from __future__ import annotations
 
 import json
 import sqlite3
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from engine.domain import EditorRound, Passage, Probe, Score, SelfEdit, SessionInfo, Update
 from engine.probes import KINDS as PROBE_KINDS
@@ -24,7 +25,7 @@ ROUND_TRIGGERS = ("person", "auto")
 
 def now() -> str:
     """UTC timestamp in ISO 8601, e.g. 2025-01-31T12:00:00.123+00:00."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
 def check_one_of(what: str, value: object, allowed: Iterable[str]) -> None:
@@ -75,50 +76,80 @@ def session_info(row: sqlite3.Row) -> SessionInfo:
 
 def probe(row: sqlite3.Row) -> Probe:
     return Probe(
-        id=row["id"], passage_id=row["passage_id"], kind=row["kind"],
-        question=row["question"], answer=row["answer"], role=row["role"],
+        id=row["id"],
+        passage_id=row["passage_id"],
+        kind=row["kind"],
+        question=row["question"],
+        answer=row["answer"],
+        role=row["role"],
     )
 
 
 def passage(row: sqlite3.Row, probes: tuple[Probe, ...] = ()) -> Passage:
     return Passage(
-        id=row["id"], paper_id=row["paper_id"], position=row["position"],
-        title=row["title"], text=row["text"], status=row["status"], probes=probes,
+        id=row["id"],
+        paper_id=row["paper_id"],
+        position=row["position"],
+        title=row["title"],
+        text=row["text"],
+        status=row["status"],
+        probes=probes,
     )
 
 
 def self_edit(row: sqlite3.Row) -> SelfEdit:
     return SelfEdit(
-        id=row["id"], passage_id=row["passage_id"], strategy=row["strategy"],
-        text=row["text"], status=row["status"], decided_by=row["decided_by"],
-        reason=row["reason"], reward=row["reward"], damage=row["damage"],
-        editor_round=row["editor_round"], original_text=row["original_text"],
+        id=row["id"],
+        passage_id=row["passage_id"],
+        strategy=row["strategy"],
+        text=row["text"],
+        status=row["status"],
+        decided_by=row["decided_by"],
+        reason=row["reason"],
+        reward=row["reward"],
+        damage=row["damage"],
+        editor_round=row["editor_round"],
+        original_text=row["original_text"],
     )
 
 
 def update(row: sqlite3.Row) -> Update:
     return Update(
-        id=row["id"], version=row["version"], passage_id=row["passage_id"],
+        id=row["id"],
+        version=row["version"],
+        passage_id=row["passage_id"],
         params=json.loads(row["params"]),
         losses=tuple(float(x) for x in json.loads(row["losses"])),
-        adapter_path=row["adapter_path"], seconds=row["seconds"], examples=row["examples"],
-        parent_version=row["parent_version"], status=row["status"],
+        adapter_path=row["adapter_path"],
+        seconds=row["seconds"],
+        examples=row["examples"],
+        parent_version=row["parent_version"],
+        status=row["status"],
     )
 
 
 def score(row: sqlite3.Row) -> Score:
     return Score(
-        version=row["version"], probe_id=row["probe_id"], passage_id=row["passage_id"],
-        answer_nll=row["answer_nll"], f1=row["f1"], contains=row["contains"],
+        version=row["version"],
+        probe_id=row["probe_id"],
+        passage_id=row["passage_id"],
+        answer_nll=row["answer_nll"],
+        f1=row["f1"],
+        contains=row["contains"],
         answer=row["answer"],
     )
 
 
 def editor_round(row: sqlite3.Row) -> EditorRound:
     return EditorRound(
-        id=row["id"], number=row["number"], trigger=row["trigger"],
-        edit_ids=tuple(json.loads(row["edit_ids"])), params=json.loads(row["params"]),
+        id=row["id"],
+        number=row["number"],
+        trigger=row["trigger"],
+        edit_ids=tuple(json.loads(row["edit_ids"])),
+        params=json.loads(row["params"]),
         losses=tuple(float(x) for x in json.loads(row["losses"])),
-        adapter_path=row["adapter_path"], seconds=row["seconds"],
-        learned_passages=row["learned_passages"], created_at=row["created_at"],
+        adapter_path=row["adapter_path"],
+        seconds=row["seconds"],
+        learned_passages=row["learned_passages"],
+        created_at=row["created_at"],
     )

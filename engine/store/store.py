@@ -5,18 +5,19 @@ transaction, so a process killed mid-step loses that step and nothing else; writ
 idempotent where that is natural. Rows leave as engine.domain dataclasses, JSON decoded.
 One Store may be shared between threads.
 """
+
 from __future__ import annotations
 
 import math
 import sqlite3
 from pathlib import Path
 
-from engine.faults import crash_point
 from engine.domain import PaperDraft, Passage, Score, SelfEdit, SessionInfo, Update
+from engine.faults import crash_point
 from engine.store import rows
 from engine.store.connection import Connection
-from engine.store.names import check_session_name
 from engine.store.editor_rounds import EditorRoundsStore
+from engine.store.names import check_session_name
 from engine.store.rows import StoreError
 
 _SESSIONS = """
@@ -44,7 +45,7 @@ class Store(EditorRoundsStore):
     def close(self) -> None:
         self._c.close()
 
-    def __enter__(self) -> "Store":
+    def __enter__(self) -> Store:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -57,8 +58,10 @@ class Store(EditorRoundsStore):
         with self._c.write() as conn:
             same = conn.execute("SELECT name FROM sessions WHERE lower(name) = lower(?)", (name,)).fetchone()
             if same is not None:
-                raise StoreError(f"a session named {same[0]!r} already exists"
-                                 + ("" if same[0] == name else " (names differ only in case)"))
+                raise StoreError(
+                    f"a session named {same[0]!r} already exists"
+                    + ("" if same[0] == name else " (names differ only in case)")
+                )
             conn.execute(
                 "INSERT INTO sessions (name, config, current_version, created_at) VALUES (?, ?, 0, ?)",
                 (name, rows.to_json(config), rows.now()),
@@ -79,8 +82,9 @@ class Store(EditorRoundsStore):
 
     def update_session_config(self, session_id: int, config: dict) -> None:
         with self._c.write() as conn:
-            self._c.change(conn, "session", "UPDATE sessions SET config = ? WHERE id = ?",
-                           (rows.to_json(config), session_id))
+            self._c.change(
+                conn, "session", "UPDATE sessions SET config = ? WHERE id = ?", (rows.to_json(config), session_id)
+            )
 
     # -- papers and passages ----------------------------------------------------------
 
@@ -88,9 +92,7 @@ class Store(EditorRoundsStore):
         row = self._c.one("SELECT id FROM papers WHERE session_id = ? AND sha256 = ?", (session_id, sha256))
         return row["id"] if row else None
 
-    def add_paper(
-        self, session_id: int, draft: PaperDraft, probes: list[list[tuple[str, str, str]]]
-    ) -> list[Passage]:
+    def add_paper(self, session_id: int, draft: PaperDraft, probes: list[list[tuple[str, str, str]]]) -> list[Passage]:
         """Store a paper, its passages and their probes (probes[i] for passage i) at once."""
         if not draft.passages:
             raise StoreError(f"paper {draft.title!r} has no passages")
@@ -155,8 +157,14 @@ class Store(EditorRoundsStore):
         return rows.self_edit(self._c.need("self-edit", "SELECT * FROM self_edits WHERE id = ?", (edit_id,)))
 
     def add_self_edit(
-        self, passage_id: int, strategy: str, text: str, status: str = "pending",
-        decided_by: str | None = None, reason: str = "", editor_round: int | None = None,
+        self,
+        passage_id: int,
+        strategy: str,
+        text: str,
+        status: str = "pending",
+        decided_by: str | None = None,
+        reason: str = "",
+        editor_round: int | None = None,
     ) -> SelfEdit:
         """Store one candidate; editor_round names the editor round that helped write it."""
         rows.check_decision(status, decided_by)
@@ -165,14 +173,21 @@ class Store(EditorRoundsStore):
             edit_id = conn.execute(
                 "INSERT INTO self_edits (passage_id, strategy, text, status, decided_by, reason,"
                 " created_at, decided_at, editor_round) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (passage_id, strategy, text, status, decided_by, reason or "", stamp,
-                 None if status == "pending" else stamp, editor_round),
+                (
+                    passage_id,
+                    strategy,
+                    text,
+                    status,
+                    decided_by,
+                    reason or "",
+                    stamp,
+                    None if status == "pending" else stamp,
+                    editor_round,
+                ),
             ).lastrowid
         return self._self_edit(edit_id)
 
-    def decide_self_edit(
-        self, edit_id: int, status: str, decided_by: str | None, reason: str = ""
-    ) -> SelfEdit:
+    def decide_self_edit(self, edit_id: int, status: str, decided_by: str | None, reason: str = "") -> SelfEdit:
         """Record a decision. A person's decision stands: a policy's, the gate's or the filter's
         is ignored (the edit comes back as the person left it), whenever the person made theirs."""
         rows.check_decision(status, decided_by)
@@ -190,9 +205,13 @@ class Store(EditorRoundsStore):
         """Replace the text that trains; the first edit that changes it keeps the model's own
         text in original_text, and later edits leave that as it was."""
         with self._c.write() as conn:
-            self._c.change(conn, "self-edit",
-                           "UPDATE self_edits SET original_text = COALESCE(original_text,"
-                           " CASE WHEN text != ? THEN text END), text = ? WHERE id = ?", (text, text, edit_id))
+            self._c.change(
+                conn,
+                "self-edit",
+                "UPDATE self_edits SET original_text = COALESCE(original_text,"
+                " CASE WHEN text != ? THEN text END), text = ? WHERE id = ?",
+                (text, text, edit_id),
+            )
         return self._self_edit(edit_id)
 
     def self_edits(self, passage_id: int, status: str | None = None) -> list[SelfEdit]:
@@ -205,8 +224,16 @@ class Store(EditorRoundsStore):
     # -- updates ----------------------------------------------------------------------
 
     def add_update(
-        self, session_id: int, passage_id: int, version: int, params: dict, losses: list[float],
-        adapter_path: str, seconds: float, examples: int, parent_version: int | None = None,
+        self,
+        session_id: int,
+        passage_id: int,
+        version: int,
+        params: dict,
+        losses: list[float],
+        adapter_path: str,
+        seconds: float,
+        examples: int,
+        parent_version: int | None = None,
     ) -> Update:
         """Record a LoRA update; the session moves to its version and the passage is learned.
 
@@ -225,14 +252,24 @@ class Store(EditorRoundsStore):
             if old is None:
                 if parent_version is None:  # by default an update continues from the current version
                     parent_version = conn.execute(
-                        "SELECT current_version FROM sessions WHERE id = ?", (session_id,)).fetchone()[0]
+                        "SELECT current_version FROM sessions WHERE id = ?", (session_id,)
+                    ).fetchone()[0]
                 conn.execute(
                     "INSERT INTO updates (session_id, passage_id, version, params, losses, adapter_path,"
                     " seconds, examples, status, created_at, parent_version)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'active', ?, ?)",
-                    (session_id, passage_id, version, rows.to_json(params),
-                     rows.to_json([float(x) for x in losses]), adapter_path, float(seconds),
-                     int(examples), rows.now(), parent_version),
+                    (
+                        session_id,
+                        passage_id,
+                        version,
+                        rows.to_json(params),
+                        rows.to_json([float(x) for x in losses]),
+                        adapter_path,
+                        float(seconds),
+                        int(examples),
+                        rows.now(),
+                        parent_version,
+                    ),
                 )
             conn.execute("UPDATE sessions SET current_version = ? WHERE id = ?", (version, session_id))
             conn.execute("UPDATE passages SET status = 'learned' WHERE id = ?", (passage_id,))
@@ -244,8 +281,11 @@ class Store(EditorRoundsStore):
         are marked abandoned (kept in the history); passages only they had learned go back to
         'edits', edits intact."""
         with self._c.write() as conn:
-            parents = dict(conn.execute(
-                "SELECT version, parent_version FROM updates WHERE session_id = ?", (session_id,)).fetchall())
+            parents = dict(
+                conn.execute(
+                    "SELECT version, parent_version FROM updates WHERE session_id = ?", (session_id,)
+                ).fetchall()
+            )
             if version != 0 and version not in parents:
                 raise StoreError(f"no version {version} in this session")
             if path is None:
@@ -254,8 +294,10 @@ class Store(EditorRoundsStore):
                     path.add(v)
                     v = parents[v]
             for v in parents:
-                conn.execute("UPDATE updates SET status = ? WHERE session_id = ? AND version = ?",
-                             ("active" if v in path else "abandoned", session_id, v))
+                conn.execute(
+                    "UPDATE updates SET status = ? WHERE session_id = ? AND version = ?",
+                    ("active" if v in path else "abandoned", session_id, v),
+                )
             conn.execute("UPDATE sessions SET current_version = ? WHERE id = ?", (version, session_id))
             conn.execute(
                 "UPDATE passages SET status = 'edits' WHERE session_id = ? AND status = 'learned' AND id NOT IN"
@@ -266,8 +308,12 @@ class Store(EditorRoundsStore):
     def set_reward(self, edit_id: int, reward: float, damage: float) -> SelfEdit:
         """Store a reward-filter trial's result on a self-edit."""
         with self._c.write() as conn:
-            self._c.change(conn, "self-edit", "UPDATE self_edits SET reward = ?, damage = ? WHERE id = ?",
-                           (float(reward), float(damage), edit_id))
+            self._c.change(
+                conn,
+                "self-edit",
+                "UPDATE self_edits SET reward = ?, damage = ? WHERE id = ?",
+                (float(reward), float(damage), edit_id),
+            )
         return self._self_edit(edit_id)
 
     def updates(self, session_id: int) -> list[Update]:
@@ -283,19 +329,22 @@ class Store(EditorRoundsStore):
     def add_scores(self, session_id: int, scores: list[Score]) -> None:
         """Insert or replace scores; each probe must belong to the score's passage in this session."""
         with self._c.write() as conn:
-            owners = dict(conn.execute(
-                "SELECT pr.id, pr.passage_id FROM probes pr JOIN passages pa ON pa.id = pr.passage_id"
-                " WHERE pa.session_id = ?", (session_id,),
-            ).fetchall())
+            owners = dict(
+                conn.execute(
+                    "SELECT pr.id, pr.passage_id FROM probes pr JOIN passages pa ON pa.id = pr.passage_id"
+                    " WHERE pa.session_id = ?",
+                    (session_id,),
+                ).fetchall()
+            )
             for s in scores:
                 if owners.get(s.probe_id) != s.passage_id:
-                    raise StoreError(
-                        f"probe {s.probe_id} is not a probe of passage {s.passage_id} in this session"
-                    )
+                    raise StoreError(f"probe {s.probe_id} is not a probe of passage {s.passage_id} in this session")
                 if math.isnan(s.answer_nll):
                     raise StoreError(f"answer_nll of probe {s.probe_id} at version {s.version} is NaN")
-                conn.execute(_UPSERT_SCORE, (session_id, s.version, s.probe_id, s.passage_id,
-                                             s.answer_nll, s.f1, s.contains, s.answer))
+                conn.execute(
+                    _UPSERT_SCORE,
+                    (session_id, s.version, s.probe_id, s.passage_id, s.answer_nll, s.f1, s.contains, s.answer),
+                )
 
     def scores(self, session_id: int, version: int | None = None) -> list[Score]:
         sql, params = "SELECT * FROM scores WHERE session_id = ?", [session_id]
@@ -308,8 +357,10 @@ class Store(EditorRoundsStore):
         if math.isnan(answer_nll):
             raise StoreError(f"drift {part} at version {version} is NaN")
         with self._c.write() as conn:
-            conn.execute("INSERT OR REPLACE INTO drift_scores (session_id, version, part, answer_nll)"
-                         " VALUES (?, ?, ?, ?)", (session_id, version, part, answer_nll))
+            conn.execute(
+                "INSERT OR REPLACE INTO drift_scores (session_id, version, part, answer_nll) VALUES (?, ?, ?, ?)",
+                (session_id, version, part, answer_nll),
+            )
 
     def drift(self, session_id: int) -> dict[int, dict[str, float]]:
         """version -> {part: mean answer NLL} of the drift set."""

@@ -5,6 +5,7 @@ with the session's passage size and limit, a moment after the path or text last 
 how many passages, each one's title and first words, or why the file cannot be read. Add
 confirms it (its label says how many passages), Esc cancels.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass

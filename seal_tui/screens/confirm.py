@@ -1,4 +1,5 @@
 """A yes/no question before something that changes the session's course."""
+
 from __future__ import annotations
 
 from textual.app import ComposeResult

@@ -1,5 +1,6 @@
 """Asked before quitting while an update or an editor round trains; it names the work that
 runs (the session screen's busy()), and its text wraps to the dialog's width."""
+
 from __future__ import annotations
 
 from textual.app import ComposeResult
@@ -23,8 +24,11 @@ class ConfirmQuitScreen(ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         with Vertical(id="confirm", classes="dialog"):
             yield Label(f"[b]seal is {self.doing}.[/]", classes="dialog-title")
-            yield Label("Quit now? It stops after the step in flight, and nothing of it is kept: the current "
-                        "version stays, and every decision and accepted edit is kept.", id="question")
+            yield Label(
+                "Quit now? It stops after the step in flight, and nothing of it is kept: the current "
+                "version stays, and every decision and accepted edit is kept.",
+                id="question",
+            )
             with Horizontal(classes="buttons"):
                 yield Button("Quit (y)", variant="error", id="yes")
                 yield Button("Stay (n)", variant="primary", id="no")

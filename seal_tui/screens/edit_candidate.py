@@ -1,5 +1,6 @@
 """Rewrite a candidate by hand; what is saved is what trains if it is accepted (the store
 keeps the model's own text beside it)."""
+
 from __future__ import annotations
 
 from textual.app import ComposeResult
@@ -25,8 +26,9 @@ class EditCandidateScreen(ModalScreen[str | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="editor", classes="dialog"):
-            yield Label("[b]Edit the candidate[/] (ctrl+a selects all, ctrl+s saves, Esc cancels)",
-                        classes="dialog-title")
+            yield Label(
+                "[b]Edit the candidate[/] (ctrl+a selects all, ctrl+s saves, Esc cancels)", classes="dialog-title"
+            )
             yield EditText(self.text.strip(), id="edit-text", soft_wrap=True)
             with Horizontal(classes="buttons"):
                 yield Button("Save", variant="primary", id="save")

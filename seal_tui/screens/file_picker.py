@@ -1,4 +1,5 @@
 """Pick a paper from a directory tree (Enter on a file chooses it)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """The key map and how a session goes, on `?`."""
+
 from __future__ import annotations
 
 from textual.app import ComposeResult

@@ -1,6 +1,7 @@
 """Every update of the session, newest last, under tables of how each self-edit strategy and
 each editor round did. Each update shows the edits it trained on and those rejected (with who
 decided), and its passage's held-out answer NLL before and after it, against the base model."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -27,10 +28,12 @@ def rejected_edits(session, update) -> list:
 def nll_around(matrix, update) -> tuple[float | None, float | None, float | None]:
     """(base, before, after): the passage's held-out answer NLL under the base model, the
     version the update started from, and the version it made (None where not scored)."""
+
     def cell(version):
         if version not in matrix.rows or update.passage_id not in matrix.cols:
             return None
         return matrix.cell(version, update.passage_id)
+
     return cell(0), cell(update.parent_version), cell(update.version)
 
 
@@ -39,7 +42,9 @@ def trained_edits(session, update) -> list:
     veto does not change what it learned)."""
     texts = update.params.get("edits", {})
     trained = set(update.params.get("edit_ids", []))
-    return [replace(e, text=texts.get(str(e.id), e.text)) for e in session.self_edits(update.passage_id) if e.id in trained]
+    return [
+        replace(e, text=texts.get(str(e.id), e.text)) for e in session.self_edits(update.passage_id) if e.id in trained
+    ]
 
 
 class HistoryScreen(Screen):
@@ -61,8 +66,14 @@ class HistoryScreen(Screen):
                 yield Static("No updates yet: u on the session screen runs one.", classes="empty")
             for u in updates:
                 p = passages.get(u.passage_id)
-                yield UpdateEntry(u, p, label(p) if p else "?", trained_edits(self.session, u) if p else [],
-                                  rejected_edits(self.session, u) if p else [], nll_around(matrix, u))
+                yield UpdateEntry(
+                    u,
+                    p,
+                    label(p) if p else "?",
+                    trained_edits(self.session, u) if p else [],
+                    rejected_edits(self.session, u) if p else [],
+                    nll_around(matrix, u),
+                )
         yield Footer(compact=True)
 
     def on_mount(self) -> None:

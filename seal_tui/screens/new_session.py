@@ -2,6 +2,7 @@
 per update, how often the editor trains itself, probe kind, shared or per-paper adapters,
 accept policy (heuristic gate, reward filter, all, none), the model, and a file of self-edits
 written by someone else."""
+
 from __future__ import annotations
 
 from textual.app import ComposeResult
@@ -11,8 +12,16 @@ from textual.markup import escape
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select
 
-from engine.config import (ADAPTER_MODES, PRESETS, PROBE_KINDS, ConfigError, EditorConfig, GenerationConfig,
-                           SessionConfig, preset)
+from engine.config import (
+    ADAPTER_MODES,
+    PRESETS,
+    PROBE_KINDS,
+    ConfigError,
+    EditorConfig,
+    GenerationConfig,
+    SessionConfig,
+    preset,
+)
 from engine.imported_edits import ImportedEditsError, load_edits
 from engine.policies import POLICIES
 from engine.runtime.models import ModelFileError, check_model_files
@@ -20,8 +29,12 @@ from engine.selfedit import STRATEGIES
 from engine.store import StoreError
 from engine.store.names import check_session_name
 
-NUMBERS = (("candidates", "generation", "candidates", int), ("epochs", "train", "epochs", int),
-           ("editor-every", "editor", "every", int), ("replay", None, "replay", float))
+NUMBERS = (
+    ("candidates", "generation", "candidates", int),
+    ("epochs", "train", "epochs", int),
+    ("editor-every", "editor", "every", int),
+    ("replay", None, "replay", float),
+)
 """The form's number fields: (input id, config section or None for the session level, setting,
 type). An empty field leaves the setting at its default (epochs: the recipe's)."""
 
@@ -39,45 +52,88 @@ class NewSessionScreen(ModalScreen[tuple[str, SessionConfig] | None]):
                 yield Input(placeholder="e.g. velmora", id="name", compact=True)
             with Horizontal(classes="field"):
                 yield Label("strategy", classes="field-label")
-                yield Select([(s.name, s.name) for s in STRATEGIES.values()],
-                             value=SessionConfig.strategy, allow_blank=False, id="strategy", compact=True)
+                yield Select(
+                    [(s.name, s.name) for s in STRATEGIES.values()],
+                    value=SessionConfig.strategy,
+                    allow_blank=False,
+                    id="strategy",
+                    compact=True,
+                )
             with Horizontal(classes="field"):
                 yield Label("candidates", classes="field-label")
                 yield Input(str(GenerationConfig.candidates), type="integer", id="candidates", compact=True)
                 yield Label("replay", classes="field-label inline")
-                yield Input(f"{SessionConfig.replay:g}", type="number", id="replay", compact=True,
-                            tooltip="Earlier passages' examples mixed into each update, as a share of the new ones (0: plain SEAL)")
+                yield Input(
+                    f"{SessionConfig.replay:g}",
+                    type="number",
+                    id="replay",
+                    compact=True,
+                    tooltip="Earlier passages' examples mixed into each update, "
+                    "as a share of the new ones (0: plain SEAL)",
+                )
             with Horizontal(classes="field"):
                 yield Label("epochs", classes="field-label")
-                yield Input("", placeholder="recipe's", type="integer", id="epochs", compact=True,
-                            tooltip="LoRA epochs per update, at most (empty: the recipe's, 5; SEAL's preset: 10)")
+                yield Input(
+                    "",
+                    placeholder="recipe's",
+                    type="integer",
+                    id="epochs",
+                    compact=True,
+                    tooltip="LoRA epochs per update, at most (empty: the recipe's, 5; SEAL's preset: 10)",
+                )
                 yield Label("editor every", classes="field-label inline")
-                yield Input(str(EditorConfig.every), type="integer", id="editor-every", compact=True,
-                            tooltip="Train the self-edit editor after every N learned passages (0: only on i)")
+                yield Input(
+                    str(EditorConfig.every),
+                    type="integer",
+                    id="editor-every",
+                    compact=True,
+                    tooltip="Train the self-edit editor after every N learned passages (0: only on i)",
+                )
             with Horizontal(classes="field"):
                 yield Label("probes", classes="field-label")
-                yield Select([(k, k) for k in PROBE_KINDS], value=SessionConfig.probes, allow_blank=False, id="probes",
-                             compact=True)
+                yield Select(
+                    [(k, k) for k in PROBE_KINDS],
+                    value=SessionConfig.probes,
+                    allow_blank=False,
+                    id="probes",
+                    compact=True,
+                )
                 yield Label("adapters", classes="field-label inline")
-                yield Select([(k, k) for k in ADAPTER_MODES], value=SessionConfig.adapters, allow_blank=False, id="adapters",
-                             compact=True, tooltip="shared: one adapter for all papers; per-paper: one per paper, "
-                                                   "so learning one paper cannot move another's scores")
+                yield Select(
+                    [(k, k) for k in ADAPTER_MODES],
+                    value=SessionConfig.adapters,
+                    allow_blank=False,
+                    id="adapters",
+                    compact=True,
+                    tooltip="shared: one adapter for all papers; per-paper: one per paper, "
+                    "so learning one paper cannot move another's scores",
+                )
             with Horizontal(classes="field"):
                 yield Label("accept", classes="field-label")
-                yield Select([(k, k) for k in POLICIES], value=SessionConfig.accept, allow_blank=False, id="accept",
-                             compact=True)
+                yield Select(
+                    [(k, k) for k in POLICIES], value=SessionConfig.accept, allow_blank=False, id="accept", compact=True
+                )
                 yield Label("recipe", classes="field-label inline")
-                yield Select([(k, k) for k in PRESETS], value="default", allow_blank=False, id="preset", compact=True,
-                             tooltip="default: lr 3e-4, anchor, per-epoch check, grounded lines; "
-                                     "seal: SEAL's lr 1e-3 and 10 epochs, to reproduce the paper")
+                yield Select(
+                    [(k, k) for k in PRESETS],
+                    value="default",
+                    allow_blank=False,
+                    id="preset",
+                    compact=True,
+                    tooltip="default: lr 3e-4, anchor, per-epoch check, grounded lines; "
+                    "seal: SEAL's lr 1e-3 and 10 epochs, to reproduce the paper",
+                )
             with Horizontal(classes="field"):
                 yield Label("model", classes="field-label")
                 yield Input(placeholder="GGUF path (empty: the embedded SmolLM2)", id="gguf", compact=True)
             with Horizontal(classes="field"):
                 yield Label("edits from", classes="field-label")
-                yield Input(placeholder="SEAL-format JSON of self-edits (empty: the model writes them)",
-                            id="edits-from", compact=True,
-                            tooltip="Passages found in this file take its completions as self-edits, e.g. a stronger model's")
+                yield Input(
+                    placeholder="SEAL-format JSON of self-edits (empty: the model writes them)",
+                    id="edits-from",
+                    compact=True,
+                    tooltip="Passages found in this file take its completions as self-edits, e.g. a stronger model's",
+                )
             yield Label("", id="strategy-help", classes="dim")
             yield Label("", id="form-error")
             with Horizontal(classes="buttons"):
@@ -121,7 +177,9 @@ class NewSessionScreen(ModalScreen[tuple[str, SessionConfig] | None]):
             "probes": self.query_one("#probes", Select).value,
             "adapters": self.query_one("#adapters", Select).value,
             "accept": self.query_one("#accept", Select).value,
-            "generation": {}, "train": preset(self.query_one("#preset", Select).value)["train"], "editor": {},
+            "generation": {},
+            "train": preset(self.query_one("#preset", Select).value)["train"],
+            "editor": {},
         }
         for field, section, key, kind in NUMBERS:
             text = self.query_one(f"#{field}", Input).value.strip()

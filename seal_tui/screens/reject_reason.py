@@ -1,4 +1,5 @@
 """Reject a candidate with a reason (x on a card): one line, optional; r rejects without asking."""
+
 from __future__ import annotations
 
 from textual.app import ComposeResult

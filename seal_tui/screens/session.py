@@ -9,6 +9,7 @@ is refused with one warning, and the view follows what the writer stores. While 
 the reward filter or an editor round runs, decisions and texts are frozen: what trains is
 what was decided before it started, and the cards always show what the store holds.
 """
+
 from __future__ import annotations
 
 import threading
@@ -27,8 +28,16 @@ from engine.evaluate import METRICS
 from engine.probes import kinds_label
 from seal_tui.failure_text import failure_text
 from seal_tui.messages import (
-    CandidateDecided, CandidateEditRequested, CellSelected, EngineEvent, PassageSelected,
-    PaperRequested, RuntimeFailed, RuntimeReady, TrainProgress, WorkDone,
+    CandidateDecided,
+    CandidateEditRequested,
+    CellSelected,
+    EngineEvent,
+    PaperRequested,
+    PassageSelected,
+    RuntimeFailed,
+    RuntimeReady,
+    TrainProgress,
+    WorkDone,
 )
 from seal_tui.screens.session_access import OPEN_FAILURES, WATCH_S, SessionAccess
 from seal_tui.screens.session_workers import SessionWorkers
@@ -98,8 +107,12 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
         try:
             self.session = self._open()
         except OPEN_FAILURES as exc:
-            self.notify(failure_text(exc, self.app.home.path / "seal.db"),
-                        title=f"Cannot open {self.session_name}", severity="error", timeout=10)
+            self.notify(
+                failure_text(exc, self.app.home.path / "seal.db"),
+                title=f"Cannot open {self.session_name}",
+                severity="error",
+                timeout=10,
+            )
             self.closed = True
             self.app.pop_screen()
             return
@@ -136,8 +149,12 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
         cfg = self.session.config
         name = self.model_name.removesuffix(".gguf")
         state = "has closed it (reopen to write)" if self.writer_gone else "is writing it"
-        model = {"loading": "model loading…", "ready": name, "failed": "model failed to load",
-                 "read-only": f"read-only: {self.writer or 'another process'} {state}"}[self.model_state]
+        model = {
+            "loading": "model loading…",
+            "ready": name,
+            "failed": "model failed to load",
+            "read-only": f"read-only: {self.writer or 'another process'} {state}",
+        }[self.model_state]
         rounds = self.session.editor_rounds()
         editor = f" · editor r{rounds[-1].number}" if rounds and cfg.editor.scale > 0 else ""
         probes = kinds_label(cfg.probes, (q for p in self.session.passages() for q in p.probes))  # as made
@@ -186,8 +203,9 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
         scores = self.session.scores(version)
         scores = [s for s in scores if s.passage_id == passage.id]
         base = scores if version == 0 else [s for s in self.session.scores(0) if s.passage_id == passage.id]
-        self.query_one(ProbeDetail).show(passage, label(passage), version, scores, base,
-                                         self.session.config.greedy_answers)
+        self.query_one(ProbeDetail).show(
+            passage, label(passage), version, scores, base, self.session.config.greedy_answers
+        )
 
     # -- actions -------------------------------------------------------------------
     def check_action(self, action: str, parameters) -> bool | None:
@@ -207,8 +225,9 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
         if not self._writable():
             return
         cfg = self.session.config
-        self.app.push_screen(AddPaperScreen(cfg.passage_tokens, cfg.max_passages),
-                             lambda request: request and self.add_paper(request))
+        self.app.push_screen(
+            AddPaperScreen(cfg.passage_tokens, cfg.max_passages), lambda request: request and self.add_paper(request)
+        )
 
     def _selected(self):
         passage = self.passage
@@ -274,7 +293,9 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
             return
         version = matrix.rows[self.query_one(Heatmap).cursor[0]]
         if version == self.session.current_version:
-            self.notify(f"{version_label(version)} is already the current version: pick an earlier row.", severity="warning")
+            self.notify(
+                f"{version_label(version)} is already the current version: pick an earlier row.", severity="warning"
+            )
             return
         path = self.session.path_to(version)
         leaving = [u.version for u in self.session.updates() if u.status == "active" and u.version not in path]
@@ -286,8 +307,9 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
             if yes and self._writable() and not self.busy():
                 self.rollback(version)
 
-        self.app.push_screen(ConfirmScreen(f"Make {version_label(version)} current again?{stay}",
-                                           "Roll back (y)", "Keep (n)"), answer)
+        self.app.push_screen(
+            ConfirmScreen(f"Make {version_label(version)} current again?{stay}", "Roll back (y)", "Keep (n)"), answer
+        )
 
     def rollback(self, version: int) -> None:
         """A quick write in place; generation then follows the version in a worker."""
@@ -422,14 +444,20 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
                 self.notify(f"v{v} trained: loss {a:.3f} → {b:.3f}")
             case ev.EditorRoundDone(number=n, pairs=pairs, trigger=trigger, loss_first=a, loss_last=b):
                 how = "automatic " if trigger == "auto" else ""
-                self.notify(f"Editor round {n} ({how}on {pairs} kept self-edits): loss {a:.3f} → {b:.3f}. "
-                            "New candidates are written with it; h compares rounds.", title="Editor")
+                self.notify(
+                    f"Editor round {n} ({how}on {pairs} kept self-edits): loss {a:.3f} → {b:.3f}. "
+                    "New candidates are written with it; h compares rounds.",
+                    title="Editor",
+                )
                 self._subtitle()
             case ev.ScoresReady():
                 self.refresh_matrix()
             case ev.Cancelled(what=what):
                 again = " Nothing of it is kept: the next update starts over from step 1." if what == "update" else ""
-                self.notify(f"The {what} was cancelled; version v{self.session.current_version} stays.{again}", severity="warning")
+                self.notify(
+                    f"The {what} was cancelled; version v{self.session.current_version} stays.{again}",
+                    severity="warning",
+                )
 
     def on_train_progress(self, m: TrainProgress) -> None:
         self.query_one(UpdateProgress).step(m.step, m.total, m.epoch, m.loss, m.seconds, m.losses)

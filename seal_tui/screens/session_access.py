@@ -3,6 +3,7 @@ process that writes it, and refuse keys that would write while read-only or chan
 decision while work reads the decisions. A mixin for SessionScreen (session, workers,
 model_state, writer, writer_gone, closed, stop).
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -44,17 +45,26 @@ class SessionAccess:
             self.writer = f"process {holder.pid} ({holder.command})" if holder else "another process"
             session = home.open(self.session_name, runtime=NoModel("the session is open read-only"), read_only=True)
             who = holder.describe() if holder else "another process"
-            self.notify(f"{self.session_name} is open read-only, without the model: {who} is writing it. "
-                        "Reopen it here once that process has closed it to work on it.",
-                        title="Read-only", severity="warning", timeout=12)
+            self.notify(
+                f"{self.session_name} is open read-only, without the model: {who} is writing it. "
+                "Reopen it here once that process has closed it to work on it.",
+                title="Read-only",
+                severity="warning",
+                timeout=12,
+            )
             return session
 
     def _signature(self):
         """What changes on screen when the writing process stores something."""
         passages = self.session.passages()
         edits = self.session.self_edits(self.passage_id) if self.passage_id is not None else []
-        return (self.session.current_version, len(self.session.updates()), [(p.id, p.status) for p in passages],
-                [(e.id, e.status, e.decided_by, e.text, e.reward) for e in edits], len(self.session.scores()))
+        return (
+            self.session.current_version,
+            len(self.session.updates()),
+            [(p.id, p.status) for p in passages],
+            [(e.id, e.status, e.decided_by, e.text, e.reward) for e in edits],
+            len(self.session.scores()),
+        )
 
     def _follow_writer(self) -> None:
         """Read-only: show what the writer stored since the last look (cheap when nothing did)."""
@@ -109,7 +119,7 @@ class SessionAccess:
         """Whether a decision or a text may change now: not while work reads them."""
         if not self._writable():
             return False
-        if (frozen := self._mine(FROZEN)):
+        if frozen := self._mine(FROZEN):
             self.notify(FROZEN[frozen[0].group], severity="warning")
             return False
         return True
@@ -117,13 +127,16 @@ class SessionAccess:
     def _can_start(self, needs_model: bool = True) -> bool:
         if not self._writable():
             return False
-        if (doing := self.busy()):
+        if doing := self.busy():
             self.notify(f"Busy {doing}; Esc cancels it.", severity="warning")
             return False
         if needs_model and self.model_state != "ready":
-            why = f"the model failed to load: {self.model_error}" if self.model_state == "failed" else "the model is still loading"
+            why = (
+                f"the model failed to load: {self.model_error}"
+                if self.model_state == "failed"
+                else "the model is still loading"
+            )
             self.notify(f"Cannot start yet: {why}.", severity="warning")
             return False
         self.stop = threading.Event()
         return True
-

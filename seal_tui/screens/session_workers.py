@@ -10,6 +10,7 @@ released. Work still running in a thread then (a quit during an update, which st
 the step in flight) gives it back when it ends, so the lock is never released under a write;
 a model that finishes loading after the person left is closed, not attached.
 """
+
 from __future__ import annotations
 
 import functools
@@ -19,8 +20,8 @@ from textual import work
 
 from engine import events as ev
 from engine.domain import version_label
-from engine.session import NoModel
 from engine.ingest import paper_from_text, read_paper
+from engine.session import NoModel
 from seal_tui.messages import EngineEvent, PaperRequested, RuntimeReady, TrainProgress, WorkDone
 from seal_tui.render import update_note
 from seal_tui.widgets.passage_list import label
@@ -32,6 +33,7 @@ TOKEN_BATCH_S = 1 / 30
 
 def holds_session(method):
     """A worker body that writes the session: the session is given back after it ends."""
+
     @functools.wraps(method)
     def run(self, *args, **kwargs):
         with self._guard:
@@ -44,6 +46,7 @@ def holds_session(method):
                 last = self.closed and self._working == 0
             if last:
                 self._give_back()
+
     return run
 
 
@@ -85,11 +88,14 @@ class SessionWorkers:
             flush()
             if isinstance(event, ev.TrainStep):
                 losses.append(event.loss)
-                self.post_message(TrainProgress(event.step, event.total, event.epoch, event.loss, event.seconds, tuple(losses)))
+                self.post_message(
+                    TrainProgress(event.step, event.total, event.epoch, event.loss, event.seconds, tuple(losses))
+                )
             else:
                 if isinstance(event, ev.Stage) and event.name in ("train", "editor"):
                     losses.clear()
                 self.post_message(EngineEvent(event))
+
         return on_event
 
     def release(self) -> None:
@@ -165,8 +171,10 @@ class SessionWorkers:
         and a warning names every passage the new version scores worse than base."""
         update = self.session.step(passage, self._reporter(), self.stop)
         if update is None:
-            note = (f"update cancelled: {version_label(self.session.current_version)} stays; "
-                    "the next u trains again from step 1")
+            note = (
+                f"update cancelled: {version_label(self.session.current_version)} stays; "
+                "the next u trains again from step 1"
+            )
         else:
             labels = {p.id: label(p) for p in self.session.passages()}
             note, warning = update_note(self.session.matrix("answer_nll"), update.version, passage.id, labels)

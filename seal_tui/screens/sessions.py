@@ -1,5 +1,6 @@
 """Pick a session, create one, or (on a first run) start the demo on the sample paper.
 A session another process writes is marked; it opens read-only."""
+
 from __future__ import annotations
 
 import os
@@ -70,9 +71,13 @@ class SessionsScreen(Screen):
         for s in sessions:
             cfg = s.config
             text = Text.assemble(
-                (s.name, "bold"), (f"  v{s.current_version}", "green"),
-                (f"  {s.passages} passage(s) · {s.updates} update(s) · {cfg.get('strategy', '')} · "
-                 f"{cfg.get('generation', {}).get('candidates', '?')} candidates · probes {cfg.get('probes', '')}", "dim"),
+                (s.name, "bold"),
+                (f"  v{s.current_version}", "green"),
+                (
+                    f"  {s.passages} passage(s) · {s.updates} update(s) · {cfg.get('strategy', '')} · "
+                    f"{cfg.get('generation', {}).get('candidates', '?')} candidates · probes {cfg.get('probes', '')}",
+                    "dim",
+                ),
             )
             if (holder := writer_of(self.app.home, s.name)) is not None:
                 text.append(f"  (open in process {holder.pid}, {holder.command}: read-only here)", style="dim italic")

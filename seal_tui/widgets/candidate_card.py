@@ -1,6 +1,7 @@
 """One self-edit candidate: its strategy, its (streaming) text, the gate's verdict, the reward
 filter's scores when it has run, the decision, and whether a person edited the text (o shows
 the model's own)."""
+
 from __future__ import annotations
 
 from rich.console import Group
@@ -120,8 +121,10 @@ class CandidateCard(Static, can_focus=True):
     def _scores(self) -> Text:
         damage = self.damage or 0.0
         return Text.assemble(
-            (" · reward ", "dim"), (f"{self.reward:+.2f}", "green" if self.reward > 0 else "red"),
-            (" · damage ", "dim"), (f"{damage:+.2f}", "red" if damage > 0 else "green"),
+            (" · reward ", "dim"),
+            (f"{self.reward:+.2f}", "green" if self.reward > 0 else "red"),
+            (" · damage ", "dim"),
+            (f"{damage:+.2f}", "red" if damage > 0 else "green"),
         )
 
     # -- keys ----------------------------------------------------------------------

@@ -1,4 +1,5 @@
 """The selected passage's candidates, one card each, in the order they were written."""
+
 from __future__ import annotations
 
 from textual.containers import VerticalScroll
@@ -24,7 +25,9 @@ class CandidateList(VerticalScroll, can_focus=False):
     def cards(self) -> list[CandidateCard]:
         return [self._cards[i] for i in sorted(self._cards)]
 
-    def show(self, passage_id: int | None, strategy: str, edits: list[SelfEdit], verdicts: dict[int, tuple[bool, str]]) -> None:
+    def show(
+        self, passage_id: int | None, strategy: str, edits: list[SelfEdit], verdicts: dict[int, tuple[bool, str]]
+    ) -> None:
         """Redraw from stored state, keeping focus on the same card where there is one."""
         focused = self.screen.focused if self.is_attached else None
         focus_index = focused.index if isinstance(focused, CandidateCard) and focused in self.cards else None

@@ -1,4 +1,5 @@
 """Editor rounds: how acceptance and reward changed once each round wrote the candidates."""
+
 from __future__ import annotations
 
 from rich import box
@@ -15,8 +16,14 @@ class EditorRounds(Static):
         if not rounds:
             self.update("No editor rounds yet: i on the session screen trains the editor on the kept self-edits.")
             return
-        table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), show_edge=False, expand=False, title="editor rounds",
-                      title_justify="left")
+        table = Table(
+            box=box.SIMPLE_HEAD,
+            padding=(0, 1),
+            show_edge=False,
+            expand=False,
+            title="editor rounds",
+            title_justify="left",
+        )
         for name in EDITOR_COLUMNS:
             table.add_column(name, justify="right")
         for row in editor_rows(rounds, stats):

@@ -10,6 +10,7 @@ gain (against the version before learning), forgetting (since its best) and the 
 version against base, since a gain can hide a passage that still sits above the base model;
 a cell worse than base is marked "!".
 """
+
 from __future__ import annotations
 
 from rich.text import Text
@@ -25,6 +26,8 @@ from seal_tui.render import change_style, drift_cell, vs_base, worse_than_base
 
 CELL = 7
 LABEL = 8
+
+
 def colour(value: float, lo: float, hi: float, lower_is_better: bool) -> str:
     """Green for good, red for bad, on the range of values shown."""
     t = 0.5 if hi <= lo else (value - lo) / (hi - lo)
@@ -127,7 +130,7 @@ class Heatmap(Widget, can_focus=True):
         shown = self._window(width)
         out = Text(no_wrap=True)
         out.append(" " * width)
-        for col in m.cols[shown.start:shown.stop]:
+        for col in m.cols[shown.start : shown.stop]:
             out.append(self.labels.get(col, f"#{col}").center(CELL), style="bold")
         out.append("drift".center(CELL), style="bold italic")
         for r, (version, row) in enumerate(zip(m.rows, m.values)):
@@ -138,7 +141,7 @@ class Heatmap(Widget, can_focus=True):
                 tag += " abandoned"
             elif version in learned_by:
                 tag += f"+{self.labels.get(learned_by[version], '?')}"
-            out.append(tag[:width - 1].ljust(width), style="dim" if gone else "bold" if version == current else "")
+            out.append(tag[: width - 1].ljust(width), style="dim" if gone else "bold" if version == current else "")
             for c, (col, value) in enumerate(zip(m.cols, row)):
                 if c not in shown:
                     continue
@@ -164,12 +167,12 @@ class Heatmap(Widget, can_focus=True):
         for name, attr in (("gain", "gain"), ("forget", "forgetting")):
             out.append("\n")
             out.append(name.ljust(width), style="italic")
-            for s in summaries[shown.start:shown.stop]:
+            for s in summaries[shown.start : shown.stop]:
                 v = getattr(s, attr)
                 out.append(("-" if v is None else f"{v:+.2f}").center(CELL), style="dim" if v is None else "")
         out.append("\n")
         out.append("vs base".ljust(width), style="italic")
-        for col in m.cols[shown.start:shown.stop]:
+        for col in m.cols[shown.start : shown.stop]:
             found = vs_base(m, current, col) if current else None
             if found is None:
                 out.append("-".center(CELL), style="dim")

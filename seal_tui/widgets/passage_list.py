@@ -1,4 +1,5 @@
 """The session's passages in order, each with its status and its probe questions."""
+
 from __future__ import annotations
 
 from rich.text import Text

@@ -2,6 +2,7 @@
 answer and its answer NLL under the base model and under the selected version (and the
 model's greedy answer under each when the session scores them), in a scrollable area: Tab
 to it, then the arrows scroll."""
+
 from __future__ import annotations
 
 from rich.text import Text
@@ -12,15 +13,16 @@ from textual.widgets import Static
 from engine.domain import Passage, Score, version_label
 from seal_tui.render import WORSE
 
-
 ROLES = {"heldout": ("held-out", "bold cyan"), "reward": ("reward", "bold magenta")}
 ROLE_NOTE = "held-out probes make the heatmap; reward probes steer the filter and the training check."
-GREEDY_OFF = ("What the model answers is not shown: greedy answers are off in this session. A session "
-              "made with `seal run PAPER --session NAME --greedy` scores them, before and after.")
+GREEDY_OFF = (
+    "What the model answers is not shown: greedy answers are off in this session. A session "
+    "made with `seal run PAPER --session NAME --greedy` scores them, before and after."
+)
 
 
 def _nll(before: Score | None, after: Score | None, version: int) -> Text:
-    """"NLL base 6.00 → v2 2.00 (-4.00)", red when the version is worse than base."""
+    """ "NLL base 6.00 → v2 2.00 (-4.00)", red when the version is worse than base."""
     out = Text("NLL base ")
     out.append("·" if before is None else f"{before.answer_nll:.2f}", style="bold")
     if version == 0:
@@ -47,8 +49,9 @@ def _said(before: Score | None, after: Score | None, version: int) -> Text | Non
     return out
 
 
-def probe_text(passage: Passage, label: str, version: int, scores: list[Score], base_scores: list[Score],
-               greedy: bool) -> Text:
+def probe_text(
+    passage: Passage, label: str, version: int, scores: list[Score], base_scores: list[Score], greedy: bool
+) -> Text:
     """The passage's probes, held-out ones first (those are what the heatmap shows)."""
     at = {s.probe_id: s for s in scores}
     base = {s.probe_id: s for s in base_scores}
@@ -86,8 +89,15 @@ class ProbeDetail(VerticalScroll, can_focus=True):
     def compose(self) -> ComposeResult:
         yield self.body
 
-    def show(self, passage: Passage | None, label: str, version: int | None, scores: list[Score],
-             base_scores: list[Score] = (), greedy: bool = False) -> None:
+    def show(
+        self,
+        passage: Passage | None,
+        label: str,
+        version: int | None,
+        scores: list[Score],
+        base_scores: list[Score] = (),
+        greedy: bool = False,
+    ) -> None:
         """scores: the passage's scores at `version`; base_scores: at the base model."""
         if passage is None or version is None:
             shown = Text("Select a passage or a heatmap cell to see its probes.", style="dim")

@@ -1,6 +1,7 @@
 """The session at a glance: version, passages learned, mean gain and forgetting, BWT, and
 the learned passages against the base model, with a warning for any passage the current
 version scores worse than base (a gain over the version before can hide one)."""
+
 from __future__ import annotations
 
 from rich.text import Text
@@ -27,20 +28,33 @@ class SessionStats(Static):
         forgets = [s.forgetting for s in summaries if s.forgetting is not None]
         learned = sum(1 for s in summaries if s.learned_at is not None)
         text = Text.assemble(
-            ("version ", "dim"), (f"v{version}", "bold"),
-            ("  learned ", "dim"), (f"{learned}/{passages}", "bold"),
-            ("  gain ", "dim"), (_fmt(_mean(gains)), "bold red" if (_mean(gains) or 0) < 0 else "bold green"),
-            ("  forgetting ", "dim"), (_fmt(_mean(forgets)), "bold red"),
-            ("  BWT ", "dim"), (_fmt(bwt), "bold"),
+            ("version ", "dim"),
+            (f"v{version}", "bold"),
+            ("  learned ", "dim"),
+            (f"{learned}/{passages}", "bold"),
+            ("  gain ", "dim"),
+            (_fmt(_mean(gains)), "bold red" if (_mean(gains) or 0) < 0 else "bold green"),
+            ("  forgetting ", "dim"),
+            (_fmt(_mean(forgets)), "bold red"),
+            ("  BWT ", "dim"),
+            (_fmt(bwt), "bold"),
         )
-        now = [found for s in summaries if s.learned_at is not None and version != 0
-               and (found := vs_base(matrix, version, s.passage_id)) is not None]
+        now = [
+            found
+            for s in summaries
+            if s.learned_at is not None
+            and version != 0
+            and (found := vs_base(matrix, version, s.passage_id)) is not None
+        ]
         change = _mean([found[2] for found in now])
         text.append("  vs base ", "dim")
         text.append(_fmt(change), "bold " + change_style(matrix, change) if change is not None else "bold")
         worse = [col for col in matrix.cols if worse_than_base(matrix, version, col)]
         if worse:
-            cells = ", ".join(f"{labels.get(col, '?')} {b:.2f} → {v:.2f}"
-                              for col in worse for b, v, _ in [vs_base(matrix, version, col)])
+            cells = ", ".join(
+                f"{labels.get(col, '?')} {b:.2f} → {v:.2f}"
+                for col in worse
+                for b, v, _ in [vs_base(matrix, version, col)]
+            )
             text.append(f"\n⚠ worse than base now: {cells}", "bold red")
         self.update(text)

@@ -1,8 +1,9 @@
 """Per strategy: candidates written, accepted, acceptance rate and mean filter reward."""
+
 from __future__ import annotations
 
-from rich.table import Table
 from rich import box
+from rich.table import Table
 from textual.widgets import Static
 
 
@@ -20,7 +21,10 @@ class StrategyStats(Static):
         for strategy, row in sorted(stats.items()):
             reward = row.get("mean_reward")
             table.add_row(
-                strategy, str(row["candidates"]), str(row["accepted"]), f"{row['acceptance']:.0%}",
+                strategy,
+                str(row["candidates"]),
+                str(row["accepted"]),
+                f"{row['acceptance']:.0%}",
                 "-" if reward is None else f"{reward:+.2f}",
             )
         self.update(table)

@@ -1,6 +1,7 @@
 """One update in the history: what it learned, with which settings, its loss curve, its
 passage's held-out answer NLL before and after against the base model, and its edits, the
 rejected ones too (marked, with who decided)."""
+
 from __future__ import annotations
 
 from rich.text import Text
@@ -18,11 +19,11 @@ def gist(text: str, width: int = 110) -> str:
     """A self-edit on one line: its content lines joined, headings and bullets dropped."""
     lines = [x.strip(" -*") for x in text.splitlines() if x.strip() and not x.strip().endswith(":")]
     joined = " / ".join(lines)
-    return joined if len(joined) <= width else joined[:width - 1] + "…"
+    return joined if len(joined) <= width else joined[: width - 1] + "…"
 
 
 def nll_line(label: str, update: Update, base: float | None, before: float | None, after: float | None) -> Text:
-    """"P1 held-out NLL: base 6.00 → v1 2.00 (-4.00 vs base)", with the start version when it
+    """ "P1 held-out NLL: base 6.00 → v1 2.00 (-4.00 vs base)", with the start version when it
     is not the base model, and a warning when the update left the passage worse than base."""
     fmt = lambda v: "·" if v is None else f"{v:.2f}"  # noqa: E731
     out = Text(f"{label} held-out NLL: ", style="dim")
@@ -32,15 +33,24 @@ def nll_line(label: str, update: Update, base: float | None, before: float | Non
     out.append(f" → {version_label(update.version)} {fmt(after)}", style="bold")
     if base is not None and after is not None:
         change = after - base
-        out.append(f" ({change:+.2f} vs base)", style="bold red" if change > WORSE else "green" if change < -WORSE else "")
+        out.append(
+            f" ({change:+.2f} vs base)", style="bold red" if change > WORSE else "green" if change < -WORSE else ""
+        )
         if change > WORSE:
             out.append("  ⚠ worse than base", style="bold red")
     return out
 
 
 class UpdateEntry(Vertical):
-    def __init__(self, update: Update, passage: Passage | None, label: str, accepted: list[SelfEdit],
-                 rejected: list[SelfEdit] = (), nll: tuple[float | None, float | None, float | None] = (None, None, None)) -> None:
+    def __init__(
+        self,
+        update: Update,
+        passage: Passage | None,
+        label: str,
+        accepted: list[SelfEdit],
+        rejected: list[SelfEdit] = (),
+        nll: tuple[float | None, float | None, float | None] = (None, None, None),
+    ) -> None:
         """rejected: the passage's rejected edits; nll: (base, before, after) held-out answer
         NLL of the passage (history.nll_around)."""
         super().__init__(classes="update-entry")
@@ -50,7 +60,9 @@ class UpdateEntry(Vertical):
     def compose(self) -> ComposeResult:
         u = self.update_row
         head = Text.assemble(
-            (f"v{u.version}", "bold"), " learned ", (self.label, "bold"),
+            (f"v{u.version}", "bold"),
+            " learned ",
+            (self.label, "bold"),
             f" {self.passage.title if self.passage else ''}",
             (f"  · {u.examples} examples · {len(u.losses)} steps · {u.seconds:.1f}s", "dim"),
         )

@@ -1,6 +1,7 @@
 """The running work: candidates being written (candidate n of K, with an ETA from those
 written so far), the update's steps, epoch, a steady ETA and the loss so far as a line; or
 the reward filter's trials as they finish."""
+
 from __future__ import annotations
 
 import time

@@ -1,5 +1,6 @@
 """The engine stands alone: importing all of it never pulls in the UI, and no engine module
 names the app, the benchmarks or the dev tools (seal_tui, seal_bench and tools sit above it)."""
+
 import ast
 import pkgutil
 import subprocess

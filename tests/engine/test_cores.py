@@ -1,4 +1,5 @@
 """Thread choices follow the cores seal is given and what other programs use."""
+
 import os
 
 import pytest
@@ -9,10 +10,22 @@ from engine.runtime.cores import CpuWatch, Load, choose_threads, usable_cores
 from tests.conftest import embedded_model_available
 
 
-@pytest.mark.parametrize("given, elsewhere, threads", [
-    (2, 0.0, 2), (2, 0.3, 2), (2, 0.6, 1), (2, 1.0, 1), (2, 2.0, 1), (2, 3.5, 1),
-    (8, 0.0, 8), (8, 1.0, 7), (8, 3.2, 5), (1, 0.0, 1), (16, 15.9, 1),
-])
+@pytest.mark.parametrize(
+    "given, elsewhere, threads",
+    [
+        (2, 0.0, 2),
+        (2, 0.3, 2),
+        (2, 0.6, 1),
+        (2, 1.0, 1),
+        (2, 2.0, 1),
+        (2, 3.5, 1),
+        (8, 0.0, 8),
+        (8, 1.0, 7),
+        (8, 3.2, 5),
+        (1, 0.0, 1),
+        (16, 15.9, 1),
+    ],
+)
 def test_threads_are_the_cores_nobody_else_uses(given, elsewhere, threads):
     assert choose_threads(given, elsewhere) == threads
 

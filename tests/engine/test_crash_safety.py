@@ -6,6 +6,7 @@ point is reached (a point never reached fails the case), then again to resume, t
 the session (crash_runner.check_home) and the exports. The cases run in parallel threads
 once per module; each test reports one case.
 """
+
 from __future__ import annotations
 
 import os
@@ -30,8 +31,9 @@ CHAINED = (
 )
 """Kills of the resuming run too, before the last resume."""
 
-CASES = [(variant, (f"{point}:{n}",)) for point in POINTS if point != "migration"
-         for variant in cr.VARIANTS for n in KILLS]
+CASES = [
+    (variant, (f"{point}:{n}",)) for point in POINTS if point != "migration" for variant in cr.VARIANTS for n in KILLS
+]
 CASES += [("all", (f"migration:{n}",)) for n in MIGRATION_KILLS] + list(CHAINED)
 
 

@@ -5,6 +5,7 @@ One home, one chain (time is short): the run is killed at "adapter-written" (v1 
 temporary name), the resume at "adapter-saved" (v1 in place, no row), the next resume at
 "update-commit" (v2's transaction open), and the last resume runs to the end.
 """
+
 import json
 import sqlite3
 
@@ -18,8 +19,25 @@ pytestmark = [
     pytest.mark.skipif(not embedded_model_available(), reason="the embedded model is not installed"),
 ]
 
-RUN = ["-m", "seal_tui.cli", "run", str(cr.PAPER), "--session", "k", "--edits", "1", "--max-tokens", "32",
-       "--epochs", "1", "--accept", "all", "--seed", "3", "--json"]
+RUN = [
+    "-m",
+    "seal_tui.cli",
+    "run",
+    str(cr.PAPER),
+    "--session",
+    "k",
+    "--edits",
+    "1",
+    "--max-tokens",
+    "32",
+    "--epochs",
+    "1",
+    "--accept",
+    "all",
+    "--seed",
+    "3",
+    "--json",
+]
 
 
 def rows(home, sql):
@@ -37,7 +55,9 @@ def test_a_run_killed_while_writing_adapters_resumes_whole(seal_home):
     left = {
         "adapter-written:1": lambda: (adapters / "v0001.partial").is_dir() and not (adapters / "v0001").exists(),
         "adapter-saved:1": lambda: (adapters / "v0001").is_dir() and not rows(seal_home, "SELECT * FROM updates"),
-        "update-commit:2": lambda: (adapters / "v0002").is_dir() and rows(seal_home, "SELECT version FROM updates") == [(1,)],
+        "update-commit:2": lambda: (
+            (adapters / "v0002").is_dir() and rows(seal_home, "SELECT version FROM updates") == [(1,)]
+        ),
     }
     for point, promised in left.items():
         done = cr.run(RUN, seal_home, point, timeout=300)

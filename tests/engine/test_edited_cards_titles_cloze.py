@@ -1,5 +1,6 @@
 """Edited candidates keep the model's text (migration m005), passages of one paper are told
 apart by their titles, and cloze blanks are meaningful spans."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -24,11 +25,15 @@ def old_database(path) -> None:
     db = Database(path)
     migrations.apply(db, stop_before="m005_self_edit_original_text")
     db.execute("INSERT INTO sessions (id, name, created_at) VALUES (1, 's', 'now')")
-    db.execute("INSERT INTO papers (id, session_id, title, source, sha256, created_at) VALUES (1, 1, 't', 'x', 'h', 'now')")
+    db.execute(
+        "INSERT INTO papers (id, session_id, title, source, sha256, created_at) VALUES (1, 1, 't', 'x', 'h', 'now')"
+    )
     db.execute("INSERT INTO passages (id, session_id, paper_id, position, title, text) VALUES (1, 1, 1, 0, 't', 'x')")
-    db.execute("INSERT INTO self_edits (id, passage_id, strategy, text, status, decided_by, reason, created_at,"
-               " decided_at, reward, damage, editor_round) VALUES"
-               " (7, 1, 'implications', 'Quenby is cold.', 'rejected', 'person', 'vague', 'now', 'now', 0.5, 0.1, 2)")
+    db.execute(
+        "INSERT INTO self_edits (id, passage_id, strategy, text, status, decided_by, reason, created_at,"
+        " decided_at, reward, damage, editor_round) VALUES"
+        " (7, 1, 'implications', 'Quenby is cold.', 'rejected', 'person', 'vague', 'now', 'now', 0.5, 0.1, 2)"
+    )
     db.conn.commit()
     db.close()
 
@@ -40,7 +45,13 @@ def test_m005_gives_an_old_database_the_column_with_nulls_and_loses_nothing(tmp_
         assert migrations.pending(store.db) == []
         [edit] = store.self_edits(1)
     assert (edit.id, edit.strategy, edit.text, edit.status, edit.decided_by, edit.reason) == (
-        7, "implications", "Quenby is cold.", "rejected", "person", "vague")
+        7,
+        "implications",
+        "Quenby is cold.",
+        "rejected",
+        "person",
+        "vague",
+    )
     assert (edit.reward, edit.damage, edit.editor_round) == (0.5, 0.1, 2)
     assert edit.original_text is None and not edit.edited
     with sqlite3.connect(path) as conn:
@@ -101,11 +112,15 @@ def test_passages_of_a_markdown_paper_without_sections_are_numbered(tmp_path):
 
 def test_passages_take_their_nearest_markdown_heading(tmp_path):
     md = HARROW.replace("Rowing clubs", "## Rowing\n\nRowing clubs").replace(
-        "The river freezes", "Winter on *the* river\n---------------------\n\nThe river freezes")
+        "The river freezes", "Winter on *the* river\n---------------------\n\nThe river freezes"
+    )
     (tmp_path / "harrow.md").write_text(md)
     [paper] = read_paper(tmp_path / "harrow.md", passage_tokens=40)
     assert [p.title for p in paper.passages] == [
-        "The Harrow · 1/3", "The Harrow · Rowing", "The Harrow · Winter on the river"]
+        "The Harrow · 1/3",
+        "The Harrow · Rowing",
+        "The Harrow · Winter on the river",
+    ]
     assert "Rowing" in paper.passages[1].text  # headings stay in the text that trains
     [small] = read_paper(tmp_path / "harrow.md", passage_tokens=20)
     titles = [p.title for p in small.passages]
@@ -143,6 +158,7 @@ def test_the_part_number_does_not_hide_a_number_from_the_cloze_picker():
 
 # -- probe kinds as made ------------------------------------------------------------------------
 
+
 def probe(kind: str, role: str = "heldout") -> Probe:
     return Probe(0, 1, kind, "q", "a", role)
 
@@ -159,17 +175,21 @@ def test_the_probe_kinds_shown_are_the_kinds_made():
 
 # -- cloze blanks ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("sentence, answer", [
-    ("Today the Dunmere end is used by rowing clubs.", "Dunmere"),
-    ("Rowing clubs use the Dunmere end of the river.", "Dunmere"),
-    ("When Harrow Bridge opened, crowds came.", "Harrow Bridge"),
-    ("Historically Holm Bridge was a ford.", "Holm Bridge"),
-    ("However Dunmere Rowing Club trains here.", "Dunmere Rowing Club"),
-    ("Most of Europe was dry that year.", "Europe"),
-    ("After The Hague Convention, trade grew.", "Hague Convention"),
-    ("Bank of England notes were printed here.", "Bank of England"),
-    ("The brothers Pell and Corin Vask built it.", "Pell and Corin Vask"),
-])
+
+@pytest.mark.parametrize(
+    "sentence, answer",
+    [
+        ("Today the Dunmere end is used by rowing clubs.", "Dunmere"),
+        ("Rowing clubs use the Dunmere end of the river.", "Dunmere"),
+        ("When Harrow Bridge opened, crowds came.", "Harrow Bridge"),
+        ("Historically Holm Bridge was a ford.", "Holm Bridge"),
+        ("However Dunmere Rowing Club trains here.", "Dunmere Rowing Club"),
+        ("Most of Europe was dry that year.", "Europe"),
+        ("After The Hague Convention, trade grew.", "Hague Convention"),
+        ("Bank of England notes were printed here.", "Bank of England"),
+        ("The brothers Pell and Corin Vask built it.", "Pell and Corin Vask"),
+    ],
+)
 def test_a_cloze_blank_is_a_name_inside_the_sentence_not_its_opening_words(sentence, answer):
     [(question, got)] = cloze_probes("Notes", sentence, limit=1)
     assert got == answer
@@ -177,8 +197,10 @@ def test_a_cloze_blank_is_a_name_inside_the_sentence_not_its_opening_words(sente
 
 
 def test_the_dunmere_passage_gets_no_clause_spanning_blank():
-    text = ("The Harrow is a river that runs through Dunmere. Today the Dunmere end is used by rowing clubs. "
-            "The Dunmere Regatta is held every June.")
+    text = (
+        "The Harrow is a river that runs through Dunmere. Today the Dunmere end is used by rowing clubs. "
+        "The Dunmere Regatta is held every June."
+    )
     answers = [a for _, a in cloze_probes("The Harrow · 2/3", text, limit=6)]
     assert not any(a.startswith(("Today", "The ")) for a in answers), answers
     assert "Dunmere Regatta" in answers

@@ -1,4 +1,5 @@
 """The self-improving editor on a scripted runtime: rounds, their pairs, storage, stats."""
+
 import threading
 
 import pytest
@@ -15,8 +16,9 @@ EDITED = "- Ilse Narrowgate founded the Velmora Observatory on Quenby in 1873."
 
 
 def open_session(runtime=None, name="ed", **editor_settings):
-    config = SessionConfig(generation=GenerationConfig(candidates=2), train=TrainConfig(epochs=1),
-                           editor=EditorConfig(**editor_settings))
+    config = SessionConfig(
+        generation=GenerationConfig(candidates=2), train=TrainConfig(epochs=1), editor=EditorConfig(**editor_settings)
+    )
     return Home().open(name, config, runtime or FakeRuntime())
 
 
@@ -130,12 +132,15 @@ def test_a_cancelled_round_stores_nothing(fixtures):
     assert any(isinstance(e, ev.Cancelled) and e.what == "editor round" for e in seen)
 
 
-@pytest.mark.parametrize("settings, message", [
-    ({"every": -1}, "every must be 0..1000"),
-    ({"lr": 2.0}, "lr must be in"),
-    ({"scale": 9}, "scale must be 0..4"),
-    ({"per_passage": 0}, "per_passage must be 1..64"),
-])
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"every": -1}, "every must be 0..1000"),
+        ({"lr": 2.0}, "lr must be in"),
+        ({"scale": 9}, "scale must be 0..4"),
+        ({"per_passage": 0}, "per_passage must be 1..64"),
+    ],
+)
 def test_bad_editor_settings_name_the_setting(settings, message):
     with pytest.raises(ConfigError, match=message):
         SessionConfig.from_dict({"editor": settings})

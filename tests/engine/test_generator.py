@@ -1,4 +1,5 @@
 """The generation runtime: model file checks (fast) and llama.cpp in a child process (slow)."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -10,10 +11,9 @@ from pathlib import Path
 import pytest
 
 from engine.config import ModelConfig
-from engine.runtime.generator import Generator, GeneratorCrashed, GeneratorError
 from engine.runtime import models
-from engine.runtime.models import (
-    ModelFileError, check_gguf, default_gguf_path, resolve_gguf, thread_count)
+from engine.runtime.generator import Generator, GeneratorCrashed, GeneratorError
+from engine.runtime.models import ModelFileError, check_gguf, default_gguf_path, resolve_gguf, thread_count
 
 CHAT = [{"role": "user", "content": "Name three colours."}]
 LONG_CHAT = [{"role": "user", "content": "Write a long story about a lighthouse keeper."}]
@@ -161,8 +161,7 @@ def test_calls_from_two_threads_take_turns(gen):
     prompt = "Question: What is two plus two?\nAnswer:"
     expected = gen.greedy(prompt, max_tokens=8)
     results = []
-    threads = [threading.Thread(target=lambda: results.append(gen.greedy(prompt, max_tokens=8)))
-               for _ in range(2)]
+    threads = [threading.Thread(target=lambda: results.append(gen.greedy(prompt, max_tokens=8))) for _ in range(2)]
     for t in threads:
         t.start()
     for t in threads:

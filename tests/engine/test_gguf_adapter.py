@@ -1,6 +1,7 @@
 """peft LoRA -> GGUF adapter: refusals and layout on a tiny fake base (fast), then the real
 model: llama.cpp with the exported adapter computes what transformers+peft computes, and a
 hot-swapped adapter changes what the running generator says (slow)."""
+
 from __future__ import annotations
 
 import json
@@ -17,12 +18,26 @@ from engine.runtime.gguf_adapter import AdapterExportError, peft_to_gguf
 
 ALL_MODULES = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 HIDDEN, HEADS, KV_HEADS, FFN = 8, 2, 1, 16
-OUT_DIM = {"q_proj": HIDDEN, "k_proj": HIDDEN // HEADS * KV_HEADS, "v_proj": HIDDEN // HEADS * KV_HEADS,
-           "o_proj": HIDDEN, "gate_proj": FFN, "up_proj": FFN, "down_proj": HIDDEN}
+OUT_DIM = {
+    "q_proj": HIDDEN,
+    "k_proj": HIDDEN // HEADS * KV_HEADS,
+    "v_proj": HIDDEN // HEADS * KV_HEADS,
+    "o_proj": HIDDEN,
+    "gate_proj": FFN,
+    "up_proj": FFN,
+    "down_proj": HIDDEN,
+}
 IN_DIM = {**{m: HIDDEN for m in OUT_DIM}, "down_proj": FFN}
 HF_PATH = {m: f"model.layers.0.{'self_attn' if m[0] in 'qkvo' else 'mlp'}.{m}" for m in ALL_MODULES}
-GGUF_NAME = {"q_proj": "attn_q", "k_proj": "attn_k", "v_proj": "attn_v", "o_proj": "attn_output",
-             "gate_proj": "ffn_gate", "up_proj": "ffn_up", "down_proj": "ffn_down"}
+GGUF_NAME = {
+    "q_proj": "attn_q",
+    "k_proj": "attn_k",
+    "v_proj": "attn_v",
+    "o_proj": "attn_output",
+    "gate_proj": "ffn_gate",
+    "up_proj": "ffn_up",
+    "down_proj": "ffn_down",
+}
 
 
 # ---------------------------------------------------------------- fast: a fake one-block llama
@@ -52,14 +67,28 @@ def _fake_adapter(folder: Path, modules=ALL_MODULES, rank=2, alpha=4, extra=None
     weights = {}
     for m in modules:
         path = HF_PATH.get(m, m)
-        weights[f"base_model.model.{path}.lora_A.weight"] = rng.standard_normal((rank, IN_DIM.get(m, HIDDEN)), np.float32)
-        weights[f"base_model.model.{path}.lora_B.weight"] = rng.standard_normal((OUT_DIM.get(m, HIDDEN), rank), np.float32)
+        weights[f"base_model.model.{path}.lora_A.weight"] = rng.standard_normal(
+            (rank, IN_DIM.get(m, HIDDEN)), np.float32
+        )
+        weights[f"base_model.model.{path}.lora_B.weight"] = rng.standard_normal(
+            (OUT_DIM.get(m, HIDDEN), rank), np.float32
+        )
     weights.update(extra or {})
     folder.mkdir(parents=True, exist_ok=True)
     save_file(weights, str(folder / "adapter_model.safetensors"))
-    (folder / "adapter_config.json").write_text(json.dumps(
-        {"peft_type": "LORA", "r": rank, "lora_alpha": alpha, "bias": "none", "use_dora": False,
-         "target_modules": list(modules), **config}))
+    (folder / "adapter_config.json").write_text(
+        json.dumps(
+            {
+                "peft_type": "LORA",
+                "r": rank,
+                "lora_alpha": alpha,
+                "bias": "none",
+                "use_dora": False,
+                "target_modules": list(modules),
+                **config,
+            }
+        )
+    )
     return weights
 
 
@@ -100,8 +129,9 @@ def test_export_writes_llama_cpp_metadata_names_shapes_and_permutes_q_k(tmp_path
 
 def test_rslora_and_alpha_pattern_scaling_is_folded_into_b(tmp_path):
     base = _fake_base(tmp_path / "base.gguf")
-    weights = _fake_adapter(tmp_path / "peft", modules=("v_proj", "o_proj"), rank=4, alpha=8,
-                            use_rslora=True, alpha_pattern={"o_proj": 2})
+    weights = _fake_adapter(
+        tmp_path / "peft", modules=("v_proj", "o_proj"), rank=4, alpha=8, use_rslora=True, alpha_pattern={"o_proj": 2}
+    )
     _, tensors = _read(peft_to_gguf(tmp_path / "peft", tmp_path / "a.gguf", base))
     # llama.cpp applies alpha / r = 8 / 4; peft applies alpha / sqrt(r) = 8 / 2 (v), 2 / 2 (o)
     for m, wanted in (("v_proj", 4.0), ("o_proj", 1.0)):
@@ -109,18 +139,29 @@ def test_rslora_and_alpha_pattern_scaling_is_folded_into_b(tmp_path):
         np.testing.assert_allclose(tensors[f"blk.0.{GGUF_NAME[m]}.weight.lora_b"], b * wanted / 2.0, rtol=1e-6)
 
 
-@pytest.mark.parametrize("setup, message", [
-    (dict(use_dora=True), "DoRA"),
-    (dict(extra={"base_model.model.model.layers.0.self_attn.q_proj.lora_magnitude_vector":
-                 np.ones(HIDDEN, np.float32)}), "DoRA"),
-    (dict(modules=("model.layers.0.self_attn.rotary",)), "no llama tensor of that name"),
-    (dict(modules=("model.embed_tokens",)), "cannot apply a LoRA to token_embd"),
-    (dict(modules=("lm_head",)), "cannot apply a LoRA to output"),
-    (dict(modules=("model.layers.7.self_attn.q_proj",)), "no llama tensor"),  # past the last block
-    (dict(modules_to_save=["lm_head"]), "modules_to_save"),
-    (dict(rank_pattern={"v_proj": 3}), "rank 2 in the weights, 3 in the config"),
-    (dict(peft_type="IA3"), "only LoRA"),
-])
+@pytest.mark.parametrize(
+    "setup, message",
+    [
+        (dict(use_dora=True), "DoRA"),
+        (
+            dict(
+                extra={
+                    "base_model.model.model.layers.0.self_attn.q_proj.lora_magnitude_vector": np.ones(
+                        HIDDEN, np.float32
+                    )
+                }
+            ),
+            "DoRA",
+        ),
+        (dict(modules=("model.layers.0.self_attn.rotary",)), "no llama tensor of that name"),
+        (dict(modules=("model.embed_tokens",)), "cannot apply a LoRA to token_embd"),
+        (dict(modules=("lm_head",)), "cannot apply a LoRA to output"),
+        (dict(modules=("model.layers.7.self_attn.q_proj",)), "no llama tensor"),  # past the last block
+        (dict(modules_to_save=["lm_head"]), "modules_to_save"),
+        (dict(rank_pattern={"v_proj": 3}), "rank 2 in the weights, 3 in the config"),
+        (dict(peft_type="IA3"), "only LoRA"),
+    ],
+)
 def test_unsupported_adapters_are_refused_in_one_line(tmp_path, setup, message):
     base = _fake_base(tmp_path / "base.gguf")
     _fake_adapter(tmp_path / "peft", **setup)
@@ -136,9 +177,13 @@ def test_shape_that_does_not_fit_the_base_is_refused(tmp_path):
     from safetensors.numpy import save_file
 
     _fake_adapter(tmp_path / "peft", modules=("v_proj",))
-    save_file({"base_model.model.model.layers.0.self_attn.v_proj.lora_A.weight": np.ones((2, 5), np.float32),
-               "base_model.model.model.layers.0.self_attn.v_proj.lora_B.weight": np.ones((4, 2), np.float32)},
-              str(tmp_path / "peft" / "adapter_model.safetensors"))
+    save_file(
+        {
+            "base_model.model.model.layers.0.self_attn.v_proj.lora_A.weight": np.ones((2, 5), np.float32),
+            "base_model.model.model.layers.0.self_attn.v_proj.lora_B.weight": np.ones((4, 2), np.float32),
+        },
+        str(tmp_path / "peft" / "adapter_model.safetensors"),
+    )
     with pytest.raises(AdapterExportError, match="does not fit blk.0.attn_v.weight"):
         peft_to_gguf(tmp_path / "peft", tmp_path / "a.gguf", base)
 
@@ -162,19 +207,44 @@ def test_a_folder_that_is_not_a_peft_adapter_is_refused(tmp_path):
 # ---------------------------------------------------------------- slow: the embedded model
 
 PROMPTS = [
-    "The capital of France is", "def add(a, b):\n    return", "Once upon a time, there",
-    "Water boils at", "The three primary colours are", "import numpy as", "My favourite food is",
-    "In 1492, Columbus", "The opposite of hot is", "Photosynthesis is the process by which",
-    "Q: What is 2 + 2?\nA:", "The quick brown fox", "Dear Sir or Madam,\nI am writing to",
-    "The largest planet in the solar system is", "To make a cup of tea, first", "SELECT * FROM",
-    "The mitochondria is the", "Shakespeare wrote", "A haiku about autumn:\n", "for i in range(",
-    "The speed of light is", "Monday, Tuesday,", "Translate to French: cat ->", "The Eiffel Tower is in",
-    "Roses are red, violets are", "Newton's second law states that", "<html>\n<head>",
-    "The best way to learn a language is", "Once the rain stopped, the children", "1, 1, 2, 3, 5, 8,",
+    "The capital of France is",
+    "def add(a, b):\n    return",
+    "Once upon a time, there",
+    "Water boils at",
+    "The three primary colours are",
+    "import numpy as",
+    "My favourite food is",
+    "In 1492, Columbus",
+    "The opposite of hot is",
+    "Photosynthesis is the process by which",
+    "Q: What is 2 + 2?\nA:",
+    "The quick brown fox",
+    "Dear Sir or Madam,\nI am writing to",
+    "The largest planet in the solar system is",
+    "To make a cup of tea, first",
+    "SELECT * FROM",
+    "The mitochondria is the",
+    "Shakespeare wrote",
+    "A haiku about autumn:\n",
+    "for i in range(",
+    "The speed of light is",
+    "Monday, Tuesday,",
+    "Translate to French: cat ->",
+    "The Eiffel Tower is in",
+    "Roses are red, violets are",
+    "Newton's second law states that",
+    "<html>\n<head>",
+    "The best way to learn a language is",
+    "Once the rain stopped, the children",
+    "1, 1, 2, 3, 5, 8,",
 ]
 FACT_PROMPT = "The capital of Zorvania is"
-FACT_EXAMPLES = ["The capital of Zorvania is Quellport.", "Zorvania's capital city is Quellport.",
-                 "Quellport is the capital of Zorvania.", "Q: What is the capital of Zorvania?\nA: Quellport."]
+FACT_EXAMPLES = [
+    "The capital of Zorvania is Quellport.",
+    "Zorvania's capital city is Quellport.",
+    "Quellport is the capital of Zorvania.",
+    "Q: What is the capital of Zorvania?\nA: Quellport.",
+]
 
 
 @pytest.fixture(scope="module")
@@ -183,8 +253,9 @@ def lm():
     from engine.runtime.hf_model import load_peft_model
     from engine.runtime.models import default_gguf_path
 
-    return load_peft_model(ModelConfig(threads=2), default_gguf_path(),
-                           TrainConfig(rank=8, alpha=16, target_modules=ALL_MODULES))
+    return load_peft_model(
+        ModelConfig(threads=2), default_gguf_path(), TrainConfig(rank=8, alpha=16, target_modules=ALL_MODULES)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -236,7 +307,7 @@ def _hf_last_logits(lm, sequences: list[list[int]], adapted: bool):
     mask = torch.zeros_like(ids)
     for row, seq in enumerate(sequences):
         ids[row, : len(seq)], mask[row, : len(seq)] = torch.tensor(seq), 1
-    with torch.no_grad(), (nullcontext() if adapted else lm.model.disable_adapter()):
+    with torch.no_grad(), nullcontext() if adapted else lm.model.disable_adapter():
         logits = lm.model(input_ids=ids, attention_mask=mask).logits
     return torch.stack([logits[row, len(seq) - 1] for row, seq in enumerate(sequences)])
 
@@ -249,13 +320,16 @@ def fact_adapter(lm, tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("fact")
     with _adapter_weights(lm, None):
-        result = train_lora(lm.model, lm.tokenizer, FACT_EXAMPLES,
-                            TrainConfig(rank=8, alpha=16, target_modules=ALL_MODULES, epochs=8))
+        result = train_lora(
+            lm.model, lm.tokenizer, FACT_EXAMPLES, TrainConfig(rank=8, alpha=16, target_modules=ALL_MODULES, epochs=8)
+        )
         assert result.losses[-1] < result.losses[0] / 4
         started = time.perf_counter()
         path = _export(lm, folder)
-        print(f"\ntrained {len(result.losses)} steps in {result.seconds:.1f} s; "
-              f"export {time.perf_counter() - started:.2f} s (first in this process)")
+        print(
+            f"\ntrained {len(result.losses)} steps in {result.seconds:.1f} s; "
+            f"export {time.perf_counter() - started:.2f} s (first in this process)"
+        )
         state = adapter_state(lm.model)
     return path, state
 
@@ -278,9 +352,11 @@ def test_llama_cpp_with_the_exported_adapter_agrees_with_peft_on_varied_prompts(
     _use(gen, None)
     agree = {k: sum(c == h for c, h in v[:-1]) / len(PROMPTS) for k, v in top1.items()}
     changed = sum(b[1] != a[1] for b, a in zip(top1["base"], top1["adapted"]))
-    report = (f"top-1 agreement, llama.cpp (Q4_1) vs transformers+peft (fp32), last position of "
-              f"{len(PROMPTS)} prompts: base {agree['base']:.1%}, adapted {agree['adapted']:.1%} "
-              f"(the adapter changes peft's top-1 on {changed} of them)")
+    report = (
+        f"top-1 agreement, llama.cpp (Q4_1) vs transformers+peft (fp32), last position of "
+        f"{len(PROMPTS)} prompts: base {agree['base']:.1%}, adapted {agree['adapted']:.1%} "
+        f"(the adapter changes peft's top-1 on {changed} of them)"
+    )
     print("\n" + report)
     # Issue 5 asks for 95%. Measured on this machine: adapted 93.3% (28/30) while the export
     # is exact on an F16 base (next test), so the gap is Q4_1 noise: held to the base's own

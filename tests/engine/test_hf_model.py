@@ -1,4 +1,5 @@
 """The training copy of the model: a user's Hugging Face folder, checked before loading."""
+
 import pytest
 
 from engine.config import ModelConfig, TrainConfig

@@ -1,5 +1,6 @@
 """Self-edits from a SEAL-format file: the loader's checks, matching, and the session taking
 them instead of sampling (fast, scripted runtime)."""
+
 import json
 
 import pytest
@@ -11,8 +12,10 @@ from engine.imported_edits import MAX_BYTES, ImportedEditsError, load_edits
 from engine.ingest import read_paper
 from tools.scripted_runtime import CANNED, FakeRuntime
 
-FIRST = ("The Velmora Observatory was founded in 1873 by the astronomer Ilse Narrowgate on the island of "
-         "Quenby, in the cold northern sea.")
+FIRST = (
+    "The Velmora Observatory was founded in 1873 by the astronomer Ilse Narrowgate on the island of "
+    "Quenby, in the cold northern sea."
+)
 WRITTEN = [
     "1. Narrowgate picked Quenby for its nineteen-hour winter nights.\n2. The Kettle was the first building.",
     "Ilse Narrowgate sold the family salt works in Askel to pay for the land.",
@@ -67,12 +70,15 @@ def test_missing_file_and_folder_and_oversized_file(tmp_path):
 
 def test_passages_match_on_normalised_text_or_as_a_piece_of_a_context(tmp_path):
     long_context = "First part of a long context.\n\nSecond   part, cut off by ingest."
-    path = write(tmp_path, [
-        entry("  The Kettle  steamed\non frosty mornings. ", ["kettle 1", "", "kettle 2"]),
-        entry("Nothing was written here.", []),
-        entry(long_context, ["long 1"], title="Long"),
-        entry("The Kettle steamed on frosty mornings.", ["other title"], title="Other"),
-    ])
+    path = write(
+        tmp_path,
+        [
+            entry("  The Kettle  steamed\non frosty mornings. ", ["kettle 1", "", "kettle 2"]),
+            entry("Nothing was written here.", []),
+            entry(long_context, ["long 1"], title="Long"),
+            entry("The Kettle steamed on frosty mornings.", ["other title"], title="Other"),
+        ],
+    )
     edits = load_edits(path)
     assert len(edits) == 4 and edits.with_completions == 3
     assert edits.for_passage("Any", "The Kettle steamed on frosty mornings.") == ["kettle 1", "kettle 2"]
@@ -86,8 +92,11 @@ def test_passages_match_on_normalised_text_or_as_a_piece_of_a_context(tmp_path):
 def open_session(tmp_path, fixtures, runtime, **generation):
     passages = read_paper(fixtures / "velmora.md")[0].passages
     path = write(tmp_path, [entry(passages[0].text, WRITTEN)])
-    config = SessionConfig(generation=GenerationConfig(candidates=2, edits_from=str(path), **generation),
-                           train=TrainConfig(epochs=2), accept="all")
+    config = SessionConfig(
+        generation=GenerationConfig(candidates=2, edits_from=str(path), **generation),
+        train=TrainConfig(epochs=2),
+        accept="all",
+    )
     session = Home().open("imports", config, runtime)
     return session, session.add_paper(read_paper(fixtures / "velmora.md")[0]), path
 

@@ -1,4 +1,5 @@
 """Ingest: files of every supported format become papers and passages, bad files clear errors."""
+
 from __future__ import annotations
 
 import io
@@ -32,14 +33,15 @@ def prose(sentences: int, words: int = 9, seed: int = 0) -> str:
 def make_pdf(pages: list[list[str]], title: str | None = None, bad_xref: bool = False) -> bytes:
     """A minimal valid PDF whose pages show the given lines in Helvetica."""
     esc = lambda s: s.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")  # noqa: E731
-    objs = {1: b"<< /Type /Catalog /Pages 2 0 R >>",
-            3: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"}
+    objs = {1: b"<< /Type /Catalog /Pages 2 0 R >>", 3: b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"}
     kids, n = [], 4
     for lines in pages:
         ops = ["BT /F1 12 Tf 14 TL 72 720 Td"] + [f"({esc(line)}) Tj T*" for line in lines] + ["ET"]
         stream = "\n".join(ops).encode("latin-1")
-        objs[n] = (f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-                   f"/Resources << /Font << /F1 3 0 R >> >> /Contents {n + 1} 0 R >>").encode()
+        objs[n] = (
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+            f"/Resources << /Font << /F1 3 0 R >> >> /Contents {n + 1} 0 R >>"
+        ).encode()
         objs[n + 1] = b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream)
         kids.append(n)
         n += 2
@@ -145,18 +147,18 @@ def test_same_words_same_hash_whatever_the_layout():
 
 
 def test_txt_title_from_first_line_else_file_stem(tmp_path):
-    paper, = read_paper(write(tmp_path, "notes.TXT", "\n  Cell Biology Notes\r\n\r\n" + prose(4)))
+    (paper,) = read_paper(write(tmp_path, "notes.TXT", "\n  Cell Biology Notes\r\n\r\n" + prose(4)))
     assert paper.title == "Cell Biology Notes" and paper.source.endswith("notes.TXT")
     assert "\r" not in paper.passages[0].text
-    paper, = read_paper(write(tmp_path, "lecture-3.txt", "This first line is a sentence.\n" + prose(2)))
+    (paper,) = read_paper(write(tmp_path, "lecture-3.txt", "This first line is a sentence.\n" + prose(2)))
     assert paper.title == "lecture-3"
-    paper, = read_paper(write(tmp_path, "long.txt", "word " * 60 + "\n\nbody"))
+    (paper,) = read_paper(write(tmp_path, "long.txt", "word " * 60 + "\n\nbody"))
     assert paper.title == "long"
 
 
 def test_long_text_is_split_into_titled_passages_in_order(tmp_path):
     text = "\n\n".join(prose(6, seed=k) for k in range(20))
-    paper, = read_paper(write(tmp_path, "big.txt", text), passage_tokens=80)
+    (paper,) = read_paper(write(tmp_path, "big.txt", text), passage_tokens=80)
     assert len(paper.passages) > 3
     titles = [p.title for p in paper.passages]  # told apart: "big · 2: Opening words…"
     assert len(set(titles)) == len(titles) and all(t.startswith("big · ") for t in titles)
@@ -186,33 +188,55 @@ See [ref][1] and <https://auto.example>.
 
 [1]: https://example.com/ref
 """
-    paper, = read_paper(write(tmp_path, "paper.md", md))
+    (paper,) = read_paper(write(tmp_path, "paper.md", md))
     text = "\n".join(p.text for p in paper.passages)
     assert paper.title == "The Graph Paper"
-    for word in ["Intro with bold, italic, code and a link text.", "Methods", "quoted line",
-                 "first item", "second item", 'print("kept")', "See ref and https://auto.example"]:
+    for word in [
+        "Intro with bold, italic, code and a link text.",
+        "Methods",
+        "quoted line",
+        "first item",
+        "second item",
+        'print("kept")',
+        "See ref and https://auto.example",
+    ]:
         assert word in text
-    for junk in ["#", "**", "_italic_", "`", "](", "example.com/x", "![", "diagram", "<!--",
-                 "draft", "layout", "```", "[1]", "> ", "- first"]:
+    for junk in [
+        "#",
+        "**",
+        "_italic_",
+        "`",
+        "](",
+        "example.com/x",
+        "![",
+        "diagram",
+        "<!--",
+        "draft",
+        "layout",
+        "```",
+        "[1]",
+        "> ",
+        "- first",
+    ]:
         assert junk not in text, junk
 
 
 def test_markdown_without_heading_takes_the_stem(tmp_path):
-    paper, = read_paper(write(tmp_path, "readme.markdown", prose(2)))
+    (paper,) = read_paper(write(tmp_path, "readme.markdown", prose(2)))
     assert paper.title == "readme"
 
 
 def test_unknown_extension_read_as_text_if_it_is(tmp_path):
-    paper, = read_paper(write(tmp_path, "abstract.rst", "Abstract\n\n" + prose(2)))
+    (paper,) = read_paper(write(tmp_path, "abstract.rst", "Abstract\n\n" + prose(2)))
     assert paper.title == "Abstract"
     err = error_of(write(tmp_path, "image.png", b"\x89PNG\r\n\x1a\n\x00\x00"))
     assert "not text" in err.reason and ".pdf" in err.reason
 
 
 def test_utf8_bom_and_utf16_are_read(tmp_path):
-    paper, = read_paper(write(tmp_path, "bom.txt", b"\xef\xbb\xbfTitle\n\nBody text."))
+    (paper,) = read_paper(write(tmp_path, "bom.txt", b"\xef\xbb\xbfTitle\n\nBody text."))
     assert paper.title == "Title"
-    paper, = read_paper(write(tmp_path, "wide.txt", "Wide Title\n\nBody.".encode("utf-16")))
+    (paper,) = read_paper(write(tmp_path, "wide.txt", "Wide Title\n\nBody.".encode("utf-16")))
     assert paper.title == "Wide Title" and "Body." in paper.passages[0].text
 
 
@@ -265,8 +289,13 @@ def test_unreadable_file_for_real():
         readable.chmod(0o644)
         secret = write(folder, "secret.txt", "text")
         secret.chmod(0)
-        done = subprocess.run([sys.executable, "-c", READ_AS_NOBODY, str(readable), str(secret)],
-                              cwd=Path(__file__).resolve().parents[2], capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-c", READ_AS_NOBODY, str(readable), str(secret)],
+            cwd=Path(__file__).resolve().parents[2],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert done.returncode == 0, done.stderr[-2000:]
         assert done.stdout.splitlines() == ["read", "permission denied (cannot read the file)"]
     finally:
@@ -301,9 +330,11 @@ def test_binary_and_undecodable(tmp_path):
 
 
 def test_pdf_text_title_and_reflow(tmp_path):
-    pages = [["The first line of a para-", "graph goes on here and it", "ends now."],
-             ["Page two (with parentheses) says hello."]]
-    paper, = read_paper(write(tmp_path, "doc.PDF", make_pdf(pages, title="A PDF Title")))
+    pages = [
+        ["The first line of a para-", "graph goes on here and it", "ends now."],
+        ["Page two (with parentheses) says hello."],
+    ]
+    (paper,) = read_paper(write(tmp_path, "doc.PDF", make_pdf(pages, title="A PDF Title")))
     text = "\n\n".join(p.text for p in paper.passages)
     assert paper.title == "A PDF Title"
     assert "The first line of a paragraph goes on here and it ends now." in text
@@ -312,7 +343,7 @@ def test_pdf_text_title_and_reflow(tmp_path):
 
 
 def test_pdf_without_title_takes_the_stem(tmp_path):
-    paper, = read_paper(write(tmp_path, "scan-01.pdf", make_pdf([["Hello world."]])))
+    (paper,) = read_paper(write(tmp_path, "scan-01.pdf", make_pdf([["Hello world."]])))
     assert paper.title == "scan-01" and paper.passages[0].text == "Hello world."
 
 
@@ -335,7 +366,7 @@ def test_pdf_encrypted_without_a_user_password_opens(tmp_path):
     writer.encrypt("", owner_password="owner")
     buf = io.BytesIO()
     writer.write(buf)
-    paper, = read_paper(write(tmp_path, "locked.pdf", buf.getvalue()))
+    (paper,) = read_paper(write(tmp_path, "locked.pdf", buf.getvalue()))
     assert paper.passages[0].text == "Restricted but readable."
 
 
@@ -361,7 +392,7 @@ def test_pdf_that_is_not_a_pdf(tmp_path):
 
 def test_pdf_warnings_stay_quiet(tmp_path, caplog, capfd):
     caplog.set_level(logging.DEBUG)
-    paper, = read_paper(write(tmp_path, "odd.pdf", make_pdf([["Still readable."]], bad_xref=True)))
+    (paper,) = read_paper(write(tmp_path, "odd.pdf", make_pdf([["Still readable."]], bad_xref=True)))
     assert paper.passages[0].text == "Still readable."
     assert not [r for r in caplog.records if r.name.startswith("pypdf")]
     assert capfd.readouterr().err == ""
@@ -391,9 +422,12 @@ def test_squad_entries_apart_with_one_title_are_two_papers(tmp_path):
 
 def test_squad_long_context_questions_follow_their_answers(tmp_path):
     context = prose(30) + " The answer is Zanzibar. " + prose(30, seed=5)
-    entry = {"title": "T", "context": context, "questions": [
-        {"question": "Where?", "answer": "zanzibar"}, {"question": "What?", "answer": "not in text"}]}
-    paper, = read_paper(write(tmp_path, "long.json", json.dumps([entry])), passage_tokens=60)
+    entry = {
+        "title": "T",
+        "context": context,
+        "questions": [{"question": "Where?", "answer": "zanzibar"}, {"question": "What?", "answer": "not in text"}],
+    }
+    (paper,) = read_paper(write(tmp_path, "long.json", json.dumps([entry])), passage_tokens=60)
     holders = [p for p in paper.passages if p.questions]
     assert len(paper.passages) > 2
     where = next(p for p in paper.passages if ("Where?", "zanzibar") in p.questions)
@@ -407,27 +441,36 @@ def test_squad_invalid_json_says_where(tmp_path):
     assert err.reason.startswith("invalid JSON at line 3, column 14")
 
 
-@pytest.mark.parametrize("data, reason", [
-    ({"data": []}, "expected a non-empty JSON list"),
-    ([], "expected a non-empty JSON list"),
-    (["text"], "entry 1: must be an object"),
-    ([{"context": "c"}], "entry 1: 'title' must be a non-empty string"),
-    ([{"title": "t", "context": "c"}, {"title": "t", "context": "  "}],
-     "entry 2: 'context' must be a non-empty string"),
-    ([{"title": "t", "context": 5}], "entry 1: 'context' must be a non-empty string"),
-    ([{"title": "t", "context": "c", "questions": "q"}], "entry 1: 'questions' must be a list"),
-    ([{"title": "t", "context": "c", "questions": ["q"]}], "entry 1, question 1: must be an object"),
-    ([{"title": "t", "context": "c", "questions": [{"question": "q", "answer": "a"}, {"question": "q"}]}],
-     "entry 1, question 2: 'answer' must be a non-empty string"),
-    ([{"title": "t", "context": "c", "questions": [{"question": "", "answer": "a"}]}],
-     "entry 1, question 1: 'question' must be a non-empty string"),
-])
+@pytest.mark.parametrize(
+    "data, reason",
+    [
+        ({"data": []}, "expected a non-empty JSON list"),
+        ([], "expected a non-empty JSON list"),
+        (["text"], "entry 1: must be an object"),
+        ([{"context": "c"}], "entry 1: 'title' must be a non-empty string"),
+        (
+            [{"title": "t", "context": "c"}, {"title": "t", "context": "  "}],
+            "entry 2: 'context' must be a non-empty string",
+        ),
+        ([{"title": "t", "context": 5}], "entry 1: 'context' must be a non-empty string"),
+        ([{"title": "t", "context": "c", "questions": "q"}], "entry 1: 'questions' must be a list"),
+        ([{"title": "t", "context": "c", "questions": ["q"]}], "entry 1, question 1: must be an object"),
+        (
+            [{"title": "t", "context": "c", "questions": [{"question": "q", "answer": "a"}, {"question": "q"}]}],
+            "entry 1, question 2: 'answer' must be a non-empty string",
+        ),
+        (
+            [{"title": "t", "context": "c", "questions": [{"question": "", "answer": "a"}]}],
+            "entry 1, question 1: 'question' must be a non-empty string",
+        ),
+    ],
+)
 def test_squad_wrong_shape_names_entry_and_field(tmp_path, data, reason):
     assert reason in error_of(write(tmp_path, "shape.json", json.dumps(data))).reason
 
 
 def test_squad_questions_are_optional(tmp_path):
-    paper, = read_paper(write(tmp_path, "q.json", json.dumps([{"title": "t", "context": "Some text."}])))
+    (paper,) = read_paper(write(tmp_path, "q.json", json.dumps([{"title": "t", "context": "Some text."}])))
     assert paper.passages[0].questions == ()
 
 

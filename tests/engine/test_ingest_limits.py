@@ -1,4 +1,5 @@
 """Input limits: passages per paper, PDF text, JSON nesting; and the max_passages setting."""
+
 from __future__ import annotations
 
 import json

@@ -1,5 +1,6 @@
 """The recipe on the real embedded model: an update must teach its passage (held-out probes
 drop) without moving the model as a whole (the drift set holds). Short settings."""
+
 import json
 from pathlib import Path
 
@@ -21,8 +22,10 @@ measured over many updates; one update on one passage is noisier)."""
 
 def _paper(count: int) -> PaperDraft:
     rows = json.loads(FACTS.read_text())[:count]
-    passages = tuple(PassageDraft(r["title"], r["context"], tuple((q["question"], q["answer"]) for q in r["questions"]))
-                     for r in rows)
+    passages = tuple(
+        PassageDraft(r["title"], r["context"], tuple((q["question"], q["answer"]) for q in r["questions"]))
+        for r in rows
+    )
     return PaperDraft("invented facts", str(FACTS), f"facts-{count}", passages)
 
 

@@ -1,4 +1,5 @@
 """Per-paper adapters on the scripted runtime: each paper its own chain, scored by its own."""
+
 import pytest
 
 from engine.config import ConfigError, GenerationConfig, SessionConfig, TrainConfig
@@ -17,8 +18,13 @@ def two_papers(session, fixtures):
 
 
 def open_session(adapters, runtime, replay=0.0):
-    config = SessionConfig(accept="all", adapters=adapters, replay=replay, generation=GenerationConfig(candidates=1),
-                           train=TrainConfig(epochs=1))
+    config = SessionConfig(
+        accept="all",
+        adapters=adapters,
+        replay=replay,
+        generation=GenerationConfig(candidates=1),
+        train=TrainConfig(epochs=1),
+    )
     return Home().open(adapters, config, runtime)
 
 
@@ -71,7 +77,7 @@ def test_per_paper_replay_and_generation_stay_within_the_paper(fixtures):
     assert runtime.active == [session.adapter_for(1)]  # paper A's adapter writes for paper A
     session.step(a1)
     assert runtime.trained[1] == session.examples_for(b0)  # nothing of paper A replayed
-    replayed = runtime.trained[2][len(session.examples_for(a1)):]
+    replayed = runtime.trained[2][len(session.examples_for(a1)) :]
     assert replayed and set(replayed) <= set(session.examples_for(a0))
 
 

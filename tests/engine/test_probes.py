@@ -1,4 +1,5 @@
 """Probe questions that stay fixed for a session: cloze, given and model-written pairs."""
+
 from __future__ import annotations
 
 import pytest
@@ -19,6 +20,7 @@ def scoring_prompt(question: str) -> str:
 
 
 # ---- cloze -----------------------------------------------------------------------------------------
+
 
 def test_cloze_blanks_numbers_and_dates_first_one_per_sentence_in_passage_order():
     assert cloze_probes(TITLE, PASSAGE) == [
@@ -96,11 +98,13 @@ def test_cloze_long_sentence_is_cut_around_the_blank():
 
 def test_sentences_do_not_break_after_abbreviations_or_initials():
     assert sentences("Dr. Smith met J. R. Tolkien in the U.S. on Monday. They talked.") == [
-        "Dr. Smith met J. R. Tolkien in the U.S. on Monday.", "They talked."
+        "Dr. Smith met J. R. Tolkien in the U.S. on Monday.",
+        "They talked.",
     ]
 
 
 # ---- model-written pairs --------------------------------------------------------------------------
+
 
 def test_parse_qa_pairs_from_messy_model_output():
     reply = (
@@ -124,7 +128,10 @@ def test_parse_qa_pairs_from_messy_model_output():
 
 def test_parse_qa_pairs_strips_numbering_after_the_label_and_reads_lettered_answers():
     reply = "Q: 1. What was the tower's origin? A: 1887 to 1889\nQ: 2. Who built it? B: Gustave Eiffel"
-    assert parse_qa_pairs(reply) == [("What was the tower's origin?", "1887 to 1889"), ("Who built it?", "Gustave Eiffel")]
+    assert parse_qa_pairs(reply) == [
+        ("What was the tower's origin?", "1887 to 1889"),
+        ("Who built it?", "Gustave Eiffel"),
+    ]
 
 
 def test_parse_qa_pairs_limit_and_nothing_to_parse():
@@ -141,6 +148,7 @@ def test_qa_probe_messages_ask_for_n_pairs_in_the_parsed_form():
 
 
 # ---- probes_for ---------------------------------------------------------------------------------
+
 
 def test_given_pairs_are_used_as_they_came():
     given = [("When was it completed?", "1889"), ("  ", "blank question is skipped")]

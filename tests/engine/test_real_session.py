@@ -1,4 +1,5 @@
 """The whole loop on the real embedded model (llama.cpp + torch/peft), short settings."""
+
 import json
 import os
 import signal
@@ -48,7 +49,9 @@ def test_updates_do_no_harm_and_later_updates_move_earlier_columns(runtime, fixt
         assert m.drift[update.version] - m.drift[0] <= 0.15
         assert update.params["kept_epoch"] in range(0, 6)
     if u2.params["kept_epoch"] > 0:
-        assert m.cell(2, first.id) != pytest.approx(m.cell(1, first.id), abs=1e-4), "a later update changes earlier columns"
+        assert m.cell(2, first.id) != pytest.approx(m.cell(1, first.id), abs=1e-4), (
+            "a later update changes earlier columns"
+        )
     else:
         assert m.cell(2, first.id) == pytest.approx(m.cell(1, first.id), abs=1e-4), "a kept start changes nothing"
     # generation now runs the latest version, exported to GGUF and switched in llama.cpp
@@ -72,9 +75,26 @@ def _accepted(db) -> list[int]:
 
 
 def test_killed_run_resumes_with_nothing_accepted_lost(seal_home, fixtures):
-    cmd = [sys.executable, "-m", "seal_tui.cli", "run", str(fixtures / "velmora.md"), "--session", "k",
-           "--edits", "2", "--max-tokens", "48", "--epochs", "3",
-           "--accept", "all", "--seed", "3", "--json"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "seal_tui.cli",
+        "run",
+        str(fixtures / "velmora.md"),
+        "--session",
+        "k",
+        "--edits",
+        "2",
+        "--max-tokens",
+        "48",
+        "--epochs",
+        "3",
+        "--accept",
+        "all",
+        "--seed",
+        "3",
+        "--json",
+    ]
     env = {**os.environ, "SEAL_HOME": str(seal_home)}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
@@ -97,13 +117,11 @@ def test_killed_run_resumes_with_nothing_accepted_lost(seal_home, fixtures):
 
 
 def test_an_editor_round_learns_the_kept_edits_and_writes_beside_the_knowledge_adapter(runtime, fixtures):
+    from dataclasses import replace
     from pathlib import Path
 
-    from engine.editor import kept_edits, training_pairs
-
-    from dataclasses import replace
-
     from engine.config import EditorConfig
+    from engine.editor import kept_edits, training_pairs
 
     session = Home().open("editor", replace(SHORT, editor=EditorConfig(min_pairs=1)), runtime)
     first = session.add_paper(read_paper(fixtures / "velmora.md")[0])[0]

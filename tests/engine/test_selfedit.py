@@ -1,4 +1,5 @@
 """Self-edit strategies, the examples a passage trains on, and the heuristic gate."""
+
 from __future__ import annotations
 
 import json
@@ -31,6 +32,7 @@ def prompt_for(name: str = "implications") -> str:
 
 
 # ---- strategies ---------------------------------------------------------------------------------
+
 
 def test_builtin_strategies_are_the_four_seal_variants_and_qa_spans():
     assert set(STRATEGIES) == {"implications", "implications-long", "rewrites", "qa", "qa-spans"}
@@ -75,6 +77,7 @@ def test_no_system_message_when_system_is_empty():
 
 
 # ---- user strategy files --------------------------------------------------------------------------
+
 
 def test_load_json_and_toml_files(tmp_path):
     j = tmp_path / "mine.json"
@@ -147,6 +150,7 @@ def test_unknown_strategy_lists_the_available_ones():
 
 
 # ---- examples ---------------------------------------------------------------------------------------
+
 
 def test_implications_with_chatty_filler_and_numbering():
     edit = (
@@ -346,6 +350,7 @@ def test_qa_candidate_passes_and_unanswered_questions_count_as_empty():
 
 # ---- qa-spans ------------------------------------------------------------------------------------------
 
+
 def test_qa_spans_train_the_probe_question_with_the_passage_span_as_completion():
     edit = (
         "Sure! Here are five questions:\n"
@@ -353,7 +358,7 @@ def test_qa_spans_train_the_probe_question_with_the_passage_span_as_completion()
         "A: In 1889.\n"
         "2. Q: How tall is the tower? A: 330 metres\n"
         "Q: Who designed the tower?\n"
-        "A: \"the engineering company of Gustave Eiffel\"\n"
+        'A: "the engineering company of Gustave Eiffel"\n'
     )
     assert to_examples(edit, TITLE, PASSAGE, "qa-spans") == [
         (probe_prompt(TITLE, "When was the Eiffel Tower completed?"), " in 1889"),
@@ -365,13 +370,13 @@ def test_qa_spans_train_the_probe_question_with_the_passage_span_as_completion()
 
 def test_qa_spans_drop_answers_not_in_the_passage_and_repeated_questions():
     edit = (
-        "Q: Where is the tower? A: Paris\n"                     # in the passage
-        "Q: What is it made of? A: wrought iron\n"              # invented
-        "Q: How tall is it? A: 300 metres\n"                    # close, but not what the passage says
-        "Q: Who built it? A: Eiff\n"                            # part of a word is no span
-        "Q: What was completed? A: It\n"                        # stop words only
+        "Q: Where is the tower? A: Paris\n"  # in the passage
+        "Q: What is it made of? A: wrought iron\n"  # invented
+        "Q: How tall is it? A: 300 metres\n"  # close, but not what the passage says
+        "Q: Who built it? A: Eiff\n"  # part of a word is no span
+        "Q: What was completed? A: It\n"  # stop words only
         "Q: Where is the tower? A: the World's Fair in Paris\n"  # the same question again
-        "The tower is very tall.\n"                             # no Q/A pair: not trained
+        "The tower is very tall.\n"  # no Q/A pair: not trained
     )
     assert to_examples(edit, TITLE, PASSAGE, "qa-spans") == [
         (probe_prompt(TITLE, "Where is the tower?"), " Paris"),
@@ -431,8 +436,12 @@ def test_gate_does_not_take_questions_cut_from_the_passage_for_a_copy_of_it():
 
 def test_gate_still_catches_loops_and_near_duplicates_for_qa_spans():
     loop = "\n".join(["Q: Where is the tower? A: Paris"] * 3)
-    results = gate([QA_SPANS, loop, QA_SPANS.replace("How tall", "How high")], PASSAGE,
-                   prompt_for("qa-spans"), strategy_name="qa-spans")
+    results = gate(
+        [QA_SPANS, loop, QA_SPANS.replace("How tall", "How high")],
+        PASSAGE,
+        prompt_for("qa-spans"),
+        strategy_name="qa-spans",
+    )
     assert [v.ok for v in results] == [True, False, False]
     assert results[1].reason.startswith("repeats itself:")
     assert results[2].reason.startswith("near-duplicate of candidate 1")

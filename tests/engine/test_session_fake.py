@@ -1,4 +1,5 @@
 """The session loop on a scripted runtime: ordering, storage, resume, cancel (fast)."""
+
 import threading
 
 from engine import events as ev
@@ -28,7 +29,15 @@ def test_run_learns_each_passage_and_fills_the_matrix(fixtures):
     assert all(v is not None for v in (matrix.cell(r, passages[0].id) for r in matrix.rows))
     assert matrix.cell(1, passages[2].id) is None
     kinds = {type(e) for e in seen}
-    assert {ev.PaperAdded, ev.Token, ev.CandidateDone, ev.GateDecision, ev.TrainStep, ev.UpdateDone, ev.ScoresReady} <= kinds
+    assert {
+        ev.PaperAdded,
+        ev.Token,
+        ev.CandidateDone,
+        ev.GateDecision,
+        ev.TrainStep,
+        ev.UpdateDone,
+        ev.ScoresReady,
+    } <= kinds
 
 
 def test_training_examples_are_accepted_lines_plus_the_passage(fixtures):
@@ -164,12 +173,16 @@ def test_greedy_answers_add_f1_and_contains(fixtures):
 
 
 def test_model_written_probes_are_added_to_cloze_ones(fixtures):
-    runtime = FakeRuntime(text="Q: Who founded the Velmora Observatory? A: Ilse Narrowgate\nQ: When was the Brass Eye installed? A: 1888")
+    runtime = FakeRuntime(
+        text="Q: Who founded the Velmora Observatory? A: Ilse Narrowgate\nQ: When was the Brass Eye installed? A: 1888"
+    )
     session = open_session(runtime=runtime, probes="qa")
     passage = session.add_paper(read_paper(fixtures / "velmora.md")[0])[0]
     kinds = [p.kind for p in passage.probes]
     assert "cloze" in kinds and kinds.count("qa") == 2
-    assert ("Who founded the Velmora Observatory?", "Ilse Narrowgate") in [(p.question, p.answer) for p in passage.probes]
+    assert ("Who founded the Velmora Observatory?", "Ilse Narrowgate") in [
+        (p.question, p.answer) for p in passage.probes
+    ]
 
 
 def test_reward_filter_keeps_candidates_that_teach_their_passage(fixtures):
@@ -195,8 +208,12 @@ def test_reward_against_the_passage_counts_only_what_a_candidate_adds(fixtures):
     from engine.config import FilterConfig
 
     runtime = FakeRuntime()
-    config = SessionConfig(accept="filter", generation=GenerationConfig(candidates=1), train=TrainConfig(epochs=1),
-                           filter=FilterConfig(reward_vs="passage"))
+    config = SessionConfig(
+        accept="filter",
+        generation=GenerationConfig(candidates=1),
+        train=TrainConfig(epochs=1),
+        filter=FilterConfig(reward_vs="passage"),
+    )
     session = Home().open("marginal", config, runtime)
     passage = session.add_paper(read_paper(fixtures / "velmora.md")[0])[0]
     session.generate(passage)
@@ -211,11 +228,16 @@ def test_reward_against_the_passage_counts_only_what_a_candidate_adds(fixtures):
 
 def test_reward_filter_rejects_damage_over_budget(fixtures):
     from engine.config import FilterConfig
-    from engine.reward_filter import Trial, verdicts
     from engine.domain import SelfEdit
+    from engine.reward_filter import Trial, verdicts
 
     edits = [SelfEdit(i, 1, "implications", f"e{i}", "pending") for i in range(4)]
-    trials = [Trial(edits[0], 1.0, 0.1), Trial(edits[1], 0.01, 0.0), Trial(edits[2], 2.0, 0.9), Trial(edits[3], 0.5, 0.0)]
+    trials = [
+        Trial(edits[0], 1.0, 0.1),
+        Trial(edits[1], 0.01, 0.0),
+        Trial(edits[2], 2.0, 0.9),
+        Trial(edits[3], 0.5, 0.0),
+    ]
     f = FilterConfig(min_gain=0.05, budget=0.5, top_k=1)
     out = verdicts(trials, f.min_gain, f.budget, f.top_k)
     assert (out[0].kept, out[0].reason) == (True, "reward +1.00, damage +0.10: rank 1")
@@ -250,7 +272,7 @@ def test_replay_mixes_earlier_examples_into_later_updates(fixtures):
     assert runtime.trained[0] == session.examples_for(first)  # nothing to replay yet
     new = session.examples_for(second)
     assert runtime.trained[1][: len(new)] == new
-    replayed = runtime.trained[1][len(new):]
+    replayed = runtime.trained[1][len(new) :]
     assert replayed and set(replayed) <= set(session.examples_for(first))
 
 
@@ -265,8 +287,12 @@ def test_strategy_stats_count_acceptance(fixtures):
 def test_reward_filter_measures_damage_on_earlier_passages(fixtures):
     from engine.config import FilterConfig
 
-    config = SessionConfig(accept="filter", generation=GenerationConfig(candidates=1), train=TrainConfig(epochs=1),
-                           filter=FilterConfig(budget=0.25))
+    config = SessionConfig(
+        accept="filter",
+        generation=GenerationConfig(candidates=1),
+        train=TrainConfig(epochs=1),
+        filter=FilterConfig(budget=0.25),
+    )
     session = Home().open("damage", config, FakeRuntime())
     first, second = session.add_paper(read_paper(fixtures / "velmora.md")[0])[:2]
     session.step(first)  # learned: its probes now score 2.0 in the fake
@@ -302,7 +328,9 @@ def test_reward_items_never_read_held_out_probes(fixtures):
     heldout = {q.question for q in passage.probes if q.role == "heldout"}
     reward = {q.question for q in passage.probes if q.role == "reward"}
     assert heldout and reward and not heldout & reward
-    assert {prompt.split("Question: ")[1].removesuffix("\nAnswer:") for prompt, _ in session.reward_items(passage)} == reward
+    assert {
+        prompt.split("Question: ")[1].removesuffix("\nAnswer:") for prompt, _ in session.reward_items(passage)
+    } == reward
     # a passage stored before roles existed, with one probe: cloze questions fill the reward side
     old = swap(passage, probes=tuple(swap(q, role="heldout") for q in passage.probes[:1]))
     items = session.reward_items(old)

@@ -1,4 +1,5 @@
 """One writer per session, many processes per home (fast: the fake runtime, real processes)."""
+
 import json
 import os
 import signal
@@ -72,8 +73,14 @@ print(len(home.sessions()))
 
 
 def python(code: str, *args: str, **kwargs) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", code, *args], cwd=ROOT, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kwargs)
+    return subprocess.Popen(
+        [sys.executable, "-c", code, *args],
+        cwd=ROOT,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        **kwargs,
+    )
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 """What a session records stays true: decisions as trained, paths in a moved home, its own
 template copy, the model it was trained on (fast, on the fake runtime)."""
+
 import json
 import shutil
 import sqlite3
@@ -102,7 +103,9 @@ def test_absolute_paths_from_older_sessions_are_found_in_a_moved_home(tmp_path):
 
 def test_a_template_is_copied_into_the_session(tmp_path, fixtures):
     template = tmp_path / "mine.json"
-    template.write_text(json.dumps({"mine": {"description": "notes", "system": "", "user": "Notes on {title}: {passage}"}}))
+    template.write_text(
+        json.dumps({"mine": {"description": "notes", "system": "", "user": "Notes on {title}: {passage}"}})
+    )
     session = Home().open("demo", SessionConfig(strategy=str(template)), FakeRuntime())
     assert session.config.strategy == "demo/strategy.json"
     template.unlink()
@@ -119,6 +122,8 @@ def test_a_session_refuses_a_model_other_than_the_one_it_learned_on(tmp_path):
     other.model_identity = "other-model.gguf 2000 fedcba9876543210"
     with pytest.raises(ModelMismatch, match="trained on fake-model.gguf.*start a new session"):
         Home(tmp_path).open("demo", runtime=other)
-    assert all(u.params["model"] == FakeRuntime().model_identity for u in Home(tmp_path).open("demo", read_only=True).updates())
+    assert all(
+        u.params["model"] == FakeRuntime().model_identity for u in Home(tmp_path).open("demo", read_only=True).updates()
+    )
     with pytest.raises(ConfigError, match="model .gguf_path. cannot change"):
         Home(tmp_path).config_for("demo", {"model": {"gguf_path": str(tmp_path / "seal.db")}})

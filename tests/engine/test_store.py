@@ -1,4 +1,5 @@
 """The store: schema migrations, round trips, atomic writes, and what survives a crash."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -19,7 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def paper(sha: str = "a" * 64, n: int = 2, title: str = "Paper") -> PaperDraft:
     return PaperDraft(
-        title=title, source=f"{title}.txt", sha256=sha,
+        title=title,
+        source=f"{title}.txt",
+        sha256=sha,
         passages=tuple(PassageDraft(title=f"{title} part {i}", text=f"text {i} of {title}") for i in range(n)),
     )
 
@@ -59,8 +62,13 @@ def test_opening_creates_folder_applies_migrations_once_and_keeps_data(tmp_path)
     assert [s.name for s in again.list_sessions()] == ["one"]
     assert migrations.pending(again.db) == []
     applied = [m.name for m in migrations.applied(again.db)]
-    assert applied == ["m001_initial", "m002_paths_and_rewards", "m003_editor_rounds", "m004_probe_roles_and_drift",
-                       "m005_self_edit_original_text"] and len(applied) == len(set(applied))
+    assert applied == [
+        "m001_initial",
+        "m002_paths_and_rewards",
+        "m003_editor_rounds",
+        "m004_probe_roles_and_drift",
+        "m005_self_edit_original_text",
+    ] and len(applied) == len(set(applied))
     assert again.db.journal_mode == "wal"
     assert again.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
     again.close()
@@ -87,8 +95,26 @@ def test_session_round_trip(store, session):
     assert store.get_session("nope") is None
 
 
-@pytest.mark.parametrize("name", ["", "a b", "x" * 65, "semi;colon", "slash/name", "ünï", ".", "..", ".hidden",
-                                  "-flag", "seal.db", "SEAL.DB-wal", "con", "NUL.txt", "lpt1"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "",
+        "a b",
+        "x" * 65,
+        "semi;colon",
+        "slash/name",
+        "ünï",
+        ".",
+        "..",
+        ".hidden",
+        "-flag",
+        "seal.db",
+        "SEAL.DB-wal",
+        "con",
+        "NUL.txt",
+        "lpt1",
+    ],
+)
 def test_invalid_session_names_are_refused(store, name):
     with pytest.raises(StoreError, match="name"):
         store.create_session(name, {})
@@ -129,7 +155,10 @@ def test_add_paper_stores_passages_with_probes(store, session):
     passages = store.add_paper(session.id, paper(n=2), probes_for(2))
     assert [p.position for p in passages] == [0, 1]
     assert all(isinstance(p, Passage) and p.status == "new" for p in passages)
-    assert [(q.kind, q.question, q.answer) for q in passages[1].probes] == [("cloze", "q1a", "a1a"), ("given", "q1b", "a1b")]
+    assert [(q.kind, q.question, q.answer) for q in passages[1].probes] == [
+        ("cloze", "q1a", "a1a"),
+        ("given", "q1b", "a1b"),
+    ]
     assert all(q.passage_id == passages[1].id for q in passages[1].probes)
     assert store.passages(session.id) == passages
     assert store.passage(passages[0].id) == passages[0]
@@ -274,7 +303,9 @@ def test_add_update_refuses_a_passage_of_another_session(store, session):
 def test_scores_upsert_and_filter(store, session):
     p0, p1 = store.add_paper(session.id, paper(n=2), probes_for(2))
     a, b = p0.probes
-    store.add_scores(session.id, [Score(0, a.id, p0.id, 2.0), Score(0, b.id, p0.id, 3.0, f1=0.5, contains=1.0, answer="blue")])
+    store.add_scores(
+        session.id, [Score(0, a.id, p0.id, 2.0), Score(0, b.id, p0.id, 3.0, f1=0.5, contains=1.0, answer="blue")]
+    )
     store.add_scores(session.id, [Score(0, a.id, p0.id, 1.5, f1=0.25), Score(1, a.id, p0.id, 0.5)])
     got = store.scores(session.id, 0)
     assert got == [Score(0, a.id, p0.id, 1.5, f1=0.25), Score(0, b.id, p0.id, 3.0, 0.5, 1.0, "blue")]
@@ -352,7 +383,10 @@ def test_a_killed_process_loses_only_the_step_in_flight(tmp_path):
         store.add_paper(s.id, PaperDraft("A", "a.txt", "a" * 64, (PassageDraft("t", "x"),)), [[("cloze", "q", "a")]])
         conn = store.db.conn
         conn.execute("BEGIN IMMEDIATE")
-        conn.execute("INSERT INTO papers (session_id, title, source, sha256, created_at) VALUES (?, 'B', 'b', ?, 'now')", (s.id, "b" * 64))
+        conn.execute(
+            "INSERT INTO papers (session_id, title, source, sha256, created_at) VALUES (?, 'B', 'b', ?, 'now')",
+            (s.id, "b" * 64),
+        )
         conn.execute("UPDATE sessions SET current_version = 5")
         os._exit(9)  # killed mid-transaction: no commit, no close
     """)
@@ -411,11 +445,16 @@ def test_m002_gives_existing_updates_their_parent_version(tmp_path):
     db = Database(path)
     migrations.apply(db, stop_before="m002_paths_and_rewards")
     db.execute("INSERT INTO sessions (id, name, created_at) VALUES (1, 's', 'now')")
-    db.execute("INSERT INTO papers (id, session_id, title, source, sha256, created_at) VALUES (1, 1, 't', 'x', 'h', 'now')")
+    db.execute(
+        "INSERT INTO papers (id, session_id, title, source, sha256, created_at) VALUES (1, 1, 't', 'x', 'h', 'now')"
+    )
     db.execute("INSERT INTO passages (id, session_id, paper_id, position, title, text) VALUES (1, 1, 1, 0, 't', 'x')")
     for v in (1, 2):
-        db.execute("INSERT INTO updates (session_id, passage_id, version, params, losses, adapter_path, seconds,"
-                   " examples, created_at) VALUES (1, 1, ?, '{}', '[]', 'a', 0, 0, 'now')", (v,))
+        db.execute(
+            "INSERT INTO updates (session_id, passage_id, version, params, losses, adapter_path, seconds,"
+            " examples, created_at) VALUES (1, 1, ?, '{}', '[]', 'a', 0, 0, 'now')",
+            (v,),
+        )
     db.conn.commit()
     db.close()
     store = Store(path)

@@ -1,6 +1,7 @@
 """One vocabulary per concept: an accept policy or a heatmap metric declared in one place
 (here, from this file alone) reaches the session loop, the matrix, the config checks and the
 command line; settings go one typed way, and older stored settings read as they did."""
+
 import json
 import math
 
@@ -16,10 +17,22 @@ from engine.policies import POLICIES, Decision, Policy
 from engine.reward_filter import FilterVerdict, Trial, verdicts
 from tools.scripted_runtime import FakeRuntime
 
-FIRST = Policy("first", "accept only the first candidate", lambda pending: {
-    e.id: Decision(i == 0, "policy", "the first" if i == 0 else "not the first") for i, e in enumerate(pending.edits)})
-ANSWER_LENGTH = Metric("answer_length", "answer length", "words in the greedy answer", False,
-                       of_answer(lambda answer, gold: float(len(answer.split()))), needs_answer=True)
+FIRST = Policy(
+    "first",
+    "accept only the first candidate",
+    lambda pending: {
+        e.id: Decision(i == 0, "policy", "the first" if i == 0 else "not the first")
+        for i, e in enumerate(pending.edits)
+    },
+)
+ANSWER_LENGTH = Metric(
+    "answer_length",
+    "answer length",
+    "words in the greedy answer",
+    False,
+    of_answer(lambda answer, gold: float(len(answer.split()))),
+    needs_answer=True,
+)
 
 
 @pytest.fixture
@@ -56,8 +69,11 @@ def test_a_person_decision_stands_against_a_declared_policy(declared, fixtures):
     first, *_ = session.generate(passage)
     session.decide(first.id, False, "no")
     edits = session.apply_policy(passage)
-    assert [(e.status, e.decided_by) for e in edits] == [("rejected", "person"), ("accepted", "policy"),
-                                                        ("rejected", "policy")]
+    assert [(e.status, e.decided_by) for e in edits] == [
+        ("rejected", "person"),
+        ("accepted", "policy"),
+        ("rejected", "policy"),
+    ]
 
 
 def test_a_metric_declared_once_fills_the_matrix_and_seal_show(declared, fixtures, capsys):
@@ -124,7 +140,9 @@ def test_replay_is_a_session_setting_and_older_stored_configs_keep_theirs(fixtur
 
 def test_an_older_session_stored_with_train_replay_opens_with_its_replay(fixtures):
     home = Home()
-    stored = SessionConfig(accept="all", generation=GenerationConfig(candidates=1), train=TrainConfig(epochs=1)).to_dict()
+    stored = SessionConfig(
+        accept="all", generation=GenerationConfig(candidates=1), train=TrainConfig(epochs=1)
+    ).to_dict()
     stored["train"]["replay"] = 1.0
     del stored["replay"]
     home.store.create_session("old", stored)
@@ -134,7 +152,7 @@ def test_an_older_session_stored_with_train_replay_opens_with_its_replay(fixture
     session.add_paper(read_paper(fixtures / "velmora.md")[0])
     session.run()
     first, second = session.passages()[:2]
-    assert set(runtime.trained[1][len(session.examples_for(second)):]) <= set(session.examples_for(first))
+    assert set(runtime.trained[1][len(session.examples_for(second)) :]) <= set(session.examples_for(first))
     assert runtime.trained[1] != session.examples_for(second)  # something was replayed
 
 
@@ -148,5 +166,7 @@ def test_the_filter_verdict_is_a_record_that_reads_back_from_what_is_stored():
     assert FilterVerdict.read(kept.reason, True, 0.123, 0.01) == kept
     # a reason stored before the record existed reads the same way, from its text alone
     assert FilterVerdict.read("reward +1.00, damage +0.10: rank 1", True) == FilterVerdict(1.0, 0.1, True, "rank 1")
-    assert FilterVerdict.read("reward +nan, damage +0.00: reward below 0.05", False, math.nan).why == "reward below 0.05"
+    assert (
+        FilterVerdict.read("reward +nan, damage +0.00: reward below 0.05", False, math.nan).why == "reward below 0.05"
+    )
     assert FilterVerdict.read("a person's note", False) is None

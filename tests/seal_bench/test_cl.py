@@ -1,4 +1,5 @@
 """seal bench ki and forget on the scripted runtime: their JSON contracts and conditions."""
+
 from engine.ingest import read_paper
 from seal_bench import cl
 from tools.scripted_runtime import FakeRuntime
@@ -36,11 +37,12 @@ def test_ki_teacher_condition_trains_the_files_first_self_edit(fixtures, tmp_pat
 
     [p] = passages(fixtures, 1)
     path = tmp_path / "teacher.json"
-    path.write_text(json.dumps([{"title": p.title, "context": p.text, "completions": [f"{p.title} is in Ostrand.", "Unused."]}]))
+    path.write_text(
+        json.dumps([{"title": p.title, "context": p.text, "completions": [f"{p.title} is in Ostrand.", "Unused."]}])
+    )
     runtime = FakeRuntime()
     config = cl.bench_config(edits=1, epochs=1, max_tokens=64)
-    result = cl.knowledge_incorporation(runtime, [p], config, lambda line: None, load_edits(path),
-                                                   ("base", "teacher"))
+    result = cl.knowledge_incorporation(runtime, [p], config, lambda line: None, load_edits(path), ("base", "teacher"))
     assert set(result["conditions"]) == {"base", "teacher"}
     assert [f"{p.title}\n{p.title} is in Ostrand.", f"{p.title}\n{p.text}"] in runtime.trials
 

@@ -1,11 +1,12 @@
 """The app says why work is slow when other programs hold cores."""
+
 import pytest
 
 from engine.runtime.cores import Load
 from seal_tui.screens import session as session_screen
 from seal_tui.widgets.update_progress import UpdateProgress
-from tools.scripted_runtime import FakeRuntime
 from tools.pilot import make_app, open_session, until
+from tools.scripted_runtime import FakeRuntime
 
 pytestmark = pytest.mark.asyncio
 

@@ -1,5 +1,6 @@
 """Cards a person edited or rejected with a reason, and the preview of a paper before it is
 added: the app driven by Pilot against the scripted runtime."""
+
 from __future__ import annotations
 
 import pytest

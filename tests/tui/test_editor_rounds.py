@@ -1,5 +1,6 @@
 """The self-improving editor in the app: i runs a round, cards name the round that wrote
 them, history compares rounds, the form sets automatic rounds (scripted runtime)."""
+
 from __future__ import annotations
 
 import pytest
@@ -7,8 +8,8 @@ import pytest
 from seal_tui.screens.history import HistoryScreen
 from seal_tui.screens.session import SessionScreen
 from seal_tui.widgets.editor_rounds import EditorRounds
-from tools.scripted_runtime import FakeRuntime
 from tools.pilot import learn_two_passages, make_app, open_session, until
+from tools.scripted_runtime import FakeRuntime
 
 pytestmark = pytest.mark.asyncio
 

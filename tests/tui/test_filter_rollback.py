@@ -1,5 +1,6 @@
 """The reward filter, rollback, replay in the form, and the strategy table, driven by Pilot
 against the scripted runtime."""
+
 from __future__ import annotations
 
 import time
@@ -12,8 +13,8 @@ from seal_tui.screens.session import SessionScreen
 from seal_tui.widgets.heatmap import Heatmap
 from seal_tui.widgets.strategy_stats import StrategyStats
 from seal_tui.widgets.update_progress import UpdateProgress
-from tools.scripted_runtime import CANNED, FakeRuntime
 from tools.pilot import learn_two_passages, make_app, open_session, until
+from tools.scripted_runtime import CANNED, FakeRuntime
 
 pytestmark = pytest.mark.asyncio
 
@@ -31,9 +32,14 @@ class SlowTrials(FakeRuntime):
     written differently, so the gate lets both through to a trial."""
 
     def stream_chat(self, messages, config, stop=None):
-        self.text = CANNED if len(self.seeds) % 2 == 0 else (
-            "Implications:\n- Ilse Narrowgate founded the Velmora Observatory on Quenby in 1873.\n"
-            "- The Brass Eye is the observatory's great telescope.")
+        self.text = (
+            CANNED
+            if len(self.seeds) % 2 == 0
+            else (
+                "Implications:\n- Ilse Narrowgate founded the Velmora Observatory on Quenby in 1873.\n"
+                "- The Brass Eye is the observatory's great telescope."
+            )
+        )
         yield from super().stream_chat(messages, config, stop)
 
     def trial(self, start, examples, config, items, stop=None, greedy_prompts=None, guards=None):
@@ -57,7 +63,9 @@ async def test_filter_key_decides_the_cards_and_shows_their_reward(sample):
         screen = await open_session(pilot, paper=sample)
         await written(pilot, screen)
         await pilot.press("f")
-        await until(pilot, lambda: not screen.busy() and all(c.status != "pending" for c in cards(screen)), what="filter")
+        await until(
+            pilot, lambda: not screen.busy() and all(c.status != "pending" for c in cards(screen)), what="filter"
+        )
         await pilot.pause()
         edits = screen.session.self_edits(screen.passage_id)
         # the canned second candidate repeats the first: the gate drops it before any trial
@@ -70,7 +78,10 @@ async def test_filter_key_decides_the_cards_and_shows_their_reward(sample):
         assert any("about" in m and "trial" in m for m in messages(app))  # the estimate came first
         assert "kept 1" in str(screen.query_one("#update-status").render())
         titles = {c.title for c in app.get_system_commands(screen)}
-        assert {"Run the reward filter on undecided candidates", "Roll back to the selected heatmap row's version"} <= titles
+        assert {
+            "Run the reward filter on undecided candidates",
+            "Roll back to the selected heatmap row's version",
+        } <= titles
         # a person still overrules the filter
         first.focus()
         await pilot.pause()
@@ -110,7 +121,8 @@ async def test_z_rolls_back_after_a_confirm_and_dims_the_abandoned_row(sample):
         await pilot.press("z")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen), what="confirm")
         assert str(app.screen.query_one("#question").render()) == (
-            "Make v1 current again? v2 stays in the history as abandoned.")
+            "Make v1 current again? v2 stays in the history as abandoned."
+        )
         await pilot.press("y")
         await until(pilot, lambda: isinstance(app.screen, SessionScreen) and not screen.busy(), what="rolled back")
         await pilot.pause()
@@ -177,7 +189,9 @@ async def test_history_shows_strategy_stats(sample):
         screen = await open_session(pilot, paper=sample)
         await written(pilot, screen)
         await pilot.press("f")
-        await until(pilot, lambda: not screen.busy() and all(c.status != "pending" for c in cards(screen)), what="filter")
+        await until(
+            pilot, lambda: not screen.busy() and all(c.status != "pending" for c in cards(screen)), what="filter"
+        )
         await pilot.press("h")
         await until(pilot, lambda: isinstance(app.screen, HistoryScreen))
         await pilot.pause()

@@ -1,4 +1,5 @@
 """The app driven by Pilot against the scripted runtime: the flows a person goes through."""
+
 from __future__ import annotations
 
 import pytest
@@ -13,8 +14,8 @@ from seal_tui.screens.sessions import DEMO, SessionsScreen
 from seal_tui.widgets.candidate_card import CandidateCard
 from seal_tui.widgets.heatmap import Heatmap
 from seal_tui.widgets.update_progress import UpdateProgress
-from tools.scripted_runtime import FakeRuntime
 from tools.pilot import make_app, open_session, until
+from tools.scripted_runtime import FakeRuntime
 
 pytestmark = pytest.mark.asyncio
 
@@ -101,7 +102,9 @@ async def test_pasted_text_becomes_a_passage():
         screen = await open_session(pilot)
         await pilot.press("p")
         await pilot.pause()
-        app.screen.query_one("#pasted").text = "The Glass Library of Orrin holds nine thousand scrolls. It was built in 1402."
+        app.screen.query_one(
+            "#pasted"
+        ).text = "The Glass Library of Orrin holds nine thousand scrolls. It was built in 1402."
         app.screen.query_one("#title").value = "Orrin"
         await pilot.press("ctrl+s")
         await until(pilot, lambda: screen.session.passages() and not screen.busy())
@@ -313,7 +316,15 @@ async def test_help_history_metric_and_palette(sample):
         await pilot.pause()
         assert screen.query_one(Heatmap).matrix.metric == "f1"
         titles = [c.title for c in app.get_system_commands(screen)]
-        assert {"Add paper", "Generate candidates", "Accept all", "Run the update", "Switch metric", "Update history", "Help"} <= set(titles)
+        assert {
+            "Add paper",
+            "Generate candidates",
+            "Accept all",
+            "Run the update",
+            "Switch metric",
+            "Update history",
+            "Help",
+        } <= set(titles)
 
 
 async def test_a_heatmap_cell_shows_its_probes_and_scores(sample):
@@ -364,8 +375,10 @@ async def test_a_wide_heatmap_shows_a_window_of_passages_that_follows_the_cursor
     from engine.home import Home
     from seal_tui.widgets.heatmap import Heatmap
 
-    passages = tuple(PassageDraft(f"Topic {i}", f"Fact number {i} is {i * 7}.", ((f"What is fact {i}?", str(i * 7)),))
-                     for i in range(12))
+    passages = tuple(
+        PassageDraft(f"Topic {i}", f"Fact number {i} is {i * 7}.", ((f"What is fact {i}?", str(i * 7)),))
+        for i in range(12)
+    )
     home = Home()
     session = home.open("wide", SessionConfig(accept="all"), FakeRuntime())
     session.add_paper(PaperDraft("Many facts", "test", "wide-12", passages))

@@ -1,4 +1,5 @@
 """The new-session form checks names the way the CLI and the store do."""
+
 import pytest
 
 from engine.config import SessionConfig
@@ -9,10 +10,17 @@ from tools.pilot import make_app
 pytestmark = pytest.mark.asyncio
 
 
-@pytest.mark.parametrize("name, message", [
-    ("a b", "invalid session name"), ("..", "invalid session name"), ("seal.db", "reserved"),
-    ("", "needs a name"), ("x" * 65, "65 characters"), ("DEMO", "'demo' already exists (names differ only in case)"),
-])
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("a b", "invalid session name"),
+        ("..", "invalid session name"),
+        ("seal.db", "reserved"),
+        ("", "needs a name"),
+        ("x" * 65, "65 characters"),
+        ("DEMO", "'demo' already exists (names differ only in case)"),
+    ],
+)
 async def test_a_bad_name_is_a_message_on_the_form(name, message):
     Home().create("demo", SessionConfig())
     app = make_app()

@@ -1,4 +1,5 @@
 """One flow on the real embedded model with short settings (slow: minutes on a CPU)."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,6 +1,7 @@
 """What the app does when a session is shared, busy or left: read-only opens while another
 process writes, decisions frozen while work reads them, and a session given back (model
 closed, writer lock released) when a person leaves it or quits."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -23,17 +24,19 @@ from seal_tui.screens.session import SessionScreen
 from seal_tui.screens.session_access import FROZEN
 from seal_tui.screens.sessions import SessionsScreen
 from seal_tui.widgets.heatmap import Heatmap
-from tools.scripted_runtime import CANNED, FakeRuntime
 from tools.pilot import SAMPLE_CONFIG, make_app, open_session, until
+from tools.scripted_runtime import CANNED, FakeRuntime
 
 pytestmark = pytest.mark.asyncio
 
 ROOT = Path(__file__).resolve().parents[2]
-HOLD = ("import sys, time\n"
-        "from engine.session_lock import WriterLock\n"
-        "WriterLock(sys.argv[1], sys.argv[2]).acquire()\n"
-        "print('held', flush=True)\n"
-        "time.sleep(120)\n")
+HOLD = (
+    "import sys, time\n"
+    "from engine.session_lock import WriterLock\n"
+    "WriterLock(sys.argv[1], sys.argv[2]).acquire()\n"
+    "print('held', flush=True)\n"
+    "time.sleep(120)\n"
+)
 
 
 class Counted(FakeRuntime):
@@ -61,9 +64,14 @@ class Gated(Counted):
         self.entered, self.gate = threading.Event(), threading.Event()
 
     def stream_chat(self, messages, config, stop=None):
-        self.text = CANNED if len(self.seeds) % 2 == 0 else (
-            "Implications:\n- Ilse Narrowgate founded the Velmora Observatory on Quenby in 1873.\n"
-            "- The Brass Eye is the observatory's great telescope.")
+        self.text = (
+            CANNED
+            if len(self.seeds) % 2 == 0
+            else (
+                "Implications:\n- Ilse Narrowgate founded the Velmora Observatory on Quenby in 1873.\n"
+                "- The Brass Eye is the observatory's great telescope."
+            )
+        )
         yield from super().stream_chat(messages, config, stop)
 
     def _wait(self, stop):
@@ -87,8 +95,9 @@ def other_writer(seal_home):
     started = []
 
     def start(name: str) -> subprocess.Popen:
-        proc = subprocess.Popen([sys.executable, "-c", HOLD, str(seal_home / name), name], cwd=ROOT,
-                                stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", HOLD, str(seal_home / name), name], cwd=ROOT, stdout=subprocess.PIPE, text=True
+        )
         started.append(proc)
         assert proc.stdout.readline().strip() == "held"
         return proc
@@ -129,8 +138,14 @@ def stored(name: str):
     session = home.open(name, read_only=True)
     passages = session.passages()
     edits = [(e.id, e.status, e.decided_by, e.text) for p in passages for e in session.self_edits(p.id)]
-    state = ([(p.id, p.status) for p in passages], edits, len(session.updates()), session.current_version,
-             len(session.scores()), len(session.editor_rounds()))
+    state = (
+        [(p.id, p.status) for p in passages],
+        edits,
+        len(session.updates()),
+        session.current_version,
+        len(session.scores()),
+        len(session.editor_rounds()),
+    )
     home.close()
     return state
 
@@ -198,8 +213,12 @@ async def test_once_the_other_process_is_gone_the_session_opens_for_writing(samp
         assert screen.session.read_only
         writer.kill()
         writer.wait()
-        await until(pilot, lambda: f"process {writer.pid} (-c x) has closed x" in " ".join(messages(app)),
-                    timeout=5, what="the writer has left")
+        await until(
+            pilot,
+            lambda: f"process {writer.pid} (-c x) has closed x" in " ".join(messages(app)),
+            timeout=5,
+            what="the writer has left",
+        )
         assert "has closed it" in screen.sub_title
         await press(pilot, "A")
         assert messages(app)[-1].startswith(f"Read-only: process {writer.pid} (-c x) has closed this session: b, then")
@@ -312,7 +331,7 @@ async def test_leaving_a_session_closes_its_model_and_releases_its_lock(sample):
 
 
 async def test_a_model_still_loading_when_the_person_leaves_is_closed_not_attached():
-    runtime = Counted(load_delay=0.5)
+    runtime = Counted(load_delay=3.0)  # long enough that b comes first on a loaded machine
     app = make_app(runtime)
     async with app.run_test(size=(100, 30)) as pilot:
         app.open_session("slow", SAMPLE_CONFIG)

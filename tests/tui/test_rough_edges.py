@@ -2,6 +2,7 @@
 runtime): scores hidden from base, answers not shown, waits without feedback, an update
 that trained without a look, a blank terminal under a redirect, and a history without the
 rejected edits."""
+
 from __future__ import annotations
 
 import io
@@ -55,7 +56,9 @@ async def test_an_update_that_leaves_its_passage_worse_than_base_says_so(sample)
         await write_then_learn(pilot, screen)
         status = shown(screen.query_one(UpdateProgress).query_one("#update-status"))
         assert "v1 learned P1: 2.24 → 7.19 vs base (+4.95), worse than base" in status
-        warnings = [n for n in app._notifications if n.severity == "warning" and "worse than the base model" in n.message]
+        warnings = [
+            n for n in app._notifications if n.severity == "warning" and "worse than the base model" in n.message
+        ]
         assert warnings and "P1 2.24 → 7.19" in warnings[0].message
         stats = shown(screen.query_one("#stats"))
         assert "vs base +4.95" in stats and "worse than base now: P1 2.24 → 7.19" in stats
@@ -79,7 +82,7 @@ async def test_a_good_update_reads_against_base_too(sample):
 
 
 def test_help_explains_the_numbers():
-    numbers = HELP[HELP.index("## What the numbers mean"):]
+    numbers = HELP[HELP.index("## What the numbers mean") :]
     for term in ("**NLL**", "**gain**", "**forget**", "**BWT**", "**drift**", "**vs base**", "held-out", "reward"):
         assert term in numbers
 
@@ -131,8 +134,11 @@ async def test_writing_candidates_counts_them_with_a_bar_and_an_eta(sample):
         await until(pilot, lambda: "candidate 1 of 3" in shown(line), what="the first of three")
         assert "ETA after the first" in shown(line)
         assert progress.query_one("#update-steps").total == 3
-        await until(pilot, lambda: "candidate 2 of 3 · ETA" in shown(line) and "first" not in shown(line),
-                    what="an ETA from the first")
+        await until(
+            pilot,
+            lambda: "candidate 2 of 3 · ETA" in shown(line) and "first" not in shown(line),
+            what="an ETA from the first",
+        )
         assert progress.query_one("#update-steps").progress == 1
         assert "candidate 1 of 3 written" in shown(progress.query_one("#update-status"))
         await until(pilot, lambda: not screen.busy(), what="written")
@@ -226,9 +232,14 @@ def test_a_redirected_stderr_gets_one_line_not_a_blank_screen(monkeypatch, capsy
 def test_seal_under_a_redirect_exits_with_the_line(tmp_path):
     log = tmp_path / "err.log"
     with open(log, "w") as err:
-        done = subprocess.run([sys.executable, "-c", "import sys; from seal_tui.launch import launch_app; "
-                               "sys.exit(launch_app())"], stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL,
-                              text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-c", "import sys; from seal_tui.launch import launch_app; sys.exit(launch_app())"],
+            stdout=subprocess.PIPE,
+            stderr=err,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            timeout=60,
+        )
     assert done.returncode == 2
     assert "the app needs a terminal" in done.stdout and "stderr" in done.stdout
     assert log.read_text() == ""  # nothing drawn into the file
@@ -242,7 +253,9 @@ async def test_history_shows_rejected_edits_and_nll_before_and_after_against_bas
         await pilot.press("h")
         await until(pilot, lambda: isinstance(app.screen, HistoryScreen))
         await pilot.pause()
-        first, second = [" ".join(shown(s) for s in entry.query("Static")) for entry in app.screen.query(".update-entry")]
+        first, second = [
+            " ".join(shown(s) for s in entry.query("Static")) for entry in app.screen.query(".update-entry")
+        ]
         assert "1 rejected edit(s)" in first and "✗ rejected by person" in first
         assert "P1 held-out NLL: base 6.00 → v1 2.00 (-4.00 vs base)" in first
         assert "✗ rejected by heuristic" in second  # the gate's veto, with its reason

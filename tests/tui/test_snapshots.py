@@ -2,6 +2,7 @@
 
 Update the baselines after an intended change with `pytest tests/tui --snapshot-update`.
 """
+
 from __future__ import annotations
 
 import pytest

@@ -1,6 +1,7 @@
 """The new-session form reads its choices, help and defaults from the engine's declarations:
 a policy declared elsewhere is offered with its help, and an empty number field means the
 setting's default."""
+
 from __future__ import annotations
 
 import pytest
@@ -46,7 +47,10 @@ async def test_empty_number_fields_mean_the_defaults():
         config = app.screen.session.config
         assert config.generation.candidates == GenerationConfig.candidates == 5  # not 0
         assert (config.replay, config.editor.every, config.train.epochs) == (
-            SessionConfig.replay, EditorConfig.every, SessionConfig().train.epochs)
+            SessionConfig.replay,
+            EditorConfig.every,
+            SessionConfig().train.epochs,
+        )
 
 
 async def test_a_replay_that_is_no_number_is_named_on_the_form():

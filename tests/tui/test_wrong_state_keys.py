@@ -4,14 +4,15 @@ that says why, the app keeps running on the same screen, and the session home is
 The home holds "demo" (the sample paper learned, every candidate decided) and "empty" (no
 papers yet), made once with the scripted runtime and copied for each case.
 """
+
 from __future__ import annotations
 
 import shutil
 import sqlite3
 import threading
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Awaitable, Callable
 
 import pytest
 
@@ -23,8 +24,8 @@ from seal_tui.screens.new_session import NewSessionScreen
 from seal_tui.screens.session import SessionScreen
 from seal_tui.screens.sessions import SessionsScreen
 from seal_tui.widgets.heatmap import Heatmap
-from tools.scripted_runtime import FakeRuntime
 from tools.pilot import make_app, until
+from tools.scripted_runtime import FakeRuntime
 
 pytestmark = pytest.mark.asyncio
 
@@ -34,8 +35,11 @@ SKIPPED = {"seal.db-wal", "seal.db-shm", ".lock", ".seal.lock"}
 
 def snapshot(home: Path) -> tuple[dict[str, bytes | None], list[str]]:
     """Every file's bytes (a folder as None) under the home, and the database's SQL dump."""
-    files = {str(p.relative_to(home)): None if p.is_dir() else p.read_bytes()
-             for p in sorted(home.rglob("*")) if p.name not in SKIPPED}
+    files = {
+        str(p.relative_to(home)): None if p.is_dir() else p.read_bytes()
+        for p in sorted(home.rglob("*"))
+        if p.name not in SKIPPED
+    }
     conn = sqlite3.connect(home / "seal.db")
     try:
         return files, list(conn.iterdump())
@@ -80,6 +84,7 @@ Steps = Callable[[object, object], Awaitable[None]]
 def keys(*pressed: str) -> Steps:
     async def steps(pilot, screen) -> None:
         await pilot.press(*pressed)
+
     return steps
 
 
@@ -93,6 +98,7 @@ async def z_on_current_row(pilot, screen) -> None:
 
 def add_paper(path: str) -> Steps:
     """Types the path ("{tmp}" is a folder that holds a binary paper.pdf and an empty.md)."""
+
     async def steps(pilot, screen) -> None:
         tmp = Path(screen.app.home.path).parent / "input"
         tmp.mkdir(exist_ok=True)
@@ -103,6 +109,7 @@ def add_paper(path: str) -> Steps:
         pilot.app.screen.query_one("#path").value = path.replace("{tmp}", str(tmp))
         await pilot.press("enter")
         await until(pilot, lambda: pilot.app.screen is screen and not screen.busy(), what="the paper read")
+
     return steps
 
 
@@ -157,8 +164,11 @@ async def test_a_key_in_the_wrong_state_says_why_and_changes_nothing(case, home)
     try:
         async with app.run_test(size=(100, 30)) as pilot:
             app.open_session(case.session)
-            await until(pilot, lambda: isinstance(app.screen, SessionScreen) and app.screen.session is not None,
-                        what="session screen")
+            await until(
+                pilot,
+                lambda: isinstance(app.screen, SessionScreen) and app.screen.session is not None,
+                what="session screen",
+            )
             screen = app.screen
             if not case.loading:
                 await until(pilot, lambda: screen.model_state == "ready", what="model ready")
@@ -166,8 +176,12 @@ async def test_a_key_in_the_wrong_state_says_why_and_changes_nothing(case, home)
             app.clear_notifications()
             before = snapshot(home)
             await case.steps(pilot, screen)
-            await until(pilot, lambda: any(case.words in n.message for n in app._notifications),
-                        timeout=5, what=f"a notification saying {case.words!r}")
+            await until(
+                pilot,
+                lambda: any(case.words in n.message for n in app._notifications),
+                timeout=5,
+                what=f"a notification saying {case.words!r}",
+            )
             assert app.is_running and app.screen is screen and not screen.busy()
             assert screen.model_state == ("loading" if case.loading else "ready")
             assert snapshot(home) == before
@@ -194,14 +208,17 @@ async def test_escape_with_nothing_running_does_nothing(home):
         assert snapshot(home) == before
 
 
-@pytest.mark.parametrize("field, value, words", [
-    ("name", "DEMO", "'demo' already exists (names differ only in case)"),
-    ("name", "..", "invalid session name"),
-    ("candidates", "-1", "candidates must be 0..64"),
-    ("gguf", str(PAPER), "not a GGUF file"),
-    ("gguf", "GGUF", "truncated GGUF"),
-    ("edits-from", "/no/such/edits.json", "no such file"),
-])
+@pytest.mark.parametrize(
+    "field, value, words",
+    [
+        ("name", "DEMO", "'demo' already exists (names differ only in case)"),
+        ("name", "..", "invalid session name"),
+        ("candidates", "-1", "candidates must be 0..64"),
+        ("gguf", str(PAPER), "not a GGUF file"),
+        ("gguf", "GGUF", "truncated GGUF"),
+        ("edits-from", "/no/such/edits.json", "no such file"),
+    ],
+)
 async def test_the_new_session_form_refuses_bad_values_and_creates_nothing(field, value, words, home, tmp_path):
     if value == "GGUF":  # the magic and nothing else: refused before a session exists
         (tmp_path / "cut.gguf").write_bytes(b"GGUF")
