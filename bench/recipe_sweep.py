@@ -32,7 +32,8 @@ ALL_LINEAR = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "d
 
 
 def settings() -> dict[str, dict]:
-    qv, out = ("q_proj", "v_proj"), {}
+    qv = ("q_proj", "v_proj")
+    out: dict[str, dict] = {}
     for lr in (1e-4, 3e-4, 1e-3):
         for data in ("passage", "cloze", "teacher", "teacher+cloze"):
             for anchor in (0.0, 1.0, 3.0):
@@ -86,7 +87,8 @@ def worker(args, indices: list[int], out_path: str) -> None:
     tok = AutoTokenizer.from_pretrained(args.model_dir)
     if tok.pad_token_id is None:
         tok.pad_token = tok.eos_token
-    base = AutoModelForCausalLM.from_pretrained(args.model_dir, dtype=torch.float32).to(device)
+    # transformers wraps PreTrainedModel.to in functools.wraps, whose stub loses the bound self
+    base = AutoModelForCausalLM.from_pretrained(args.model_dir, dtype=torch.float32).to(device)  # type: ignore[arg-type]
     rows = json.loads(Path(args.data).read_text())
     teacher = json.loads(Path(args.teacher).read_text())
     for r, t in zip(rows, teacher):
@@ -116,6 +118,7 @@ def worker(args, indices: list[int], out_path: str) -> None:
                     else:
                         peft_model.add_adapter(slot, lora)
                     models[key] = slot
+                assert peft_model is not None  # made with the first adapter, above
                 model, slot = peft_model, models[key]
                 model.set_adapter(slot)
                 for n, p in model.named_parameters():

@@ -42,6 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -98,6 +99,7 @@ def first_frame_subprocess(runs: int = 3) -> list[float]:
                 stderr=subprocess.DEVNULL,
                 text=True,
             )
+            assert child.stdout is not None  # stdout=PIPE
             line = child.stdout.readline()
             seconds = time.perf_counter() - start
             child.wait(timeout=30)
@@ -111,7 +113,7 @@ class FrameClock:
 
     def __init__(self, app) -> None:
         self.app = app
-        self.waiting: tuple[callable, asyncio.Future] | None = None
+        self.waiting: tuple[Callable[[], bool], asyncio.Future[float]] | None = None
         self.first_frame: float | None = None
         original = app._display
 
@@ -184,6 +186,8 @@ async def bench(args) -> dict:
     from engine.config import GenerationConfig, SessionConfig, TrainConfig
     from engine.home import Home
     from seal_tui.app import SealApp
+    from seal_tui.screens.session import SessionScreen
+    from seal_tui.widgets.candidate_list import CandidateList
     from seal_tui.widgets.heatmap import Heatmap
 
     if args.real:
@@ -206,14 +210,19 @@ async def bench(args) -> dict:
         async with app.run_test(size=(width, height)) as pilot:
             clock = FrameClock(app)
             await until(pilot, lambda: clock.first_frame is not None, 10, "first frame")
-            result["run_test_to_first_frame_s"] = round(clock.first_frame - started, 3)
+            first_frame = clock.first_frame
+            assert first_frame is not None  # waited for above
+            result["run_test_to_first_frame_s"] = round(first_frame - started, 3)
             app.open_session("bench", config, paper=str(SAMPLE))
             await until(pilot, lambda: getattr(app.screen, "model_state", "") != "loading", 600, "model")
             screen = app.screen
+            assert isinstance(screen, SessionScreen)  # open_session pushed it
             assert screen.model_state == "ready", screen.model_error
-            await until(pilot, lambda: screen.session.passages() and not screen.busy(), 600, "paper")
+            session = screen.session
+            assert session is not None  # opened when the screen mounted
+            await until(pilot, lambda: session.passages() and not screen.busy(), 600, "paper")
             heatmap = screen.query_one(Heatmap)
-            log(f"session ready: {len(screen.session.passages())} passages")
+            log(f"session ready: {len(session.passages())} passages")
 
             # (a) training
             heatmap.focus()
@@ -228,14 +237,14 @@ async def bench(args) -> dict:
             log(f"training: {len(training)} samples")
 
             # (b) streaming candidates for P2, moving between the base and v1 rows
-            second = screen.session.passages()[1]
+            second = session.passages()[1]
             heatmap.select_column(second.id)
             screen.passage_id = second.id
             screen.refresh_all()
             heatmap.focus()
             await pilot.pause()
             await screen.run_action("generate")
-            cards = screen.query_one("#cards")
+            cards = screen.query_one("#cards", CandidateList)
             streaming = lambda: screen.busy() and any(c.status == "streaming" for c in cards.cards)  # noqa: E731
             await until(pilot, lambda: streaming() or not screen.busy(), 600, "first tokens")
             log("streaming: sampling")

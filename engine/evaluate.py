@@ -129,7 +129,8 @@ def summarize(matrix: Matrix) -> tuple[list[PassageSummary], float | None]:
             before = matrix.cell(prior[-1], col) if prior else None
             if after is not None and before is not None:
                 gain = _better(matrix.metric, before, after)
-            since = [matrix.cell(r, col) for r in path if r >= v and matrix.cell(r, col) is not None]
+            assert latest is not None  # v is on the path
+            since = [x for x in (matrix.cell(r, col) for r in path if r >= v) if x is not None]
             now = matrix.cell(latest, col)
             if since and now is not None:
                 best = min(since) if METRICS[matrix.metric].lower_is_better else max(since)

@@ -124,6 +124,7 @@ class Home:
             elif config is not None and config.to_dict() != info.config:
                 self.store.update_session_config(info.id, config.to_dict())
                 info = self.store.get_session(name)
+                assert info is not None  # found above, and this process holds its writer lock
             if runtime is None:
                 from engine.runtime.local import LocalRuntime
 

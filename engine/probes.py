@@ -160,7 +160,8 @@ def parse_qa_pairs(text: str, limit: int = 5) -> list[tuple[str, str]]:
     no question word: small models put statements there), and repeated questions."""
     lines = [_QA_BULLET.sub("", x.replace("**", "")).strip() for x in text.splitlines()]
     lines = [x for x in lines if x]
-    out, seen, i = [], set(), 0
+    out: list[tuple[str, str]] = []
+    seen, i = set(), 0
     while i < len(lines) and len(out) < limit:
         q = _Q.match(lines[i])
         i += 1

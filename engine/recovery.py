@@ -20,7 +20,7 @@ KINDS = ("adapters", "editor")
 def recover(folder: Path, referenced: set[Path]) -> list[Path]:
     """Remove leftovers under a session folder; `referenced`: every adapter folder a row
     names. Returns what was removed."""
-    removed = []
+    removed: list[Path] = []
     if not folder.is_dir():
         return removed
     for path in sorted(folder.rglob(f"*{PARTIAL}"), reverse=True):

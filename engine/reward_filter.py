@@ -38,7 +38,7 @@ def anchor_probes(earlier: list[Passage], limit: int) -> list[tuple[Passage, Pro
     """Up to `limit` reward probes spread evenly over earlier passages (round robin, newest first)."""
     queues = [[(p, q) for q in p.probes if q.role == "reward"] for p in reversed(earlier)]
     queues = [q for q in queues if q]
-    out = []
+    out: list[tuple[Passage, Probe]] = []
     while queues and len(out) < limit:
         for queue in list(queues):
             if len(out) < limit:
@@ -76,7 +76,7 @@ def run_trials(
     guards = session.guards(passage)
     version = session.start_version(passage)
     start = session.adapter_for(version)
-    alone = [f"{passage.title}\n{passage.text}"] if config.reward_vs == "passage" else []
+    alone: list[str | tuple[str, str]] = [f"{passage.title}\n{passage.text}"] if config.reward_vs == "passage" else []
     examples = {e.id: to_examples(e.text, passage.title, passage.text, e.strategy) + alone for e in candidates}
     steps = (sum(len(x) for x in examples.values()) + len(alone)) * trial_train.epochs
     on_event(

@@ -251,7 +251,8 @@ def _blocks(edit_text: str) -> list[list[str]]:
 def _qa_items(lines: list[str]) -> list[tuple[str | None, str]]:
     """Question/answer pairs (same line or consecutive lines) as (question, answer); a line
     that is no question comes as (None, line), a leading answer label dropped."""
-    out, i = [], 0
+    out: list[tuple[str | None, str]] = []
+    i = 0
     while i < len(lines):
         q = _QUESTION.match(lines[i])
         if q is None:
@@ -330,7 +331,8 @@ def to_examples(edit_text: str, title: str, passage: str, strategy_name: str) ->
                 asked.add(_key(question))
                 pairs.append((probe_prompt(title, question), f" {span}"))
         return pairs + [last]
-    seen, out = {_key(last)}, []
+    seen = {_key(last)}
+    out: list[str | tuple[str, str]] = []
     for block in _blocks(edit_text):
         for line in _qa_lines(block) if strategy_name == "qa" else block:
             example = titled(line)

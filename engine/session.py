@@ -109,7 +109,9 @@ class Session(Writing, Scoring):
 
     @property
     def current_version(self) -> int:
-        return self.store.get_session(self.name).current_version
+        info = self.store.get_session(self.name)
+        assert info is not None  # an open session is in its store
+        return info.current_version
 
     def passages(self) -> list[Passage]:
         return self.store.passages(self.info.id)

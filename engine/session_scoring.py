@@ -5,7 +5,9 @@ config, passages(), updates(), serving(), adapter_for(), timings)."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from threading import Event
+from typing import TYPE_CHECKING, Any
 
 from engine import events as ev
 from engine.domain import Passage, Score, version_label
@@ -15,8 +17,27 @@ from engine.evaluate import Matrix, build_matrix, contains_match, probe_prompt, 
 from engine.faults import crash_point
 from engine.session_access import writes
 
+if TYPE_CHECKING:
+    from engine.config import SessionConfig
+    from engine.domain import SessionInfo, Update
+    from engine.store import Store
+
 
 class Scoring:
+    # What the mixin uses of Session, declared for the type checker; Session sets them.
+    store: Store
+    info: SessionInfo
+    config: SessionConfig
+    runtime: Any
+    timings: dict[str, float]
+
+    if TYPE_CHECKING:
+
+        def passages(self) -> list[Passage]: ...
+        def updates(self) -> list[Update]: ...
+        def serving(self, version: int, passages: list[Passage]) -> dict[int, int]: ...
+        def adapter_for(self, version: int) -> Path | None: ...
+
     def scores(self, version: int | None = None) -> list[Score]:
         return self.store.scores(self.info.id, version)
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from threading import Event
+from typing import TYPE_CHECKING, Any
 
 from engine import editor
 from engine import events as ev
@@ -17,12 +18,29 @@ from engine.ingest import estimate_tokens
 from engine.selfedit import build_messages
 from engine.session_access import writes
 
+if TYPE_CHECKING:
+    from engine.config import SessionConfig
+    from engine.selfedit import Strategy
+    from engine.store import Store
+
 IMPORTED = "imported"
 """Strategy name of self-edits taken from generation.edits_from; gated and split into
 examples like implications (one example per line)."""
 
 
 class Writing:
+    # What the mixin uses of Session, declared for the type checker; Session sets them.
+    store: Store
+    config: SessionConfig
+    runtime: Any
+    timings: dict[str, float]
+
+    if TYPE_CHECKING:
+
+        @property
+        def strategy(self) -> Strategy: ...
+        def sync_generation(self, on_event: ev.OnEvent = ev.ignore, passage: Passage | None = None) -> None: ...
+
     _imported: ImportedEdits | None = None
     """generation.edits_from, read at first use."""
 
@@ -93,6 +111,7 @@ class Writing:
         self, passage: Passage, existing: int, texts: list[str], on_event: ev.OnEvent, stop: Event | None
     ) -> list[SelfEdit]:
         """Store the file's self-edits with the events generation sends, so cards fill alike."""
+        assert self._imported is not None  # texts came from it (_from_file)
         name = self._imported.path.name
         on_event(ev.Stage("generate", f"{len(texts)} self-edits from {name}", passage.id))
         started, made = time.perf_counter(), []

@@ -15,8 +15,12 @@ from typing import Generic, Protocol, TypeVar
 
 
 class Named(Protocol):
-    name: str
-    help: str
+    """An entry: read-only, so a frozen dataclass is one."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def help(self) -> str: ...
 
 
 T = TypeVar("T", bound=Named)

@@ -27,7 +27,7 @@ SETTLE_SECONDS = 2.0
 BUSY_LOOP = "while True: pass"
 
 
-def _figures(runtime, examples: list[str], items, adapter: Path, reps: int) -> dict:
+def _figures(runtime, examples: list[str | tuple[str, str]], items, adapter: Path, reps: int) -> dict:
     one_epoch = replace(runtime.lora, epochs=1)
     gen = GenerationConfig(max_tokens=192, temperature=1.0, top_p=0.95, seed=1234)
     rates, trains, scores = [], [], []
@@ -54,7 +54,7 @@ def _ratios(busy: dict, alone: dict) -> dict:
     }
 
 
-def busy_speed(runtime, paper, examples: list[str], competitors: int, log, reps: int = 2) -> dict:
+def busy_speed(runtime, paper, examples: list[str | tuple[str, str]], competitors: int, log, reps: int = 2) -> dict:
     items = cloze_items(paper.passages[0])
     runtime.load()
     adaptive_model = runtime.model_config

@@ -28,7 +28,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from engine.config import FilterConfig, GenerationConfig, SessionConfig, TrainConfig, preset
-from engine.domain import PaperDraft, PassageDraft
+from engine.domain import PaperDraft, PassageDraft, SelfEdit
 from engine.drift import drift_items
 from engine.evaluate import probe_prompt, summarize
 from engine.probes import split_probes
@@ -51,6 +51,13 @@ def _unique(examples: list) -> list:
 
 def _mean(values: list[float]) -> float:
     return sum(values) / len(values)
+
+
+def _measured(values: list[float | None]) -> list[float]:
+    """Matrix cells a run has measured, narrowed to floats (they are all filled in)."""
+    out = [v for v in values if v is not None]
+    assert len(out) == len(values), "a matrix cell the run should have measured is empty"
+    return out
 
 
 def _split(p: PassageDraft) -> tuple[list, list]:
@@ -89,7 +96,9 @@ def _filtered(runtime, p: PassageDraft, kept: list[str], config: SessionConfig, 
         result = runtime.trial(
             None, to_examples(c, p.title, p.text, strategy.name) + alone, trial_train, reward, guards=guards
         )
-        trials.append(Trial(_Cand(i, c), _mean(reference) - _mean(result.nll), 0.0))
+        # a pending self-edit of a passage not stored yet (no passage id): verdicts reads its id and text
+        edit = SelfEdit(id=i, passage_id=0, strategy=strategy.name, text=c, status="pending")
+        trials.append(Trial(edit, _mean(reference) - _mean(result.nll), 0.0))
     f = config.filter
     chosen = verdicts(trials, f.min_gain, f.budget, f.top_k)
     return [t.edit.text for t in trials if chosen[t.edit.id].kept]
@@ -174,13 +183,6 @@ def knowledge_incorporation(
     }
 
 
-class _Cand:
-    """A candidate in the shape reward_filter.verdicts reads (id and text)."""
-
-    def __init__(self, id: int, text: str):
-        self.id, self.text = id, text
-
-
 def forgetting(
     runtime,
     passages: list[PassageDraft],
@@ -214,7 +216,7 @@ def forgetting(
             session.run(lambda e: None)
             matrix = session.matrix()
             _, bwt = summarize(matrix)
-            diagonal = [matrix.cell(v, p) for p, v in matrix.learned_at.items()]
+            diagonal = _measured([matrix.cell(v, p) for p, v in matrix.learned_at.items()])
             base, end = matrix.values[0], matrix.values[-1]
             below = sum(e < b for b, e in zip(base, end) if b is not None and e is not None)
             drift = [
@@ -229,7 +231,7 @@ def forgetting(
                 "diagonal_mean": _mean(diagonal),
                 "end_below_base": below,
                 "passages": len(base),
-                "end_minus_base": round(_mean([e - b for b, e in zip(base, end)]), 4),
+                "end_minus_base": round(_mean([e - b for b, e in zip(_measured(base), _measured(end))]), 4),
                 "drift_by_version": drift,
                 "seconds": round(time.perf_counter() - t0, 1),
             }

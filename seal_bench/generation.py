@@ -6,19 +6,26 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 from engine.config import ModelConfig
 from engine.runtime.models import thread_count
 
-PROMPT = [{"role": "user", "content": "List five facts about how rivers shape their valleys, one per line."}]
+if TYPE_CHECKING:
+    from llama_cpp.llama_types import ChatCompletionRequestMessage, CreateChatCompletionStreamResponse
+
+PROMPT: list[dict[str, str]] = [
+    {"role": "user", "content": "List five facts about how rivers shape their valleys, one per line."}
+]
 
 
 def _tps(tokens: int, seconds: float) -> float:
     return round(tokens / seconds, 1) if seconds > 0 else 0.0
 
 
-def decode_rate(pieces) -> float:
+def decode_rate(pieces: Iterable[str | None]) -> float:
     """Tokens/s after the first token: the decoding speed, whatever the prompt costs and
     however long this sample happens to be."""
     first, n = None, 0
@@ -47,14 +54,25 @@ def _llamacpp_rates(gguf: Path, threads: int, max_tokens: int, seed: int, reps: 
 
     runs: dict[str, list[float]] = {"raw_llamacpp": [], "app": []}
     llm = llama_cpp.Llama(model_path=str(gguf), n_ctx=2048, n_threads=threads, verbose=False)
-    sampling = dict(max_tokens=max_tokens, temperature=1.0, top_p=0.95, seed=seed)
-    with Generator(gguf, threads=threads) as gen:
-        streams = {
-            "raw_llamacpp": lambda: (
-                c["choices"][0]["delta"].get("content")
-                for c in llm.create_chat_completion(messages=PROMPT, stream=True, **sampling)
+    messages: list[ChatCompletionRequestMessage] = [{"role": "user", "content": m["content"]} for m in PROMPT]
+    temperature, top_p = 1.0, 0.95
+
+    def raw() -> Iterator[str | None]:
+        # stream=True returns the chunk iterator; llama_cpp types the result as either shape
+        chunks = cast(
+            "Iterator[CreateChatCompletionStreamResponse]",
+            llm.create_chat_completion(
+                messages=messages, stream=True, max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed
             ),
-            "app": lambda: gen.stream_chat(PROMPT, **sampling),
+        )
+        return (_content(c) for c in chunks)
+
+    with Generator(gguf, threads=threads) as gen:
+        streams: dict[str, Callable[[], Iterable[str | None]]] = {
+            "raw_llamacpp": raw,
+            "app": lambda: gen.stream_chat(
+                PROMPT, max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed
+            ),
         }
         for stream in streams.values():
             list(stream())  # warm-up
@@ -64,10 +82,16 @@ def _llamacpp_rates(gguf: Path, threads: int, max_tokens: int, seed: int, reps: 
     return {name: statistics.median(values) for name, values in runs.items()}
 
 
+def _content(chunk: CreateChatCompletionStreamResponse) -> str | None:
+    """The text a stream chunk adds (None: a chunk with no text, such as the role or the end)."""
+    content = chunk["choices"][0]["delta"].get("content")
+    return content if isinstance(content, str) else None
+
+
 def _transformers_rate(gguf: Path, max_tokens: int, seed: int) -> float:
     """Tokens/s of transformers' generate on the same model and sampling (one run)."""
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoModelForCausalLM, AutoTokenizer, BatchEncoding
 
     from engine.runtime.hf_model import _quiet_transformers, model_folder
 
@@ -76,6 +100,7 @@ def _transformers_rate(gguf: Path, max_tokens: int, seed: int) -> float:
     tok = AutoTokenizer.from_pretrained(folder, local_files_only=True)
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32, local_files_only=True)
     ids = tok.apply_chat_template(PROMPT, add_generation_prompt=True, return_tensors="pt", return_dict=True)
+    assert isinstance(ids, BatchEncoding)  # return_dict=True: the tokenizer's outputs, not bare ids
     torch.manual_seed(seed)
     with torch.inference_mode():
         t0 = time.perf_counter()

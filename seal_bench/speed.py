@@ -23,7 +23,7 @@ from seal_bench.generation import PROMPT, decode_rate, generation_speed
 PADDED_LENGTH = 2048
 
 
-def update_examples(passage) -> list[str]:
+def update_examples(passage) -> list[str | tuple[str, str]]:
     """SEAL-sized training examples: a self-edit's lines (the passage's sentences, one a
     line) and the passage, as one update on this passage would see them."""
     lines = "\n".join(s.strip() + "." for s in passage.text.split(". ") if s.strip())
@@ -48,7 +48,7 @@ def _rss_peak_mb(pid: int | None = None) -> float:
     return 0.0
 
 
-def _padded_steps(lm, examples: list[str], config: TrainConfig) -> float:
+def _padded_steps(lm, examples: list[str | tuple[str, str]], config: TrainConfig) -> float:
     """Seconds of one epoch over examples each padded to 2048 tokens with EOS, pads in the loss."""
     import torch
 
@@ -59,7 +59,8 @@ def _padded_steps(lm, examples: list[str], config: TrainConfig) -> float:
     optimizer = torch.optim.AdamW(params, lr=config.lr)
     lm.model.train()
     t0 = time.perf_counter()
-    for ids in tokenize_examples(lm.tokenizer, examples, config.max_length):
+    texts = [e if isinstance(e, str) else "".join(e) for e in examples]  # SEAL's reference trains plain text
+    for ids in tokenize_examples(lm.tokenizer, texts, config.max_length):
         seq = torch.tensor([ids + [eos] * (PADDED_LENGTH - len(ids))], device=lm.model.device)
         with _autocast(lm.model, config.bf16):
             loss = lm.model(input_ids=seq, labels=seq).loss
@@ -70,7 +71,7 @@ def _padded_steps(lm, examples: list[str], config: TrainConfig) -> float:
     return time.perf_counter() - t0
 
 
-def speed(runtime, paper, examples: list[str], log) -> dict:
+def speed(runtime, paper, examples: list[str | tuple[str, str]], log) -> dict:
     """All figures of `seal bench speed`; `examples` are SEAL-sized training examples.
     Peak memory is read before the padded reference run, which needs far more."""
     from engine.runtime.trainer import adapter_state, load_adapter_state

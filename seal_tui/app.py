@@ -9,16 +9,22 @@ import sqlite3
 import weakref
 from collections.abc import Callable, Iterable
 from functools import partial
+from typing import TYPE_CHECKING, Any, cast
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.dom import DOMNode
 from textual.screen import Screen
+from textual.widget import Widget
 
 from engine.config import ConfigError, SessionConfig
 from engine.home import Home
 from engine.session_lock import SessionLocked
 from engine.store import StoreError
 from seal_tui.failure_text import failure_text
+
+if TYPE_CHECKING:
+    from seal_tui.screens.session import SessionScreen
 
 
 def local_runtime(config: SessionConfig):
@@ -31,12 +37,17 @@ def local_runtime(config: SessionConfig):
 def _declared_by_seal(cls: type) -> set[str]:
     """The actions of the bindings that seal's own classes declare (not those inherited from
     Textual's widgets)."""
-    actions = set()
+    actions: set[str] = set()
     for klass in cls.__mro__:
         if klass.__module__.startswith("seal_tui"):
             for binding in vars(klass).get("BINDINGS", []):
                 actions.add(binding.action if isinstance(binding, Binding) else binding[1])
     return actions
+
+
+def seal_app(node: DOMNode) -> SealApp:
+    """The app a seal widget or screen runs in: Textual types `node.app` as `App[Any]`."""
+    return cast(SealApp, node.app)
 
 
 class SealApp(App):
@@ -49,13 +60,11 @@ class SealApp(App):
         Binding("ctrl+s", "screenshot", "Screenshot", show=False),
     ]
 
-    def __init__(
-        self, runtime_factory: Callable[[SessionConfig], object] | None = None, home: Home | None = None
-    ) -> None:
+    def __init__(self, runtime_factory: Callable[[SessionConfig], Any] | None = None, home: Home | None = None) -> None:
         super().__init__()
         self.runtime_factory = runtime_factory or local_runtime
         self.home = home or Home()
-        self._sessions = weakref.WeakSet()
+        self._sessions: weakref.WeakSet[SessionScreen] = weakref.WeakSet()
         """Session screens that hold a session (each gives it back once, when it goes)."""
 
     def on_mount(self) -> None:
@@ -80,7 +89,7 @@ class SealApp(App):
             return
         self.push_screen(SessionScreen(name, paper))
 
-    def opened(self, screen) -> None:
+    def opened(self, screen: SessionScreen) -> None:
         """A session screen holds its session from now until it gives it back."""
         self._sessions.add(screen)
 
@@ -120,7 +129,8 @@ class SealApp(App):
         )
         self.push_screen(ConfirmQuitScreen(doing or "training"), answer)
 
-    def action_screenshot(self, filename: str | None = None) -> str:
+    # Replaces Textual's screenshot action: saves into the session home and returns the path it wrote.
+    def action_screenshot(self, filename: str | None = None) -> str:  # type: ignore[override]
         path = self.save_screenshot(filename=filename, path=str(self.home.path))
         self.notify(f"Saved {path}")
         return path
@@ -132,7 +142,7 @@ class SealApp(App):
         for command in super().get_system_commands(screen):
             if command.title != "Screenshot":
                 yield command
-        seen = set()
+        seen: set[str] = set()
         for key, active in screen.active_bindings.items():
             binding = active.binding
             title = binding.tooltip or binding.description
@@ -145,8 +155,9 @@ class SealApp(App):
             ):
                 continue
             seen.add(title)
+            node = cast("Widget | App[Any]", active.node)  # Textual types it DOMNode; it is a widget or the app
             yield SystemCommand(
-                title, f"{title} (key {binding.key_display or key})", partial(active.node.run_action, binding.action)
+                title, f"{title} (key {binding.key_display or key})", partial(node.run_action, binding.action)
             )
         yield SystemCommand("Help", "Keys and how a session goes (key ?)", self.action_help)
         yield SystemCommand(

@@ -7,12 +7,14 @@ import json
 import sqlite3
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from seal_tui.cli_common import Interrupted, UsageError, model_work, require_session
 
 
 def _user_errors() -> tuple[type[Exception], ...]:
+    """What a person can act on: printed as one line, exit status 2 (imported only when raised)."""
     from engine.config import ConfigError
     from engine.editor import EditorError
     from engine.export import ExportError
@@ -27,6 +29,7 @@ def _user_errors() -> tuple[type[Exception], ...]:
     from engine.store import StoreError
 
     return (
+        UsageError,
         ConfigError,
         EditorError,
         ExportError,
@@ -428,8 +431,10 @@ def cmd_export(args) -> int:
         if kind == "peft":
             export.export_peft(session, version, path)
         elif kind == "gguf":
+            assert base is not None  # resolved above: this output needs the adapter
             export.export_gguf(session, version, path, base)
         elif kind == "merged":
+            assert base is not None  # resolved above: this output needs the adapter
             export.export_merged(session, version, path, session.config.model, base)
         else:
             count = export.export_edits(session, version, path)
@@ -457,6 +462,7 @@ def cmd_sessions(_args) -> int:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int]
     if args.command == "bench":
         from seal_tui.bench import cmd_bench as handler
     elif args.command == "editor":
@@ -472,7 +478,7 @@ def main(argv: list[str] | None = None) -> int:
         }[args.command]
     try:
         return handler(args)
-    except (UsageError, *_user_errors()) as exc:
+    except _user_errors() as exc:
         print(f"seal: error: {exc}", file=sys.stderr)
         return 2
     except Interrupted as exc:  # Ctrl+C: what was kept, and the shell's status for it

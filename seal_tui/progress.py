@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
+from rich.progress import BarColumn, Progress, TaskID, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
 from engine import events as ev
 
@@ -22,7 +22,7 @@ class ProgressReporter:
             console=self.console,
             transient=True,
         )
-        self._task = None
+        self._task: TaskID | None = None
         self._tokens = 0
 
     def __enter__(self):

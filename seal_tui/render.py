@@ -88,13 +88,14 @@ def update_note(matrix: Matrix, version: int, passage_id: int, labels: dict[int,
         note += f": {base:.2f} → {value:.2f} vs base ({change:+.2f})"
         if worse_than_base(matrix, version, passage_id):
             note += ", worse than base"
-    worse = [col for col in matrix.cols if worse_than_base(matrix, version, col)]
+    worse = [
+        (col, scored)
+        for col in matrix.cols
+        if worse_than_base(matrix, version, col) and (scored := vs_base(matrix, version, col)) is not None
+    ]  # worse than base implies scored against base
     if not worse:
         return note, ""
-    parts = ", ".join(
-        f"{labels.get(c, '?')} {vs_base(matrix, version, c)[0]:.2f} → {vs_base(matrix, version, c)[1]:.2f}"
-        for c in worse
-    )
+    parts = ", ".join(f"{labels.get(c, '?')} {base_c:.2f} → {now_c:.2f}" for c, (base_c, now_c, _) in worse)
     warning = (
         f"{version_label(version)} scores {parts} worse than the base model did "
         f"({METRICS[matrix.metric].label} on held-out probes, base → now): "
@@ -114,10 +115,10 @@ def heatmap(matrix: Matrix, titles: dict[int, str] | None = None) -> Table:
     for col in matrix.cols:
         table.add_column(f"p{col}\n{fit_title(titles.get(col, ''), 10)}", justify="center")
     table.add_column("drift\nvs base", justify="center")
-    learned_by = {v: p for p, v in matrix.learned_at.items()}
+    learned_by: dict[int, int | str] = {v: p for p, v in matrix.learned_at.items()}
     learned_by.update({v: "?" for v in matrix.abandoned})
     for version, row in zip(matrix.rows, matrix.values):
-        label = version_label(version) + ("" if version == 0 else f" (+p{learned_by.get(version, '?')})")
+        label: str | Text = version_label(version) + ("" if version == 0 else f" (+p{learned_by.get(version, '?')})")
         if version in matrix.abandoned:
             label = Text(f"v{version} abandoned", style="dim strike")
         cells = []
@@ -184,7 +185,7 @@ def _reward(value: float | None) -> str:
 def editor_rows(rounds, stats) -> list[tuple[str, ...]]:
     """Per editor round: number, trigger, pairs, final loss, then acceptance and mean reward
     of the candidates written before it (by the previous editor) and with it."""
-    out = []
+    out: list[tuple[str, ...]] = []
     previous = None
     for r in rounds:
         before, after = stats.get(previous), stats.get(r.number)

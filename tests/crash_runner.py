@@ -273,6 +273,7 @@ def check_exports(home: Path, name: str = NAME) -> list[str]:
             problems.append(f"exports/edits.jsonl: {lines and len(lines)} lines, the path trained {trained} edits")
         for folder, version in (("peft", session.current_version), ("peft-v1", 1)):
             adapter = session.adapter_for(version)
+            assert adapter is not None, f"v{version} has no adapter"
             for f in FAKE_FILES:
                 got = out / folder / f
                 if not got.is_file() or got.read_bytes() != (adapter / f).read_bytes():

@@ -53,8 +53,8 @@ class Case:
     """The command line; "{tmp}" is the case's scratch folder, "{paper}" a good paper."""
     words: str
     """What the message must say (case-insensitive)."""
-    make: Callable[[Path], None] = field(default=lambda tmp: None)
-    """Makes the bad input in the scratch folder."""
+    make: Callable[[Path], object] = field(default=lambda tmp: None)
+    """Makes the bad input in the scratch folder (what it returns is ignored)."""
 
 
 def file(name: str, data: bytes | str) -> Callable[[Path], None]:

@@ -3,6 +3,8 @@
 import re
 from pathlib import Path
 
+from textual.binding import Binding
+
 from seal_tui.app import SealApp
 from seal_tui.screens.help import HELP
 from seal_tui.screens.session import SessionScreen
@@ -18,6 +20,7 @@ def bound() -> set[str]:
     """Every key a person can press on the session screen with a description, as tables write it."""
     keys = set()
     for binding in [*SessionScreen.BINDINGS, *CandidateCard.BINDINGS, *SealApp.BINDINGS]:
+        assert isinstance(binding, Binding)  # the screens declare Binding objects, not tuples
         if binding.description and binding.key not in ("up", "down"):
             for key in binding.key.split(","):
                 keys.add(DISPLAY.get(key, key))

@@ -66,9 +66,9 @@ def _cgroup_quota() -> float | None:
     except (OSError, ValueError):
         pass
     try:
-        quota = int(Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us").read_text())
-        period = int(Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us").read_text())
-        return quota / period if quota > 0 else None
+        quota_us = int(Path("/sys/fs/cgroup/cpu/cpu.cfs_quota_us").read_text())
+        period_us = int(Path("/sys/fs/cgroup/cpu/cpu.cfs_period_us").read_text())
+        return quota_us / period_us if quota_us > 0 else None
     except (OSError, ValueError):
         return None
 
@@ -126,6 +126,7 @@ class CpuWatch:
         before = self._snapshot()
         while before is not None and not self._stop.wait(self.interval):
             now = self._snapshot()
+            assert now is not None  # /proc, read once, stays readable
             total = now[1] - before[1]
             if total > 0:
                 busy = now[0] - before[0] - (now[2] - before[2])

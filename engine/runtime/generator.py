@@ -28,6 +28,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.context import SpawnProcess
 from pathlib import Path
 
 from engine.runtime.llama_child import child_main
@@ -116,8 +118,9 @@ class Generator:
         """Speed of the last call: tokens generated / wall seconds (prompt included)."""
         self.last_tokens = 0
         """Tokens the model generated in the last call (after a stop: up to the stop)."""
-        self._proc = None
-        self._conn = None
+        self._proc: SpawnProcess | None = None
+        self._conn: Connection | None = None
+        """The child and the parent's end of its pipe, set and cleared together."""
         self._lock = threading.Lock()
         self._owner: int | None = None
         self._result: dict = {}
@@ -140,7 +143,7 @@ class Generator:
     def close(self) -> None:
         """Stop the child (politely, then by force). The generator may be loaded again."""
         proc, conn, self._proc, self._conn = self._proc, self._conn, None, None
-        if proc is None:
+        if proc is None or conn is None:
             return
         try:
             conn.send(("cancel", {}))  # ends a stream in flight, if any
@@ -291,7 +294,7 @@ class Generator:
     def _reapply_adapters(self) -> None:
         """A fresh child has the base model only: apply the current adapters again."""
         try:
-            self._conn.send(("set_adapters", dict(adapters=list(self._adapters))))
+            self._child()[1].send(("set_adapters", dict(adapters=list(self._adapters))))
             for _ in self._exchange(None):
                 pass
         except GeneratorError as exc:
@@ -306,7 +309,7 @@ class Generator:
         self._ensure_started()
         start = time.perf_counter()
         try:
-            self._conn.send((name, kwargs))
+            self._child()[1].send((name, kwargs))
         except (OSError, ValueError):
             pass  # a dead child: _exchange reports it
         yield from self._exchange(stop)
@@ -316,7 +319,7 @@ class Generator:
 
     def _exchange(self, stop: threading.Event | None) -> Iterator[str]:
         """Read replies to the command in flight until it ends; yield its pieces."""
-        conn, proc, cancelled, finished = self._conn, self._proc, False, False
+        (proc, conn), cancelled, finished = self._child(), False, False
         try:
             while True:
                 try:
@@ -349,6 +352,11 @@ class Generator:
                 _send_cancel(conn)
                 for _ in self._exchange(None):
                     pass
+
+    def _child(self) -> tuple[SpawnProcess, Connection]:
+        """The running child and the parent's end of its pipe (after _ensure_started)."""
+        assert self._proc is not None and self._conn is not None, "no child: call _ensure_started first"
+        return self._proc, self._conn
 
     def _crashed(self, conn, proc):
         if self._conn is not conn:  # close() ran during the call

@@ -141,7 +141,7 @@ def _read_config(folder: Path) -> dict:
     return config
 
 
-def _pattern_value(patterns: dict, module: str, default):
+def _pattern_value(patterns: dict | None, module: str, default):
     """peft's rank_pattern / alpha_pattern lookup: a key matches a module name suffix."""
     for key, value in (patterns or {}).items():
         if re.fullmatch(rf"(.*\.)?{key}", module):

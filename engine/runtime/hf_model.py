@@ -52,7 +52,7 @@ def _convert_gguf(gguf: Path, target: Path) -> None:
     except Exception as exc:  # transformers raises many kinds for unsupported files
         raise ModelLoadError(f"{gguf}: transformers cannot read this GGUF ({exc})") from None
     # A GGUF-loaded model refuses save_pretrained until its quantizer is dropped.
-    model.hf_quantizer = None
+    model.hf_quantizer = None  # type: ignore[assignment]  # undeclared in transformers: typed by nn.Module.__getattr__
     if hasattr(model.config, "quantization_config"):
         del model.config.quantization_config
     tmp = partial_of(target)
@@ -129,6 +129,6 @@ def load_peft_model(config: ModelConfig, gguf: Path, train: TrainConfig) -> Load
     )
     torch.manual_seed(train.seed)
     if torch.cuda.is_available():  # scales up to a GPU when there is one
-        base = base.to("cuda")
+        base = base.to("cuda")  # type: ignore[arg-type]  # transformers' @wraps on .to loses the bound self
     model = get_peft_model(base, lora)
     return LoadedModel(model=model, tokenizer=tokenizer, folder=folder)

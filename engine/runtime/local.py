@@ -51,7 +51,7 @@ class LocalRuntime:
         self.gguf = check_model_files(model)
         self._generator = None
         self._lm = None
-        self._initial_state = None
+        self._initial_state: dict | None = None
         self._loaded_adapter: Path | None = None
         self._active: tuple | None = None  # (adapter, editor, editor scale) generation uses
         self._anchors: dict = {}  # guard items -> Anchor (the base model's answers never change)
@@ -125,6 +125,7 @@ class LocalRuntime:
 
         lm = self.peft()
         if adapter is None:
+            assert self._initial_state is not None  # peft() keeps it
             load_adapter_state(lm.model, self._initial_state)
         elif self._loaded_adapter != Path(adapter):
             load_adapter_folder(lm.model, Path(adapter))

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from engine.domain import EditorRound
 from engine.store import rows
+from engine.store.connection import Connection
 from engine.store.rows import StoreError
 
 
 class EditorRoundsStore:
     """Mixed into Store; uses its connection (self._c)."""
+
+    _c: Connection
 
     def add_editor_round(
         self,
@@ -47,7 +50,7 @@ class EditorRoundsStore:
                     rows.now(),
                 ),
             ).lastrowid
-        return rows.editor_round(self._c.one("SELECT * FROM editor_rounds WHERE id = ?", (round_id,)))
+        return rows.editor_round(self._c.need("editor round", "SELECT * FROM editor_rounds WHERE id = ?", (round_id,)))
 
     def editor_rounds(self, session_id: int) -> list[EditorRound]:
         found = self._c.all("SELECT * FROM editor_rounds WHERE session_id = ? ORDER BY number", (session_id,))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Collection
 from datetime import UTC, datetime
 
 from engine.domain import EditorRound, Passage, Probe, Score, SelfEdit, SessionInfo, Update
@@ -28,7 +28,7 @@ def now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds")
 
 
-def check_one_of(what: str, value: object, allowed: Iterable[str]) -> None:
+def check_one_of(what: str, value: object, allowed: Collection[str]) -> None:
     if value not in allowed:
         raise StoreError(f"{what} must be one of {', '.join(allowed)}, got {value!r}")
 

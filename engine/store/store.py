@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 
 from engine.domain import PaperDraft, Passage, Score, SelfEdit, SessionInfo, Update
@@ -66,7 +67,9 @@ class Store(EditorRoundsStore):
                 "INSERT INTO sessions (name, config, current_version, created_at) VALUES (?, ?, 0, ?)",
                 (name, rows.to_json(config), rows.now()),
             )
-        return self.get_session(name)
+        created = self.get_session(name)
+        assert created is not None  # inserted just above
+        return created
 
     def get_session(self, name: str) -> SessionInfo | None:
         row = self._c.one(_SESSIONS + "WHERE s.name = ?", (name,))
@@ -92,8 +95,14 @@ class Store(EditorRoundsStore):
         row = self._c.one("SELECT id FROM papers WHERE session_id = ? AND sha256 = ?", (session_id, sha256))
         return row["id"] if row else None
 
-    def add_paper(self, session_id: int, draft: PaperDraft, probes: list[list[tuple[str, str, str]]]) -> list[Passage]:
-        """Store a paper, its passages and their probes (probes[i] for passage i) at once."""
+    def add_paper(
+        self,
+        session_id: int,
+        draft: PaperDraft,
+        probes: Sequence[Sequence[tuple[str, str, str] | tuple[str, str, str, str]]],
+    ) -> list[Passage]:
+        """Store a paper, its passages and their probes (probes[i] for passage i) at once;
+        a probe is (kind, question, answer[, role])."""
         if not draft.passages:
             raise StoreError(f"paper {draft.title!r} has no passages")
         if len(probes) != len(draft.passages):
@@ -120,6 +129,7 @@ class Store(EditorRoundsStore):
                     " VALUES (?, ?, ?, ?, ?, 'new')",
                     (session_id, paper_id, start + i, part.title, part.text),
                 ).lastrowid
+                assert passage_id is not None  # an INSERT sets lastrowid
                 ids.append(passage_id)
                 for item in part_probes:
                     conn.execute(
@@ -185,6 +195,7 @@ class Store(EditorRoundsStore):
                     editor_round,
                 ),
             ).lastrowid
+        assert edit_id is not None  # an INSERT sets lastrowid
         return self._self_edit(edit_id)
 
     def decide_self_edit(self, edit_id: int, status: str, decided_by: str | None, reason: str = "") -> SelfEdit:
@@ -215,7 +226,8 @@ class Store(EditorRoundsStore):
         return self._self_edit(edit_id)
 
     def self_edits(self, passage_id: int, status: str | None = None) -> list[SelfEdit]:
-        sql, params = "SELECT * FROM self_edits WHERE passage_id = ?", [passage_id]
+        sql = "SELECT * FROM self_edits WHERE passage_id = ?"
+        params: list[object] = [passage_id]
         if status is not None:
             rows.check_one_of("self-edit status", status, rows.SELF_EDIT_STATUSES)
             sql, params = sql + " AND status = ?", params + [status]
@@ -274,7 +286,9 @@ class Store(EditorRoundsStore):
             conn.execute("UPDATE sessions SET current_version = ? WHERE id = ?", (version, session_id))
             conn.execute("UPDATE passages SET status = 'learned' WHERE id = ?", (passage_id,))
             crash_point("update-commit")
-        return self.update_for_version(session_id, version)
+        update = self.update_for_version(session_id, version)
+        assert update is not None  # recorded above, or found there already
+        return update
 
     def rollback(self, session_id: int, version: int, path: set[int] | None = None) -> None:
         """Make `version` current again. Updates off its path (default: it and its parents)

@@ -18,6 +18,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
+from textual.timer import Timer
 from textual.widgets import Button, Input, Label, Static, TextArea
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -72,7 +73,7 @@ class AddPaperScreen(ModalScreen[PaperRequested | None]):
     def __init__(self, passage_tokens: int = 300, max_passages: int = MAX_PASSAGES) -> None:
         super().__init__()
         self.passage_tokens, self.max_passages = passage_tokens, max_passages
-        self._timer = None
+        self._timer: Timer | None = None
         self.previewed: Source | None = None
         """The source the preview shows."""
 
@@ -92,7 +93,8 @@ class AddPaperScreen(ModalScreen[PaperRequested | None]):
                 yield Button("Cancel", id="cancel")
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
-        {"add": self.action_add, "browse": self.action_browse, "cancel": lambda: self.dismiss(None)}[event.button.id]()
+        actions = {"add": self.action_add, "browse": self.action_browse, "cancel": lambda: self.dismiss(None)}
+        actions[event.button.id or ""]()  # every button has one of these ids
 
     # -- the preview -----------------------------------------------------------------
     def source(self) -> Source:

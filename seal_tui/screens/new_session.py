@@ -5,6 +5,8 @@ written by someone else."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -28,6 +30,7 @@ from engine.runtime.models import ModelFileError, check_model_files
 from engine.selfedit import STRATEGIES
 from engine.store import StoreError
 from engine.store.names import check_session_name
+from seal_tui.app import seal_app
 
 NUMBERS = (
     ("candidates", "generation", "candidates", int),
@@ -140,13 +143,17 @@ class NewSessionScreen(ModalScreen[tuple[str, SessionConfig] | None]):
                 yield Button("Create", variant="primary", id="create")
                 yield Button("Cancel", id="cancel")
 
+    def _choice(self, selector: str) -> str:
+        """What a Select of the form holds: each has allow_blank=False, so always an option's value."""
+        return cast(str, self.query_one(selector, Select).value)
+
     def on_mount(self) -> None:
         self.query_one("#name", Input).focus()
         self.on_select_changed()
 
     def on_select_changed(self, event=None) -> None:
-        strategy = STRATEGIES.get(self.query_one("#strategy", Select).value)
-        policy = POLICIES.get(self.query_one("#accept", Select).value)
+        strategy = STRATEGIES.get(self._choice("#strategy"))
+        policy = POLICIES.get(self._choice("#accept"))
         accept = policy.help if policy else ""
         about = [f"strategy: {strategy.description}" if strategy else "", f"accept: {accept}" if accept else ""]
         self.query_one("#strategy-help", Label).update("\n".join(x for x in about if x))
@@ -163,7 +170,7 @@ class NewSessionScreen(ModalScreen[tuple[str, SessionConfig] | None]):
     def action_create(self) -> None:
         name = self.query_one("#name", Input).value.strip()
         error = self.query_one("#form-error", Label)
-        home = self.app.home
+        home = seal_app(self).home
         try:
             check_session_name(name)
         except StoreError as exc:
@@ -173,12 +180,12 @@ class NewSessionScreen(ModalScreen[tuple[str, SessionConfig] | None]):
             error.update(f"[red]A session called {name!r} exists already.[/]")
             return
         overrides = {
-            "strategy": self.query_one("#strategy", Select).value,
-            "probes": self.query_one("#probes", Select).value,
-            "adapters": self.query_one("#adapters", Select).value,
-            "accept": self.query_one("#accept", Select).value,
+            "strategy": self._choice("#strategy"),
+            "probes": self._choice("#probes"),
+            "adapters": self._choice("#adapters"),
+            "accept": self._choice("#accept"),
             "generation": {},
-            "train": preset(self.query_one("#preset", Select).value)["train"],
+            "train": preset(self._choice("#preset"))["train"],
             "editor": {},
         }
         for field, section, key, kind in NUMBERS:

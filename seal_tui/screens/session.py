@@ -26,6 +26,7 @@ from engine import events as ev
 from engine.domain import version_label
 from engine.evaluate import METRICS
 from engine.probes import kinds_label
+from seal_tui.app import seal_app
 from seal_tui.failure_text import failure_text
 from seal_tui.messages import (
     CandidateDecided,
@@ -108,7 +109,7 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
             self.session = self._open()
         except OPEN_FAILURES as exc:
             self.notify(
-                failure_text(exc, self.app.home.path / "seal.db"),
+                failure_text(exc, seal_app(self).home.path / "seal.db"),
                 title=f"Cannot open {self.session_name}",
                 severity="error",
                 timeout=10,
@@ -116,11 +117,11 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
             self.closed = True
             self.app.pop_screen()
             return
-        self.app.opened(self)
-        self.title = f"seal · {self.session_name}" + (" · read-only" if self.session.read_only else "")
+        seal_app(self).opened(self)
+        self.title = f"seal · {self.session_name}" + (" · read-only" if self.opened_session.read_only else "")
         self._subtitle()
         self.refresh_all()
-        if self.session.read_only:
+        if self.opened_session.read_only:
             self.model_state = "read-only"
             self._subtitle()
             self._seen = self._signature()
@@ -138,7 +139,7 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
 
     def _show_machine(self) -> None:
         """While work runs, say so when other programs hold cores (engine.runtime.cores)."""
-        cpu = getattr(self.session.runtime, "cpu", None) if self.model_state == "ready" else None
+        cpu = getattr(self.opened_session.runtime, "cpu", None) if self.model_state == "ready" else None
         if cpu is None or not self.busy():
             return
         load = cpu.latest()
@@ -146,7 +147,7 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
 
     # -- state -> widgets ------------------------------------------------------------
     def _subtitle(self) -> None:
-        cfg = self.session.config
+        cfg = self.opened_session.config
         name = self.model_name.removesuffix(".gguf")
         state = "has closed it (reopen to write)" if self.writer_gone else "is writing it"
         model = {
@@ -155,17 +156,17 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
             "failed": "model failed to load",
             "read-only": f"read-only: {self.writer or 'another process'} {state}",
         }[self.model_state]
-        rounds = self.session.editor_rounds()
+        rounds = self.opened_session.editor_rounds()
         editor = f" · editor r{rounds[-1].number}" if rounds and cfg.editor.scale > 0 else ""
-        probes = kinds_label(cfg.probes, (q for p in self.session.passages() for q in p.probes))  # as made
+        probes = kinds_label(cfg.probes, (q for p in self.opened_session.passages() for q in p.probes))  # as made
         self.sub_title = f"{cfg.strategy} · {cfg.generation.candidates} candidates · probes {probes}{editor} · {model}"
 
     @property
     def passage(self):
-        return next((p for p in self.session.passages() if p.id == self.passage_id), None)
+        return next((p for p in self.opened_session.passages() if p.id == self.passage_id), None)
 
     def refresh_all(self) -> None:
-        passages = self.session.passages()
+        passages = self.opened_session.passages()
         if self.passage_id not in [p.id for p in passages]:
             self.passage_id = passages[0].id if passages else None
         self.query_one(PassageList).show(passages, self.passage_id)
@@ -174,18 +175,20 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
 
     def refresh_cards(self) -> None:
         passage = self.passage
-        edits = self.session.self_edits(passage.id) if passage else []
-        verdicts = {i: (v.ok, v.reason) for i, v in self.session.verdicts(passage, edits).items()} if passage else {}
+        edits = self.opened_session.self_edits(passage.id) if passage else []
+        verdicts = (
+            {i: (v.ok, v.reason) for i, v in self.opened_session.verdicts(passage, edits).items()} if passage else {}
+        )
         cards = self.query_one(CandidateList)
-        cards.show(passage.id if passage else None, self.session.strategy.name, edits, verdicts)
+        cards.show(passage.id if passage else None, self.opened_session.strategy.name, edits, verdicts)
         cards.border_title = f"Candidates · {label(passage)} {passage.title}" if passage else "Candidates"
 
     def refresh_matrix(self) -> None:
-        passages = self.session.passages()
-        matrix = self.session.matrix(self.metric)
+        passages = self.opened_session.passages()
+        matrix = self.opened_session.matrix(self.metric)
         heatmap = self.query_one(Heatmap)
         heatmap.show(matrix, {p.id: label(p) for p in passages})
-        self.query_one(SessionStats).show(matrix, self.session.current_version, len(passages))
+        self.query_one(SessionStats).show(matrix, self.opened_session.current_version, len(passages))
         self.show_detail()
 
     def show_detail(self) -> None:
@@ -200,11 +203,11 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
             heatmap.select_column(passage.id)
             row, col = heatmap.cursor
         version = m.rows[row]
-        scores = self.session.scores(version)
+        scores = self.opened_session.scores(version)
         scores = [s for s in scores if s.passage_id == passage.id]
-        base = scores if version == 0 else [s for s in self.session.scores(0) if s.passage_id == passage.id]
+        base = scores if version == 0 else [s for s in self.opened_session.scores(0) if s.passage_id == passage.id]
         self.query_one(ProbeDetail).show(
-            passage, label(passage), version, scores, base, self.session.config.greedy_answers
+            passage, label(passage), version, scores, base, self.opened_session.config.greedy_answers
         )
 
     # -- actions -------------------------------------------------------------------
@@ -215,7 +218,7 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
         return True
 
     def add_paper(self, request: PaperRequested) -> None:
-        if self._can_start(needs_model=self.session.config.probes == "qa"):
+        if self._can_start(needs_model=self.opened_session.config.probes == "qa"):
             self.query_one(UpdateProgress).stage("reading the paper…")
             self._add_paper(request)
 
@@ -224,10 +227,13 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
 
         if not self._writable():
             return
-        cfg = self.session.config
-        self.app.push_screen(
-            AddPaperScreen(cfg.passage_tokens, cfg.max_passages), lambda request: request and self.add_paper(request)
-        )
+        cfg = self.opened_session.config
+
+        def added(request: PaperRequested | None) -> None:
+            if request:
+                self.add_paper(request)
+
+        self.app.push_screen(AddPaperScreen(cfg.passage_tokens, cfg.max_passages), added)
 
     def _selected(self):
         passage = self.passage
@@ -237,7 +243,7 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
 
     def action_generate(self) -> None:
         if (passage := self._selected()) and self._can_start():
-            if self.session.config.generation.candidates - len(self.session.self_edits(passage.id)) <= 0:
+            if self.opened_session.config.generation.candidates - len(self.opened_session.self_edits(passage.id)) <= 0:
                 self.notify("This passage has its candidates; g writes fresh ones.")
                 return
             self._generate(passage, False)
@@ -251,7 +257,7 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
             if passage.status == "learned":
                 self.notify(f"{label(passage)} is already learned.", severity="warning")
                 return
-            missing = self.session.config.generation.candidates - len(self.session.self_edits(passage.id))
+            missing = self.opened_session.config.generation.candidates - len(self.opened_session.self_edits(passage.id))
             if passage.status == "new" and missing > 0:
                 # Whatever the accept policy, a person sees what the model wrote before it trains:
                 # u writes the candidates and stops; u again learns (undecided ones to the policy).
@@ -263,7 +269,7 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
 
     def action_filter(self) -> None:
         if (passage := self._selected()) and self._can_start():
-            if not any(e.status == "pending" for e in self.session.self_edits(passage.id)):
+            if not any(e.status == "pending" for e in self.opened_session.self_edits(passage.id)):
                 self.notify("No undecided candidates here: the filter judges pending cards only.", severity="warning")
                 return
             self.query_one(UpdateProgress).start(f"reward filter on {label(passage)}…")
@@ -274,9 +280,9 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
 
         if not self._can_start():
             return
-        kept = len(kept_edits(self.session))
+        kept = len(kept_edits(self.opened_session))
         try:
-            check_enough(kept, self.session.config.editor.min_pairs)
+            check_enough(kept, self.opened_session.config.editor.min_pairs)
         except EditorError as exc:
             self.notify(f"{str(exc)[0].upper()}{str(exc)[1:]}.", severity="warning")
             return
@@ -292,13 +298,13 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
                 self.notify("Finish or cancel the running work first.", severity="warning")
             return
         version = matrix.rows[self.query_one(Heatmap).cursor[0]]
-        if version == self.session.current_version:
+        if version == self.opened_session.current_version:
             self.notify(
                 f"{version_label(version)} is already the current version: pick an earlier row.", severity="warning"
             )
             return
-        path = self.session.path_to(version)
-        leaving = [u.version for u in self.session.updates() if u.status == "active" and u.version not in path]
+        path = self.opened_session.path_to(version)
+        leaving = [u.version for u in self.opened_session.updates() if u.status == "active" and u.version not in path]
         names = ", ".join(f"v{x}" for x in leaving)
         stay = f" {names} {'stay' if len(leaving) > 1 else 'stays'} in the history as abandoned." if leaving else ""
         from seal_tui.screens.confirm import ConfirmScreen
@@ -313,7 +319,7 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
 
     def rollback(self, version: int) -> None:
         """A quick write in place; generation then follows the version in a worker."""
-        self.session.rollback(version, self._reporter())
+        self.opened_session.rollback(version, self._reporter())
         self.refresh_all()
         self.query_one(Heatmap).select_version(version)
         self.show_detail()
@@ -329,21 +335,21 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
 
     def action_decide_all(self, accept: bool) -> None:
         if self._may_decide() and (passage := self._selected()):
-            for edit in self.session.self_edits(passage.id):
-                self.session.decide(edit.id, accept, "all at once")
+            for edit in self.opened_session.self_edits(passage.id):
+                self.opened_session.decide(edit.id, accept, "all at once")
             self.refresh_cards()
 
     def action_metric(self) -> None:
         names = METRICS.names()
         self.metric = names[(names.index(self.metric) + 1) % len(names)]
         self.refresh_matrix()
-        if METRICS[self.metric].needs_answer and not self.session.config.greedy_answers:
+        if METRICS[self.metric].needs_answer and not self.opened_session.config.greedy_answers:
             self.notify(f"{self.metric} needs greedy answers (greedy_answers=true); only NLL is scored here.")
 
     def action_history(self) -> None:
         from seal_tui.screens.history import HistoryScreen
 
-        self.app.push_screen(HistoryScreen(self.session))
+        self.app.push_screen(HistoryScreen(self.opened_session))
 
     def action_sessions(self) -> None:
         """Back to the list, giving the session back: its model closed, its writer lock released."""
@@ -385,7 +391,7 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
 
     def on_candidate_decided(self, message: CandidateDecided) -> None:
         if self._may_decide():
-            self.session.decide(message.edit_id, message.accept, message.reason)
+            self.opened_session.decide(message.edit_id, message.accept, message.reason)
         self.refresh_cards()
 
     def on_candidate_edit_requested(self, message: CandidateEditRequested) -> None:
@@ -398,7 +404,7 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
             if text is None or not self._may_decide():
                 return
             try:
-                self.session.edit_text(message.edit_id, text)
+                self.opened_session.edit_text(message.edit_id, text)
             except ValueError as exc:
                 self.notify(str(exc), severity="error")
             self.refresh_cards()
@@ -428,13 +434,14 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
                     card = cards.card(index)
                     card.edit_id, card.text, card.status = eid, text, "pending"
             case ev.GateDecision(edit_id=eid, accepted=ok, decided_by=by, reason=reason):
-                if (card := cards.by_edit(eid)) is not None:
-                    card.decided_by, card.reason, card.status = by, reason, "accepted" if ok else "rejected"
-                    card.refresh(layout=True)
+                if (decided := cards.by_edit(eid)) is not None:
+                    decided.decided_by, decided.reason = by, reason
+                    decided.status = "accepted" if ok else "rejected"
+                    decided.refresh(layout=True)
             case ev.TrialDone(edit_id=eid, index=i, total=total, reward=reward, damage=damage, seconds=secs):
                 progress.trial(i + 1, total, reward, damage, secs)
-                if (card := cards.by_edit(eid)) is not None:
-                    card.scores(reward, damage)
+                if (tried := cards.by_edit(eid)) is not None:
+                    tried.scores(reward, damage)
             case ev.RolledBack(version=v, abandoned=gone):
                 left = f"; abandoned: {', '.join(f'v{x}' for x in gone)}" if gone else ""
                 self.notify(f"{version_label(v)} is current again{left}.")
@@ -455,7 +462,7 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
             case ev.Cancelled(what=what):
                 again = " Nothing of it is kept: the next update starts over from step 1." if what == "update" else ""
                 self.notify(
-                    f"The {what} was cancelled; version v{self.session.current_version} stays.{again}",
+                    f"The {what} was cancelled; version v{self.opened_session.current_version} stays.{again}",
                     severity="warning",
                 )
 
@@ -470,15 +477,19 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
         if message.kind == "update":
             self.query_one(Heatmap).select_last_row()
             self.show_detail()
-        losses = self.session.updates()[-1].losses if message.kind == "update" and self.session.updates() else ()
+        losses = (
+            self.opened_session.updates()[-1].losses
+            if message.kind == "update" and self.opened_session.updates()
+            else ()
+        )
         self.query_one(UpdateProgress).idle(message.note, tuple(losses))
 
     @on(Worker.StateChanged)
     def worker_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
         self.refresh_bindings()
-        if event.state == WorkerState.ERROR:
-            reason = failure_text(worker.error, self.app.home.path / "seal.db")
+        if event.state == WorkerState.ERROR and worker.error is not None:  # ERROR comes with the error
+            reason = failure_text(worker.error, seal_app(self).home.path / "seal.db")
             if worker.group == "model":
                 self.post_message(RuntimeFailed(reason))
             self.notify(reason, title=f"Failed {worker.description}", severity="error", timeout=10)

@@ -15,6 +15,8 @@ from engine.config import ConfigError
 from engine.session import NoModel
 from engine.session_lock import SessionLocked, WriterLock
 from engine.store import StoreError
+from seal_tui.app import seal_app
+from seal_tui.screens.session_state import SessionState
 from seal_tui.screens.session_workers import WORK
 
 OPEN_FAILURES = (OSError, sqlite3.Error, StoreError, ConfigError)
@@ -34,10 +36,10 @@ def active(worker: Worker) -> bool:
     return worker.state in (WorkerState.PENDING, WorkerState.RUNNING)
 
 
-class SessionAccess:
+class SessionAccess(SessionState):
     def _open(self):
         """The session for writing; read-only (no model) when another process writes it."""
-        home = self.app.home
+        home = seal_app(self).home
         try:
             return home.open(self.session_name, runtime=NoModel("the model is still loading"))
         except SessionLocked as exc:
@@ -56,14 +58,14 @@ class SessionAccess:
 
     def _signature(self):
         """What changes on screen when the writing process stores something."""
-        passages = self.session.passages()
-        edits = self.session.self_edits(self.passage_id) if self.passage_id is not None else []
+        passages = self.opened_session.passages()
+        edits = self.opened_session.self_edits(self.passage_id) if self.passage_id is not None else []
         return (
-            self.session.current_version,
-            len(self.session.updates()),
+            self.opened_session.current_version,
+            len(self.opened_session.updates()),
             [(p.id, p.status) for p in passages],
             [(e.id, e.status, e.decided_by, e.text, e.reward) for e in edits],
-            len(self.session.scores()),
+            len(self.opened_session.scores()),
         )
 
     def _follow_writer(self) -> None:
@@ -84,7 +86,7 @@ class SessionAccess:
 
     def _writer_left(self) -> bool:
         try:
-            return WriterLock(self.app.home.path / self.session_name, self.session_name).holder() is None
+            return WriterLock(seal_app(self).home.path / self.session_name, self.session_name).holder() is None
         except OSError:
             return False
 
@@ -107,12 +109,12 @@ class SessionAccess:
 
     def _writable(self) -> bool:
         """Whether this session may be written here; warns once per refused key."""
-        if not self.session.read_only:
+        if not self.opened_session.read_only:
             return True
         if self.model_state == "read-only":
             self.notify(f"Read-only: {self._why_read_only()}.", severity="warning")
         else:
-            self.notify(f"This session cannot be written here: {self.session.read_only}.", severity="warning")
+            self.notify(f"This session cannot be written here: {self.opened_session.read_only}.", severity="warning")
         return False
 
     def _may_decide(self) -> bool:

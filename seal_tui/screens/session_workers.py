@@ -22,8 +22,10 @@ from engine import events as ev
 from engine.domain import version_label
 from engine.ingest import paper_from_text, read_paper
 from engine.session import NoModel
+from seal_tui.app import seal_app
 from seal_tui.messages import EngineEvent, PaperRequested, RuntimeReady, TrainProgress, WorkDone
 from seal_tui.render import update_note
+from seal_tui.screens.session_state import SessionState
 from seal_tui.widgets.passage_list import label
 
 WORK = ("paper", "generate", "update", "filter", "swap", "editor")
@@ -55,11 +57,11 @@ def close_runtime(runtime) -> None:
         close()
 
 
-class SessionWorkers:
+class SessionWorkers(SessionState):
     """Thread workers of the session screen; each ends by posting WorkDone (or fails into
     the screen's Worker.StateChanged handler)."""
 
-    def _reporter(self):
+    def _reporter(self) -> ev.OnEvent:
         """The engine's `on_event` for a worker: posts messages to this screen. Tokens are
         coalesced: a run of them arriving within TOKEN_BATCH_S goes out as one message, so a
         fast stream wakes the UI thread about once a frame rather than once a token."""
@@ -122,13 +124,13 @@ class SessionWorkers:
     def load_runtime(self) -> None:
         if self.closed:
             return
-        runtime = self.app.runtime_factory(self.session.config)
+        runtime = seal_app(self).runtime_factory(self.opened_session.config)
         try:
             runtime.load()  # both model copies, after the first frame; a bad model fails here
             with self._guard:
                 attached = not self.closed
                 if attached:
-                    self.session.attach_runtime(runtime)  # ModelMismatch: not the session's model
+                    self.opened_session.attach_runtime(runtime)  # ModelMismatch: not the session's model
         except BaseException:
             close_runtime(runtime)
             raise
@@ -140,12 +142,12 @@ class SessionWorkers:
     @work(thread=True, exclusive=True, exit_on_error=False, group="paper", description="adding a paper")
     @holds_session
     def _add_paper(self, request: PaperRequested) -> None:
-        size, most = self.session.config.passage_tokens, self.session.config.max_passages
+        size, most = self.opened_session.config.passage_tokens, self.opened_session.config.max_passages
         if request.path:
             drafts = read_paper(request.path, size, most)
         else:
             drafts = [paper_from_text(request.text, request.title or None, "pasted text", size, most)]
-        added = [p for d in drafts for p in self.session.add_paper(d, self._reporter())]
+        added = [p for d in drafts for p in self.opened_session.add_paper(d, self._reporter())]
         self.post_message(WorkDone("paper", added[0].id if added else None, f"{len(added)} passage(s) ready"))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="generate", description="writing candidates")
@@ -155,9 +157,9 @@ class SessionWorkers:
         person sees them before anything trains."""
         stop = self.stop
         if again:
-            made = self.session.regenerate(passage, self._reporter(), stop)
+            made = self.opened_session.regenerate(passage, self._reporter(), stop)
         else:
-            made = self.session.generate(passage, self._reporter(), stop)
+            made = self.opened_session.generate(passage, self._reporter(), stop)
         note = f"{len(made)} candidate(s) written"
         if review and not stop.is_set():
             note += f": review them, then u again to learn {label(passage)}"
@@ -169,15 +171,15 @@ class SessionWorkers:
     def _update(self, passage) -> None:
         """The update; its note says where the passage stands against the base model as well,
         and a warning names every passage the new version scores worse than base."""
-        update = self.session.step(passage, self._reporter(), self.stop)
+        update = self.opened_session.step(passage, self._reporter(), self.stop)
         if update is None:
             note = (
-                f"update cancelled: {version_label(self.session.current_version)} stays; "
+                f"update cancelled: {version_label(self.opened_session.current_version)} stays; "
                 "the next u trains again from step 1"
             )
         else:
-            labels = {p.id: label(p) for p in self.session.passages()}
-            note, warning = update_note(self.session.matrix("answer_nll"), update.version, passage.id, labels)
+            labels = {p.id: label(p) for p in self.opened_session.passages()}
+            note, warning = update_note(self.opened_session.matrix("answer_nll"), update.version, passage.id, labels)
             if warning:
                 note = f"[bold red]{note}[/]"
                 self.notify(warning, title="Worse than base", severity="warning", timeout=20)
@@ -187,7 +189,7 @@ class SessionWorkers:
     @holds_session
     def _filter(self, passage) -> None:
         stop = self.stop
-        edits = self.session.apply_policy(passage, self._reporter(), policy="filter", stop=stop)
+        edits = self.opened_session.apply_policy(passage, self._reporter(), policy="filter", stop=stop)
         pending = sum(e.status == "pending" for e in edits)
         kept = sum(e.status == "accepted" and e.decided_by == "filter" for e in edits)
         if stop.is_set():
@@ -199,12 +201,12 @@ class SessionWorkers:
     @work(thread=True, exclusive=True, exit_on_error=False, group="swap", description="switching the model's version")
     @holds_session
     def _sync_generation(self) -> None:
-        self.session.sync_generation(self._reporter())
-        self.post_message(WorkDone("swap", None, f"generation uses v{self.session.current_version}"))
+        self.opened_session.sync_generation(self._reporter())
+        self.post_message(WorkDone("swap", None, f"generation uses v{self.opened_session.current_version}"))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="editor", description="training the editor")
     @holds_session
     def _editor_round(self) -> None:
-        made = self.session.improve_editor(self._reporter(), self.stop)
+        made = self.opened_session.improve_editor(self._reporter(), self.stop)
         note = "editor round cancelled" if made is None else f"editor round {made.number} writes the next candidates"
         self.post_message(WorkDone("editor", None, note))

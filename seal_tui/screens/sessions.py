@@ -15,7 +15,9 @@ from textual.widgets import Button, Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from engine.config import ConfigError, SessionConfig
+from engine.home import Home
 from engine.session_lock import Holder, WriterLock
+from seal_tui.app import seal_app
 
 SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "velmora.md"
 DEMO = "velmora-demo"
@@ -29,7 +31,7 @@ WELCOME = (
 )
 
 
-def writer_of(home, name: str) -> Holder | None:
+def writer_of(home: Home, name: str) -> Holder | None:
     """The other process that writes a session now, if any (this one is not counted)."""
     try:
         holder = WriterLock(home.path / name, name).holder()
@@ -65,7 +67,7 @@ class SessionsScreen(Screen):
         self.reload()
 
     def reload(self) -> None:
-        sessions = self.app.home.sessions()
+        sessions = seal_app(self).home.sessions()
         options = self.query_one("#session-list", OptionList)
         options.clear_options()
         for s in sessions:
@@ -79,7 +81,7 @@ class SessionsScreen(Screen):
                     "dim",
                 ),
             )
-            if (holder := writer_of(self.app.home, s.name)) is not None:
+            if (holder := writer_of(seal_app(self).home, s.name)) is not None:
                 text.append(f"  (open in process {holder.pid}, {holder.command}: read-only here)", style="dim italic")
             options.add_option(Option(text, id=s.name))
         self.query_one("#welcome").display = not sessions
@@ -90,30 +92,32 @@ class SessionsScreen(Screen):
             options.focus()
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
-        self.app.open_session(event.option.id)
+        if event.option.id is not None:  # every option is a session, its name as its id
+            seal_app(self).open_session(event.option.id)
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        self.run_action(event.button.id)
+    async def on_button_pressed(self, event: Button.Pressed) -> None:
+        if event.button.id is not None:  # every button here has an action's name as its id
+            await self.run_action(event.button.id)
 
     def action_open(self) -> None:
         options = self.query_one("#session-list", OptionList)
-        if options.highlighted is not None:
-            self.app.open_session(options.get_option_at_index(options.highlighted).id)
+        if options.highlighted is not None and (name := options.get_option_at_index(options.highlighted).id):
+            seal_app(self).open_session(name)
 
     def action_new(self) -> None:
         from seal_tui.screens.new_session import NewSessionScreen
 
         def create(result: tuple[str, SessionConfig] | None) -> None:
             if result:
-                self.app.open_session(*result)  # the form's config, checked once there
+                seal_app(self).open_session(*result)  # the form's config, checked once there
 
         self.app.push_screen(NewSessionScreen(), create)
 
     def action_demo(self) -> None:
         """The demo session on the shipped sample paper (reopened when it exists)."""
-        home = self.app.home
+        home = seal_app(self).home
         if home.exists(DEMO):
-            self.app.open_session(DEMO)
+            seal_app(self).open_session(DEMO)
             return
         try:
             # short enough to watch: 3 candidates of at most 160 tokens, SEAL's update settings
@@ -121,4 +125,4 @@ class SessionsScreen(Screen):
         except ConfigError as exc:
             self.notify(str(exc), severity="error")
             return
-        self.app.open_session(DEMO, config, paper=str(SAMPLE))
+        seal_app(self).open_session(DEMO, config, paper=str(SAMPLE))

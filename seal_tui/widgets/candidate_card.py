@@ -101,11 +101,11 @@ class CandidateCard(Static, can_focus=True):
             ok, why = self.verdict
             gate = Text.assemble(("gate: ", "dim"), ("pass" if ok else "fail", "green" if ok else "red"))
             if self.reward is not None:
-                gate.append_text(self._scores())
+                gate.append_text(self._scores(self.reward))
             gate.append(f" — {why}", style="dim")
             lines.append(gate)
         elif self.reward is not None:
-            lines.append(self._scores())
+            lines.append(self._scores(self.reward))
         if (filtered := self.filter_verdict()) is not None:
             lines.append(Text(f"filter: {filtered.why}", style="dim"))
         if self.reason and self.decided_by == "person":
@@ -118,21 +118,21 @@ class CandidateCard(Static, can_focus=True):
             return None
         return FilterVerdict.read(self.reason, self.status == "accepted", self.reward, self.damage)
 
-    def _scores(self) -> Text:
+    def _scores(self, reward: float) -> Text:
         damage = self.damage or 0.0
         return Text.assemble(
             (" · reward ", "dim"),
-            (f"{self.reward:+.2f}", "green" if self.reward > 0 else "red"),
+            (f"{reward:+.2f}", "green" if reward > 0 else "red"),
             (" · damage ", "dim"),
             (f"{damage:+.2f}", "red" if damage > 0 else "green"),
         )
 
     # -- keys ----------------------------------------------------------------------
-    def _ready(self) -> bool:
+    def _ready(self) -> int | None:
+        """The card's stored edit id; None (with a warning) while it is still being written."""
         if self.edit_id is None:
             self.notify("This candidate is still being written.", severity="warning")
-            return False
-        return True
+        return self.edit_id
 
     def action_sibling(self, step: int) -> None:
         cards = [c for c in self.parent.children if isinstance(c, CandidateCard)] if self.parent else []
@@ -142,20 +142,19 @@ class CandidateCard(Static, can_focus=True):
             cards[at].scroll_visible(animate=False)
 
     def action_accept(self) -> None:
-        if self._ready():
-            self.post_message(CandidateDecided(self.edit_id, True))
+        if (edit_id := self._ready()) is not None:
+            self.post_message(CandidateDecided(edit_id, True))
 
     def action_reject(self) -> None:
-        if self._ready():
-            self.post_message(CandidateDecided(self.edit_id, False))
+        if (edit_id := self._ready()) is not None:
+            self.post_message(CandidateDecided(edit_id, False))
 
     def action_reject_why(self) -> None:
         """Ask for a reason, then reject; Esc at the question decides nothing."""
         from seal_tui.screens.reject_reason import RejectReasonScreen
 
-        if not self._ready():
+        if (edit_id := self._ready()) is None:
             return
-        edit_id = self.edit_id
 
         def rejected(reason: str | None) -> None:
             if reason is not None:
@@ -171,5 +170,5 @@ class CandidateCard(Static, can_focus=True):
         self.refresh(layout=True)
 
     def action_edit(self) -> None:
-        if self._ready():
-            self.post_message(CandidateEditRequested(self.edit_id, self.text))
+        if (edit_id := self._ready()) is not None:
+            self.post_message(CandidateEditRequested(edit_id, self.text))

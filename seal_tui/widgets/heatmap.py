@@ -101,9 +101,9 @@ class Heatmap(Widget, can_focus=True):
         rows = len(self.matrix.rows) if self.matrix else 0
         return rows + 7 if self.matrix and self.matrix.cols else 1
 
-    def _window(self, width: int) -> range:
+    def _window(self, m: Matrix, width: int) -> range:
         """The columns in view: all when they fit, else a window that keeps the cursor in it."""
-        count = len(self.matrix.cols)
+        count = len(m.cols)
         room = self.content_size.width
         fit = count if room <= 0 else max(1, (room - width) // CELL - 1)  # the drift column stays
         if fit >= count:
@@ -127,7 +127,7 @@ class Heatmap(Widget, can_focus=True):
         lo, hi = (min(numbers), max(numbers)) if numbers else (0.0, 1.0)
         learned_by = {v: p for p, v in m.learned_at.items()}
         width, current = self._label_width(), self._current()
-        shown = self._window(width)
+        shown = self._window(m, width)
         out = Text(no_wrap=True)
         out.append(" " * width)
         for col in m.cols[shown.start : shown.stop]:

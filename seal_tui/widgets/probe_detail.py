@@ -5,6 +5,8 @@ to it, then the arrows scroll."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import VerticalScroll
@@ -95,7 +97,7 @@ class ProbeDetail(VerticalScroll, can_focus=True):
         label: str,
         version: int | None,
         scores: list[Score],
-        base_scores: list[Score] = (),
+        base_scores: Sequence[Score] = (),
         greedy: bool = False,
     ) -> None:
         """scores: the passage's scores at `version`; base_scores: at the base model."""

@@ -49,12 +49,12 @@ class SessionStats(Static):
         change = _mean([found[2] for found in now])
         text.append("  vs base ", "dim")
         text.append(_fmt(change), "bold " + change_style(matrix, change) if change is not None else "bold")
-        worse = [col for col in matrix.cols if worse_than_base(matrix, version, col)]
+        worse = [
+            (col, scored)
+            for col in matrix.cols
+            if worse_than_base(matrix, version, col) and (scored := vs_base(matrix, version, col)) is not None
+        ]  # worse than base implies scored against base
         if worse:
-            cells = ", ".join(
-                f"{labels.get(col, '?')} {b:.2f} → {v:.2f}"
-                for col in worse
-                for b, v, _ in [vs_base(matrix, version, col)]
-            )
+            cells = ", ".join(f"{labels.get(col, '?')} {b:.2f} → {v:.2f}" for col, (b, v, _) in worse)
             text.append(f"\n⚠ worse than base now: {cells}", "bold red")
         self.update(text)

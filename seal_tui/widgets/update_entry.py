@@ -4,6 +4,8 @@ rejected ones too (marked, with who decided)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -48,7 +50,7 @@ class UpdateEntry(Vertical):
         passage: Passage | None,
         label: str,
         accepted: list[SelfEdit],
-        rejected: list[SelfEdit] = (),
+        rejected: Sequence[SelfEdit] = (),
         nll: tuple[float | None, float | None, float | None] = (None, None, None),
     ) -> None:
         """rejected: the passage's rejected edits; nll: (base, before, after) held-out answer

@@ -124,10 +124,10 @@ class UpdateProgress(Vertical):
     def write(self, text: str, total: int | None) -> None:
         """Candidates are being written: a bar over `total` of them (None: not known)."""
         self.stage(text)
-        self.writing = WritingRun(total)
+        self.writing = w = WritingRun(total)
         if total:
             self.query_one(ProgressBar).update(total=total, progress=0)
-        self._show_writing()
+        self._show_writing(w)
 
     def candidate(self, index: int) -> None:
         """Candidate `index` (the engine's count, from the passage's first) is being written."""
@@ -137,7 +137,7 @@ class UpdateProgress(Vertical):
             w.first = index
         if w.current != index:
             w.current, w.started = index, time.monotonic()
-        self._show_writing()
+        self._show_writing(w)
 
     def candidate_done(self, index: int, tokens: int, seconds: float) -> None:
         if (w := self.writing) is None:
@@ -151,10 +151,9 @@ class UpdateProgress(Vertical):
         rate = f" ({tokens / seconds:.1f} tokens/s)" if seconds > 0 else ""
         of = f" of {w.total}" if w.total else ""
         self.note(f"candidate {w.number(index)}{of} written: {tokens} tokens in {seconds:.0f}s{rate}")
-        self._show_writing()
+        self._show_writing(w)
 
-    def _show_writing(self) -> None:
-        w = self.writing
+    def _show_writing(self, w: WritingRun) -> None:
         of = f" of {w.total}" if w.total else ""
         if w.current is not None:
             where = f"candidate {w.number(w.current)}{of}"

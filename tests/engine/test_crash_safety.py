@@ -31,7 +31,7 @@ CHAINED = (
 )
 """Kills of the resuming run too, before the last resume."""
 
-CASES = [
+CASES: list[tuple[str, tuple[str, ...]]] = [
     (variant, (f"{point}:{n}",)) for point in POINTS if point != "migration" for variant in cr.VARIANTS for n in KILLS
 ]
 CASES += [("all", (f"migration:{n}",)) for n in MIGRATION_KILLS] + list(CHAINED)

@@ -8,6 +8,7 @@ temporary name), the resume at "adapter-saved" (v1 in place, no row), the next r
 
 import json
 import sqlite3
+from pathlib import Path
 
 import pytest
 
@@ -48,7 +49,7 @@ def rows(home, sql):
         conn.close()
 
 
-def test_a_run_killed_while_writing_adapters_resumes_whole(seal_home):
+def test_a_run_killed_while_writing_adapters_resumes_whole(seal_home: Path) -> None:
     adapters = seal_home / "k" / "adapters"
     decided: dict[int, tuple[str, str]] = {}
     # what each kill leaves, as the point promises: proof that it died there

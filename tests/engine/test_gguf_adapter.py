@@ -404,7 +404,9 @@ def _f16_copy(path: Path) -> Path:
     from engine.runtime.models import default_gguf_path
 
     reader = gguf.GGUFReader(default_gguf_path())
-    writer = gguf.GGUFWriter(path, reader.get_field("general.architecture").contents())
+    arch = reader.get_field("general.architecture")
+    assert arch is not None  # every GGUF names its architecture
+    writer = gguf.GGUFWriter(path, arch.contents())
     for key, field in reader.fields.items():
         if key.startswith("GGUF.") or key == "general.architecture":
             continue

@@ -99,6 +99,7 @@ def other_writer(seal_home):
             [sys.executable, "-c", HOLD, str(seal_home / name), name], cwd=ROOT, stdout=subprocess.PIPE, text=True
         )
         started.append(proc)
+        assert proc.stdout is not None  # stdout=PIPE
         assert proc.stdout.readline().strip() == "held"
         return proc
 
@@ -309,7 +310,7 @@ async def test_decisions_are_frozen_while_the_filter_runs_and_the_cards_match_th
         assert [(c.status, c.decided_by) for c in cards(screen)] == [(e.status, e.decided_by) for e in edits]
 
 
-async def test_leaving_a_session_closes_its_model_and_releases_its_lock(sample):
+async def test_leaving_a_session_closes_its_model_and_releases_its_lock(sample: Path) -> None:
     made: list[Counted] = []
 
     def factory(config):
