@@ -253,14 +253,21 @@ class LocalRuntime:
     ):
         """Continue training from the adapter `start` (None: from the base model), with the
         anchor and the per-epoch check when the config asks for them and guards are given."""
-        from engine.runtime.trainer import train_lora
-
-        lm = self.peft()
         self._use_adapter(start)
         anchor = self._anchor(config, guards)  # the base model's answers, computed once
         self._loaded_adapter = None  # the slot now holds weights that are in no folder yet
+        result = self._train(examples, config, anchor, guards, on_step, stop)
+        if result.cancelled:
+            self._loaded_adapter = None if start is None else Path(start)
+        return result
+
+    def _train(self, examples: list, config: TrainConfig, anchor, guards: TrainingGuards | None, on_step, stop):
+        """train_lora on the model in the slot, threads following the free cores."""
+        from engine.runtime.trainer import train_lora
+
+        lm = self.peft()
         self._torch_threads()
-        result = train_lora(
+        return train_lora(
             lm.model,
             lm.tokenizer,
             examples,
@@ -270,9 +277,6 @@ class LocalRuntime:
             anchor=anchor,
             on_epoch=self._epoch_check(config, guards),
         )
-        if result.cancelled:
-            self._loaded_adapter = None if start is None else Path(start)
-        return result
 
     def trial(
         self,
@@ -288,24 +292,13 @@ class LocalRuntime:
         result, then put `start` back: a what-if that leaves no trace. None when cancelled.
         With guards, the trial trains as an update does (anchor, per-epoch check)."""
         from engine.runtime.scorer import answer_nll, greedy_answers
-        from engine.runtime.trainer import adapter_state, load_adapter_state, train_lora
+        from engine.runtime.trainer import adapter_state, load_adapter_state
 
         lm = self.peft()
         self._use_adapter(start)
         saved = adapter_state(lm.model)
         try:
-            anchor = self._anchor(config, guards)
-            self._torch_threads()
-            result = train_lora(
-                lm.model,
-                lm.tokenizer,
-                examples,
-                config,
-                on_step=self._following_cores(None),
-                stop=stop,
-                anchor=anchor,
-                on_epoch=self._epoch_check(config, guards),
-            )
+            result = self._train(examples, config, self._anchor(config, guards), guards, None, stop)
             if result.cancelled:
                 return None
             nll = answer_nll(lm.model, lm.tokenizer, items)

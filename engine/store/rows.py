@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Collection
+from dataclasses import fields
 from datetime import UTC, datetime
+from typing import TypeVar
 
 from engine.domain import EditorRound, Passage, Probe, Score, SelfEdit, SessionInfo, Update
 from engine.probes import KINDS as PROBE_KINDS
 from engine.probes import ROLES
+
+T = TypeVar("T")
 
 
 class StoreError(Exception):
@@ -61,95 +65,58 @@ def to_json(value: object) -> str:
         raise StoreError(f"value is not JSON-serialisable: {exc}") from None
 
 
+def _from_row(cls: type[T], row: sqlite3.Row, **computed: object) -> T:
+    """A domain dataclass from its row: each field from the column of the same name, unless
+    given in `computed` (decoded JSON, defaults); a field with no column keeps its default."""
+    columns = set(row.keys())
+    values = {
+        f.name: computed[f.name] if f.name in computed else row[f.name]
+        for f in fields(cls)  # type: ignore[arg-type]  # T is always one of engine.domain's dataclasses
+        if f.name in computed or f.name in columns
+    }
+    return cls(**values)
+
+
+def _json_losses(row: sqlite3.Row) -> tuple[float, ...]:
+    return tuple(float(x) for x in json.loads(row["losses"]))
+
+
 def session_info(row: sqlite3.Row) -> SessionInfo:
     keys = row.keys()
-    return SessionInfo(
-        id=row["id"],
-        name=row["name"],
+    return _from_row(
+        SessionInfo,
+        row,
         config=json.loads(row["config"]),
-        current_version=row["current_version"],
-        created_at=row["created_at"],
         passages=row["passages"] if "passages" in keys else 0,
         updates=row["updates"] if "updates" in keys else 0,
     )
 
 
 def probe(row: sqlite3.Row) -> Probe:
-    return Probe(
-        id=row["id"],
-        passage_id=row["passage_id"],
-        kind=row["kind"],
-        question=row["question"],
-        answer=row["answer"],
-        role=row["role"],
-    )
+    return _from_row(Probe, row)
 
 
 def passage(row: sqlite3.Row, probes: tuple[Probe, ...] = ()) -> Passage:
-    return Passage(
-        id=row["id"],
-        paper_id=row["paper_id"],
-        position=row["position"],
-        title=row["title"],
-        text=row["text"],
-        status=row["status"],
-        probes=probes,
-    )
+    return _from_row(Passage, row, probes=probes)
 
 
 def self_edit(row: sqlite3.Row) -> SelfEdit:
-    return SelfEdit(
-        id=row["id"],
-        passage_id=row["passage_id"],
-        strategy=row["strategy"],
-        text=row["text"],
-        status=row["status"],
-        decided_by=row["decided_by"],
-        reason=row["reason"],
-        reward=row["reward"],
-        damage=row["damage"],
-        editor_round=row["editor_round"],
-        original_text=row["original_text"],
-    )
+    return _from_row(SelfEdit, row)
 
 
 def update(row: sqlite3.Row) -> Update:
-    return Update(
-        id=row["id"],
-        version=row["version"],
-        passage_id=row["passage_id"],
-        params=json.loads(row["params"]),
-        losses=tuple(float(x) for x in json.loads(row["losses"])),
-        adapter_path=row["adapter_path"],
-        seconds=row["seconds"],
-        examples=row["examples"],
-        parent_version=row["parent_version"],
-        status=row["status"],
-    )
+    return _from_row(Update, row, params=json.loads(row["params"]), losses=_json_losses(row))
 
 
 def score(row: sqlite3.Row) -> Score:
-    return Score(
-        version=row["version"],
-        probe_id=row["probe_id"],
-        passage_id=row["passage_id"],
-        answer_nll=row["answer_nll"],
-        f1=row["f1"],
-        contains=row["contains"],
-        answer=row["answer"],
-    )
+    return _from_row(Score, row)
 
 
 def editor_round(row: sqlite3.Row) -> EditorRound:
-    return EditorRound(
-        id=row["id"],
-        number=row["number"],
-        trigger=row["trigger"],
+    return _from_row(
+        EditorRound,
+        row,
         edit_ids=tuple(json.loads(row["edit_ids"])),
         params=json.loads(row["params"]),
-        losses=tuple(float(x) for x in json.loads(row["losses"])),
-        adapter_path=row["adapter_path"],
-        seconds=row["seconds"],
-        learned_passages=row["learned_passages"],
-        created_at=row["created_at"],
+        losses=_json_losses(row),
     )

@@ -5,13 +5,14 @@ written by someone else."""
 
 from __future__ import annotations
 
-from typing import cast
+from typing import Literal, cast
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.markup import escape
 from textual.screen import ModalScreen
+from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select
 
 from engine.config import (
@@ -42,6 +43,39 @@ NUMBERS = (
 type). An empty field leaves the setting at its default (epochs: the recipe's)."""
 
 
+TIPS = {
+    "replay": "Earlier passages' examples mixed into each update, as a share of the new ones (0: plain SEAL)",
+    "epochs": "LoRA epochs per update, at most (empty: the recipe's, 5; SEAL's preset: 10)",
+    "editor-every": "Train the self-edit editor after every N learned passages (0: only on i)",
+    "adapters": "shared: one adapter for all papers; per-paper: one per paper, "
+    "so learning one paper cannot move another's scores",
+    "preset": "default: lr 3e-4, anchor, per-epoch check, grounded lines; "
+    "seal: SEAL's lr 1e-3 and 10 epochs, to reproduce the paper",
+    "edits-from": "Passages found in this file take its completions as self-edits, e.g. a stronger model's",
+}
+"""Each field's tooltip, by its id."""
+EDITS_FROM_PLACEHOLDER = "SEAL-format JSON of self-edits (empty: the model writes them)"
+
+
+def text_field(
+    field_id: str, value: str = "", *, placeholder: str = "", kind: Literal["integer", "number", "text"] = "text"
+) -> Input:
+    return Input(value, placeholder=placeholder, type=kind, id=field_id, compact=True, tooltip=TIPS.get(field_id))
+
+
+def choice(field_id: str, names: list[str], value: str) -> Select:
+    options = [(k, k) for k in names]
+    return Select(options, value=value, allow_blank=False, id=field_id, compact=True, tooltip=TIPS.get(field_id))
+
+
+def row(*fields: tuple[str, Widget]) -> ComposeResult:
+    """One line of the form: each field after its label (the second and later inline)."""
+    with Horizontal(classes="field"):
+        for i, (label, widget) in enumerate(fields):
+            yield Label(label, classes="field-label" + (" inline" if i else ""))
+            yield widget
+
+
 class NewSessionScreen(ModalScreen[tuple[str, SessionConfig] | None]):
     """Returns (name, config) once the settings pass the engine's own checks."""
 
@@ -50,93 +84,28 @@ class NewSessionScreen(ModalScreen[tuple[str, SessionConfig] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="new-session", classes="dialog"):
             yield Label("[b]New session[/]", classes="dialog-title")
-            with Horizontal(classes="field"):
-                yield Label("name", classes="field-label")
-                yield Input(placeholder="e.g. velmora", id="name", compact=True)
-            with Horizontal(classes="field"):
-                yield Label("strategy", classes="field-label")
-                yield Select(
-                    [(s.name, s.name) for s in STRATEGIES.values()],
-                    value=SessionConfig.strategy,
-                    allow_blank=False,
-                    id="strategy",
-                    compact=True,
-                )
-            with Horizontal(classes="field"):
-                yield Label("candidates", classes="field-label")
-                yield Input(str(GenerationConfig.candidates), type="integer", id="candidates", compact=True)
-                yield Label("replay", classes="field-label inline")
-                yield Input(
-                    f"{SessionConfig.replay:g}",
-                    type="number",
-                    id="replay",
-                    compact=True,
-                    tooltip="Earlier passages' examples mixed into each update, "
-                    "as a share of the new ones (0: plain SEAL)",
-                )
-            with Horizontal(classes="field"):
-                yield Label("epochs", classes="field-label")
-                yield Input(
-                    "",
-                    placeholder="recipe's",
-                    type="integer",
-                    id="epochs",
-                    compact=True,
-                    tooltip="LoRA epochs per update, at most (empty: the recipe's, 5; SEAL's preset: 10)",
-                )
-                yield Label("editor every", classes="field-label inline")
-                yield Input(
-                    str(EditorConfig.every),
-                    type="integer",
-                    id="editor-every",
-                    compact=True,
-                    tooltip="Train the self-edit editor after every N learned passages (0: only on i)",
-                )
-            with Horizontal(classes="field"):
-                yield Label("probes", classes="field-label")
-                yield Select(
-                    [(k, k) for k in PROBE_KINDS],
-                    value=SessionConfig.probes,
-                    allow_blank=False,
-                    id="probes",
-                    compact=True,
-                )
-                yield Label("adapters", classes="field-label inline")
-                yield Select(
-                    [(k, k) for k in ADAPTER_MODES],
-                    value=SessionConfig.adapters,
-                    allow_blank=False,
-                    id="adapters",
-                    compact=True,
-                    tooltip="shared: one adapter for all papers; per-paper: one per paper, "
-                    "so learning one paper cannot move another's scores",
-                )
-            with Horizontal(classes="field"):
-                yield Label("accept", classes="field-label")
-                yield Select(
-                    [(k, k) for k in POLICIES], value=SessionConfig.accept, allow_blank=False, id="accept", compact=True
-                )
-                yield Label("recipe", classes="field-label inline")
-                yield Select(
-                    [(k, k) for k in PRESETS],
-                    value="default",
-                    allow_blank=False,
-                    id="preset",
-                    compact=True,
-                    tooltip="default: lr 3e-4, anchor, per-epoch check, grounded lines; "
-                    "seal: SEAL's lr 1e-3 and 10 epochs, to reproduce the paper",
-                )
-            with Horizontal(classes="field"):
-                yield Label("model", classes="field-label")
-                yield Input(placeholder="GGUF path (empty: the embedded SmolLM2)", id="gguf", compact=True)
-            with Horizontal(classes="field"):
-                yield Label("edits from", classes="field-label")
-                yield Input(
-                    placeholder="SEAL-format JSON of self-edits (empty: the model writes them)",
-                    id="edits-from",
-                    compact=True,
-                    tooltip="Passages found in this file take its completions as self-edits, e.g. a stronger model's",
-                )
+            yield from row(("name", text_field("name", placeholder="e.g. velmora")))
+            yield from row(
+                ("strategy", choice("strategy", [s.name for s in STRATEGIES.values()], SessionConfig.strategy))
+            )
+            yield from row(
+                ("candidates", text_field("candidates", str(GenerationConfig.candidates), kind="integer")),
+                ("replay", text_field("replay", f"{SessionConfig.replay:g}", kind="number")),
+            )
+            yield from row(
+                ("epochs", text_field("epochs", placeholder="recipe's", kind="integer")),
+                ("editor every", text_field("editor-every", str(EditorConfig.every), kind="integer")),
+            )
+            yield from row(
+                ("probes", choice("probes", list(PROBE_KINDS), SessionConfig.probes)),
+                ("adapters", choice("adapters", list(ADAPTER_MODES), SessionConfig.adapters)),
+            )
+            yield from row(
+                ("accept", choice("accept", list(POLICIES), SessionConfig.accept)),
+                ("recipe", choice("preset", list(PRESETS), "default")),
+            )
+            yield from row(("model", text_field("gguf", placeholder="GGUF path (empty: the embedded SmolLM2)")))
+            yield from row(("edits from", text_field("edits-from", placeholder=EDITS_FROM_PLACEHOLDER)))
             yield Label("", id="strategy-help", classes="dim")
             yield Label("", id="form-error")
             with Horizontal(classes="buttons"):
