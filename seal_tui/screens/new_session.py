@@ -52,6 +52,8 @@ TIPS = {
     "preset": "default: lr 3e-4, anchor, per-epoch check, grounded lines; "
     "seal: SEAL's lr 1e-3 and 10 epochs, to reproduce the paper",
     "edits-from": "Passages found in this file take its completions as self-edits, e.g. a stronger model's",
+    "greedy": "on: every version also writes its answer to each probe, shown in the cell details beside the NLL, "
+    "with F1 and contains as heatmap metrics (scoring takes longer)",
 }
 """Each field's tooltip, by its id."""
 EDITS_FROM_PLACEHOLDER = "SEAL-format JSON of self-edits (empty: the model writes them)"
@@ -86,7 +88,8 @@ class NewSessionScreen(ModalScreen[tuple[str, SessionConfig] | None]):
             yield Label("[b]New session[/]", classes="dialog-title")
             yield from row(("name", text_field("name", placeholder="e.g. velmora")))
             yield from row(
-                ("strategy", choice("strategy", [s.name for s in STRATEGIES.values()], SessionConfig.strategy))
+                ("strategy", choice("strategy", [s.name for s in STRATEGIES.values()], SessionConfig.strategy)),
+                ("answers", choice("greedy", ["off", "on"], "on" if SessionConfig.greedy_answers else "off")),
             )
             yield from row(
                 ("candidates", text_field("candidates", str(GenerationConfig.candidates), kind="integer")),
@@ -153,6 +156,7 @@ class NewSessionScreen(ModalScreen[tuple[str, SessionConfig] | None]):
             "probes": self._choice("#probes"),
             "adapters": self._choice("#adapters"),
             "accept": self._choice("#accept"),
+            "greedy_answers": self._choice("#greedy") == "on",
             "generation": {},
             "train": preset(self._choice("#preset"))["train"],
             "editor": {},

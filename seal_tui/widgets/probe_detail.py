@@ -19,7 +19,7 @@ ROLES = {"heldout": ("held-out", "bold cyan"), "reward": ("reward", "bold magent
 ROLE_NOTE = "held-out probes make the heatmap; reward probes steer the filter and the training check."
 GREEDY_OFF = (
     "What the model answers is not shown: greedy answers are off in this session. A session "
-    "made with `seal run PAPER --session NAME --greedy` scores them, before and after."
+    "made with answers on (the new-session form) or `seal run ... --greedy` scores them, before and after."
 )
 
 

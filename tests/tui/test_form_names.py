@@ -33,3 +33,14 @@ async def test_a_bad_name_is_a_message_on_the_form(name, message):
         assert app.screen is form and isinstance(form, NewSessionScreen)
         assert message in str(form.query_one("#form-error").render())
     assert [s.name for s in Home().sessions()] == ["demo"]
+
+
+async def test_the_form_turns_on_the_models_answers():
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.press("n")
+        app.screen.query_one("#name").value = "answers"
+        app.screen.query_one("#greedy").value = "on"
+        await pilot.click("#create")
+        await pilot.pause()
+    assert Home().open("answers", read_only=True).config.greedy_answers
