@@ -22,8 +22,6 @@ from seal_tui.widgets.update_progress import Eta, UpdateProgress
 from tools.pilot import SAMPLE_CONFIG, learn_two_passages, make_app, open_session, until
 from tools.scripted_runtime import FakeRuntime
 
-pytestmark = pytest.mark.asyncio
-
 
 def messages(app) -> list[str]:
     return [n.message for n in app._notifications]
@@ -49,6 +47,7 @@ async def write_then_learn(pilot, screen) -> None:
 
 
 # 1 -- every number against base too --------------------------------------------------
+@pytest.mark.asyncio
 async def test_an_update_that_leaves_its_passage_worse_than_base_says_so(sample):
     app = make_app(WorseThanBase())
     async with app.run_test(size=(100, 30)) as pilot:
@@ -70,6 +69,7 @@ async def test_an_update_that_leaves_its_passage_worse_than_base_says_so(sample)
         assert "! worse than base" in heatmap
 
 
+@pytest.mark.asyncio
 async def test_a_good_update_reads_against_base_too(sample):
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
@@ -88,6 +88,7 @@ def test_help_explains_the_numbers():
 
 
 # 2 -- what the model answers, for every probe ----------------------------------------
+@pytest.mark.asyncio
 async def test_cell_details_show_every_probe_under_base_and_the_version(sample):
     config = replace(SAMPLE_CONFIG, greedy_answers=True)
     app = make_app()
@@ -113,6 +114,7 @@ async def test_cell_details_show_every_probe_under_base_and_the_version(sample):
         assert detail.scroll_y > 0
 
 
+@pytest.mark.asyncio
 async def test_cell_details_say_how_to_see_answers_when_greedy_is_off(sample):
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
@@ -123,6 +125,7 @@ async def test_cell_details_say_how_to_see_answers_when_greedy_is_off(sample):
 
 
 # 3 -- waits with feedback ------------------------------------------------------------
+@pytest.mark.asyncio
 async def test_writing_candidates_counts_them_with_a_bar_and_an_eta(sample):
     config = replace(SAMPLE_CONFIG, generation=GenerationConfig(candidates=3))
     app = make_app(FakeRuntime(token_delay=0.03))
@@ -159,6 +162,7 @@ def test_the_update_eta_does_not_swing():
     assert abs(shown_before - 2.0 * (total - 119)) < 0.25 * 2.0 * (total - 119)  # and it is right
 
 
+@pytest.mark.asyncio
 async def test_a_cancelled_update_says_the_next_one_starts_over(sample):
     app = make_app(FakeRuntime(step_delay=0.2))
     async with app.run_test(size=(100, 30)) as pilot:
@@ -176,6 +180,7 @@ async def test_a_cancelled_update_says_the_next_one_starts_over(sample):
 
 
 # 4 -- u writes first and stops; the quit dialog names the work -------------------------
+@pytest.mark.asyncio
 @pytest.mark.parametrize("policy", ["heuristic", "all"])
 async def test_u_on_a_passage_without_candidates_writes_them_and_stops(sample, policy):
     app = make_app()
@@ -192,6 +197,7 @@ async def test_u_on_a_passage_without_candidates_writes_them_and_stops(sample, p
         await until(pilot, lambda: not screen.busy() and screen.session.current_version == 1, what="update")
 
 
+@pytest.mark.asyncio
 async def test_the_quit_dialog_names_the_work_and_wraps(sample):
     app = make_app(FakeRuntime(step_delay=0.2))
     async with app.run_test(size=(120, 40)) as pilot:
@@ -246,6 +252,7 @@ def test_seal_under_a_redirect_exits_with_the_line(tmp_path):
 
 
 # 6 -- the history shows rejected edits and scores against base; a palette of seal's own --
+@pytest.mark.asyncio
 async def test_history_shows_rejected_edits_and_nll_before_and_after_against_base(sample):
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
@@ -263,6 +270,7 @@ async def test_history_shows_rejected_edits_and_nll_before_and_after_against_bas
         assert "P2 held-out NLL: base 6.00 · v1 6.00 → v2 2.00 (-4.00 vs base)" in second
 
 
+@pytest.mark.asyncio
 async def test_the_palette_lists_seals_actions_without_textuals_generic_ones(sample):
     app = make_app()
     async with app.run_test(size=(100, 30)) as pilot:
