@@ -19,7 +19,8 @@ from engine.drift import drift_items  # noqa: E402
 from engine.evaluate import probe_prompt  # noqa: E402
 from engine.ingest import read_paper  # noqa: E402
 from engine.probes import split_probes  # noqa: E402
-from engine.runtime.local import LocalRuntime, TrainingGuards  # noqa: E402
+from engine.runtime.factory import build_runtime  # noqa: E402
+from engine.runtime.protocol import TrainingGuards  # noqa: E402
 from seal_bench.speed import update_examples  # noqa: E402
 
 
@@ -33,7 +34,7 @@ def main() -> None:
     reward = tuple((probe_prompt(passage.title, q), a) for _, q, a, r in roles if r == "reward")
     guards = TrainingGuards(reward, tuple(drift_items("guard")))
     configs = {"recipe": TrainConfig(), "seal": TrainConfig(**preset("seal")["train"])}
-    runtime = LocalRuntime(ModelConfig(), TrainConfig())
+    runtime = build_runtime(ModelConfig(), TrainConfig())
     seconds: dict[str, list[float]] = {name: [] for name in configs}
     epochs: dict[str, list[int]] = {name: [] for name in configs}
     for _ in range(args.reps):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from engine.config import ConfigError, SessionConfig
 from engine.recovery import recover
+from engine.runtime.protocol import Runtime
 from engine.selfedit import STRATEGIES
 from engine.session import Session, check_model
 from engine.session_lock import WriterLock
@@ -105,7 +106,9 @@ class Home:
             config = replace(config, strategy=f"{name}/{copy.name}" + (f":{pick}" if sep and file else ""))
         return self.store.create_session(name, config.to_dict())
 
-    def open(self, name: str, config: SessionConfig | None = None, runtime=None, read_only: bool = False) -> Session:
+    def open(
+        self, name: str, config: SessionConfig | None = None, runtime: Runtime | None = None, read_only: bool = False
+    ) -> Session:
         """Open a session, creating it when new; a given config replaces the stored one.
         For writing, the writer lock is taken (SessionLocked when another process holds it);
         read_only opens an existing session to look at, whoever writes it."""
@@ -126,10 +129,10 @@ class Home:
                 info = self.store.get_session(name)
                 assert info is not None  # found above, and this process holds its writer lock
             if runtime is None:
-                from engine.runtime.local import LocalRuntime
+                from engine.runtime.factory import build_runtime
 
                 cfg = SessionConfig.from_dict(info.config)
-                runtime = LocalRuntime(cfg.model, cfg.train)
+                runtime = build_runtime(cfg.model, cfg.train)
             session = Session(self.store, info, self.path, runtime, lock=lock)
             kept = {session.resolve(u.adapter_path) for u in session.updates()}
             kept |= {session.resolve(r.adapter_path) for r in session.editor_rounds()}

@@ -28,7 +28,7 @@ from engine.evaluate import probe_prompt
 from engine.faults import crash_point
 from engine.policies import POLICIES, Pending
 from engine.probes import parse_qa_pairs, probes_for, qa_probe_messages, split_roles
-from engine.runtime.local import TrainingGuards
+from engine.runtime.protocol import Runtime, TrainingGuards
 from engine.selfedit import (
     GateVerdict,
     Strategy,
@@ -52,7 +52,13 @@ class Session(Writing, Scoring):
     """One named session in a session home, with the model runtime it drives."""
 
     def __init__(
-        self, store: Store, info: SessionInfo, home: Path, runtime, lock: WriterLock | None = None, read_only: str = ""
+        self,
+        store: Store,
+        info: SessionInfo,
+        home: Path,
+        runtime: Runtime | None,
+        lock: WriterLock | None = None,
+        read_only: str = "",
     ):
         self.store = store
         self.info = info
@@ -63,7 +69,6 @@ class Session(Writing, Scoring):
         self.config = SessionConfig.from_dict(info.config)
         self._strategy: Strategy | None = None
         self.timings: dict[str, float] = {"generate": 0.0, "train": 0.0, "score": 0.0}
-        self.runtime = None
         self.attach_runtime(runtime)
 
     def close(self) -> None:
@@ -128,13 +133,14 @@ class Session(Writing, Scoring):
         update = self.store.update_for_version(self.info.id, version)
         return self.resolve(update.adapter_path) if update else None
 
-    def attach_runtime(self, runtime) -> None:
-        """Give the session its model runtime (an app loads it after opening the session).
+    def attach_runtime(self, runtime: Runtime | None) -> None:
+        """Give the session its model runtime (an app loads it after opening the session;
+        None: no model, a NoModel stand-in that refuses any use).
         A model other than the one its updates were trained on is refused (ModelMismatch)."""
         identity = None if runtime is None or isinstance(runtime, NoModel) else getattr(runtime, "identity", None)
         if callable(identity):
             check_model(self.name, self.updates(), identity())
-        self.runtime = runtime
+        self.runtime = NoModel() if runtime is None else runtime
 
     def sync_generation(self, on_event: ev.OnEvent = ev.ignore, passage: Passage | None = None) -> None:
         """Make the model that writes self-edits the session's current version (or the base

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 from threading import Event
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from engine import events as ev
 from engine.domain import Passage, Score, version_label
@@ -20,6 +20,7 @@ from engine.session_access import writes
 if TYPE_CHECKING:
     from engine.config import SessionConfig
     from engine.domain import SessionInfo, Update
+    from engine.runtime.protocol import Runtime
     from engine.store import Store
 
 
@@ -28,7 +29,7 @@ class Scoring:
     store: Store
     info: SessionInfo
     config: SessionConfig
-    runtime: Any
+    runtime: Runtime
     timings: dict[str, float]
 
     if TYPE_CHECKING:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from threading import Event
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from engine import editor
 from engine import events as ev
@@ -20,6 +20,7 @@ from engine.session_access import writes
 
 if TYPE_CHECKING:
     from engine.config import SessionConfig
+    from engine.runtime.protocol import Runtime
     from engine.selfedit import Strategy
     from engine.store import Store
 
@@ -32,7 +33,7 @@ class Writing:
     # What the mixin uses of Session, declared for the type checker; Session sets them.
     store: Store
     config: SessionConfig
-    runtime: Any
+    runtime: Runtime
     timings: dict[str, float]
 
     if TYPE_CHECKING:

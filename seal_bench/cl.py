@@ -33,7 +33,7 @@ from engine.drift import drift_items
 from engine.evaluate import probe_prompt, summarize
 from engine.probes import split_probes
 from engine.reward_filter import Trial, verdicts
-from engine.runtime.local import TrainingGuards
+from engine.runtime.protocol import TrainingGuards
 from engine.selfedit import build_messages, gate, grounded, resolve_strategy, to_examples
 
 CONDITIONS = ("base", "passage", "edits", "filtered", "teacher")

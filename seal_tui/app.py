@@ -24,14 +24,15 @@ from engine.store import StoreError
 from seal_tui.failure_text import failure_text
 
 if TYPE_CHECKING:
+    from engine.runtime.protocol import Runtime
     from seal_tui.screens.session import SessionScreen
 
 
-def local_runtime(config: SessionConfig):
-    """The real model (llama.cpp + torch/peft), imported only when a session needs it."""
-    from engine.runtime.local import LocalRuntime
+def model_runtime(config: SessionConfig) -> Runtime:
+    """The session's model (engine.runtime.factory), imported only when a session needs it."""
+    from engine.runtime.factory import build_runtime
 
-    return LocalRuntime(config.model, config.train)
+    return build_runtime(config.model, config.train)
 
 
 def _declared_by_seal(cls: type) -> set[str]:
@@ -60,9 +61,11 @@ class SealApp(App):
         Binding("ctrl+s", "screenshot", "Screenshot", show=False),
     ]
 
-    def __init__(self, runtime_factory: Callable[[SessionConfig], Any] | None = None, home: Home | None = None) -> None:
+    def __init__(
+        self, runtime_factory: Callable[[SessionConfig], Runtime] | None = None, home: Home | None = None
+    ) -> None:
         super().__init__()
-        self.runtime_factory = runtime_factory or local_runtime
+        self.runtime_factory = runtime_factory or model_runtime
         self.home = home or Home()
         self._sessions: weakref.WeakSet[SessionScreen] = weakref.WeakSet()
         """Session screens that hold a session (each gives it back once, when it goes)."""

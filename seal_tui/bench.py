@@ -40,7 +40,7 @@ def _bench_cycle(args, log) -> dict:
 def _bench_cl(args, log) -> dict:
     from engine.imported_edits import load_edits
     from engine.ingest import read_paper
-    from engine.runtime.local import LocalRuntime
+    from engine.runtime.factory import build_runtime
     from seal_bench import cl
 
     if not args.data:
@@ -49,7 +49,7 @@ def _bench_cl(args, log) -> dict:
     teacher = load_edits(args.edits_from) if args.edits_from else None
     drafts = read_paper(args.data, passage_tokens=4096)  # one passage per context, as in SEAL
     wanted = tuple(x.strip() for x in args.conditions.split(",")) if args.conditions else None
-    runtime = LocalRuntime(config.model, config.train)
+    runtime = build_runtime(config.model, config.train)
     try:
         if args.what == "ki":
             passages = cl.passages_of(drafts, args.passages or 20, args.first)
@@ -63,7 +63,7 @@ def _bench_cl(args, log) -> dict:
 def _bench_speed(args, log) -> dict:
     from engine.config import ModelConfig, TrainConfig
     from engine.ingest import read_paper
-    from engine.runtime.local import LocalRuntime
+    from engine.runtime.local import LocalRuntime  # these figures time its own parts (peft, generator)
     from seal_bench.busy import busy_speed
     from seal_bench.speed import speed, update_examples
 

@@ -282,7 +282,7 @@ def cmd_run(args) -> int:
     from engine.home import Home
     from engine.imported_edits import load_edits
     from engine.ingest import read_paper
-    from engine.runtime.local import LocalRuntime
+    from engine.runtime.factory import build_runtime
     from engine.runtime.models import check_model_files
     from engine.selfedit import resolve_strategy
 
@@ -300,7 +300,7 @@ def cmd_run(args) -> int:
     lock = home.writer(args.session)  # a second writer is told now, not after the model loads
     runtime, session = None, None
     try:
-        runtime = LocalRuntime(config.model, config.train)
+        runtime = build_runtime(config.model, config.train)
         home.check_model(args.session, runtime.identity())
         with model_work(
             runtime, "interrupted: everything finished so far is saved; run the same command to continue"

@@ -12,7 +12,7 @@ def cmd_editor(args) -> int:
 
     from engine import editor
     from engine.home import Home
-    from engine.runtime.local import LocalRuntime
+    from engine.runtime.factory import build_runtime
     from engine.session import NoModel
     from seal_tui.render import editor_table
 
@@ -25,7 +25,7 @@ def cmd_editor(args) -> int:
     if not args.list:
         # checked before the model loads or a setting is stored
         editor.check_enough(len(editor.kept_edits(session, config.editor.per_passage)), config.editor.min_pairs)
-        runtime = LocalRuntime(config.model, config.train)
+        runtime = build_runtime(config.model, config.train)
         try:
             with model_work(runtime, "interrupted: no editor round was stored") as (report, stop):
                 session = home.open(args.session, config, runtime)

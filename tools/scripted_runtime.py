@@ -1,5 +1,6 @@
-"""A scripted stand-in for engine.runtime.local.LocalRuntime: the fast tests and
-bench/tui_latency.py run the engine and the app on it.
+"""A scripted engine.runtime.Runtime, standing in for engine.runtime.local.LocalRuntime: the
+fast tests and bench/tui_latency.py run the engine and the app on it
+(tests/engine/test_runtime_protocol.py keeps it to the protocol).
 
 It streams canned self-edits, "trains" by remembering the examples, and scores a probe
 well when its answer appears in what the adapter learned last, worse when learned
@@ -15,7 +16,7 @@ import time
 from pathlib import Path
 
 from engine.atomic import partial_of, publish
-from engine.runtime.local import TrialScores
+from engine.runtime.protocol import TrialScores
 from engine.runtime.trainer import TrainResult
 
 CANNED = (

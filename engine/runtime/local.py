@@ -1,6 +1,6 @@
 """The local model runtime: llama.cpp generation plus the torch/peft copy for training
-and scoring, loaded lazily. The session loop talks to the model only through this class
-(or a fake with the same methods, in fast tests).
+and scoring, loaded lazily: one implementation of engine.runtime.protocol.Runtime, built by
+engine.runtime.factory.build_runtime (the fast tests use tools/scripted_runtime.py's fake).
 
 Each phase runs on as many threads as there are cores nobody else is using
 (engine.runtime.cores), re-read before every call and between training steps; a fixed
@@ -11,35 +11,21 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from threading import Event, Lock
+from typing import TYPE_CHECKING
 
 from engine.config import GenerationConfig, ModelConfig, TrainConfig
 from engine.runtime.cores import CpuWatch
 from engine.runtime.models import check_model_files
+from engine.runtime.protocol import TrainingGuards, TrialScores
 
+if TYPE_CHECKING:
+    from engine.runtime.trainer import Example, TrainResult
 
-@dataclass(frozen=True)
-class TrainingGuards:
-    """What keeps an update specific: the passage's reward probes and the drift set's guard
-    questions, as (prompt, answer) pairs. With TrainConfig.anchor the guard questions anchor
-    the model to the base model's answers; with TrainConfig.patience each epoch is scored
-    on both (mean reward NLL + mean guard NLL) and the best epoch, the start included, kept."""
-
-    reward: tuple[tuple[str, str], ...] = ()
-    guard: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass
-class TrialScores:
-    """What a trial update would do: answer NLL per item, greedy answers if asked."""
-
-    nll: list[float]
-    answers: list[str] | None = None
-    seconds: float = 0.0
+__all__ = ["LocalRuntime", "TrainingGuards", "TrialScores"]
 
 
 class LocalRuntime:
@@ -245,12 +231,12 @@ class LocalRuntime:
     def train(
         self,
         start: Path | None,
-        examples: list,
+        examples: Sequence[Example],
         config: TrainConfig,
         on_step: Callable[[int, int, int, float, float], None] | None = None,
         stop: Event | None = None,
         guards: TrainingGuards | None = None,
-    ):
+    ) -> TrainResult:
         """Continue training from the adapter `start` (None: from the base model), with the
         anchor and the per-epoch check when the config asks for them and guards are given."""
         self._use_adapter(start)
@@ -261,7 +247,9 @@ class LocalRuntime:
             self._loaded_adapter = None if start is None else Path(start)
         return result
 
-    def _train(self, examples: list, config: TrainConfig, anchor, guards: TrainingGuards | None, on_step, stop):
+    def _train(
+        self, examples: Sequence[Example], config: TrainConfig, anchor, guards: TrainingGuards | None, on_step, stop
+    ):
         """train_lora on the model in the slot, threads following the free cores."""
         from engine.runtime.trainer import train_lora
 
@@ -281,7 +269,7 @@ class LocalRuntime:
     def trial(
         self,
         start: Path | None,
-        examples: list,
+        examples: Sequence[Example],
         config: TrainConfig,
         items: list[tuple[str, str]],
         stop: Event | None = None,

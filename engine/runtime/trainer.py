@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from threading import Event
@@ -50,7 +50,7 @@ def tokenize_examples(tokenizer, examples: list[str], max_length: int) -> list[l
     return out
 
 
-def tokenize_for_loss(tokenizer, examples: list[Example], max_length: int) -> list[tuple[list[int], int]]:
+def tokenize_for_loss(tokenizer, examples: Sequence[Example], max_length: int) -> list[tuple[list[int], int]]:
     """(token ids, index of the first token with loss) per example: 0 for a text; for a
     (prompt, completion) pair, the prompt's length, so only the completion is learned.
     A pair whose prompt fills max_length keeps the prompt's tail."""
@@ -188,7 +188,7 @@ def _autocast(model, wanted: bool):
 def train_lora(
     model,
     tokenizer,
-    examples: list[Example],
+    examples: Sequence[Example],
     config: TrainConfig,
     on_step: Callable[[int, int, int, float, float], None] | None = None,
     stop: Event | None = None,
