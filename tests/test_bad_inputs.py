@@ -12,7 +12,6 @@ import io
 import json
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable
@@ -25,25 +24,10 @@ from engine.config import GenerationConfig, SessionConfig, TrainConfig
 from engine.home import Home
 from engine.ingest import read_paper
 from seal_tui.cli import main
+from tests.home_snapshot import snapshot
 from tools.scripted_runtime import FakeRuntime
 
 PAPER = Path(__file__).parent / "fixtures" / "velmora.md"
-SKIPPED = {"seal.db-wal", "seal.db-shm", ".lock", ".seal.lock"}
-"""Files that come and go with every connection or lock, whatever happens."""
-
-
-def snapshot(home: Path) -> tuple[dict[str, bytes | None], list[str]]:
-    """Every file's bytes (a folder as None) under the home, and the database's SQL dump."""
-    files = {
-        str(p.relative_to(home)): None if p.is_dir() else p.read_bytes()
-        for p in sorted(home.rglob("*"))
-        if p.name not in SKIPPED
-    }
-    conn = sqlite3.connect(home / "seal.db")
-    try:
-        return files, list(conn.iterdump())
-    finally:
-        conn.close()
 
 
 @dataclass(frozen=True)

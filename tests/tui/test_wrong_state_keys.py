@@ -8,7 +8,6 @@ papers yet), made once with the scripted runtime and copied for each case.
 from __future__ import annotations
 
 import shutil
-import sqlite3
 import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -24,27 +23,13 @@ from seal_tui.screens.new_session import NewSessionScreen
 from seal_tui.screens.session import SessionScreen
 from seal_tui.screens.sessions import SessionsScreen
 from seal_tui.widgets.heatmap import Heatmap
+from tests.home_snapshot import snapshot
 from tools.pilot import make_app, until
 from tools.scripted_runtime import FakeRuntime
 
 pytestmark = pytest.mark.asyncio
 
 PAPER = Path(__file__).parents[1] / "fixtures" / "velmora.md"
-SKIPPED = {"seal.db-wal", "seal.db-shm", ".lock", ".seal.lock"}
-
-
-def snapshot(home: Path) -> tuple[dict[str, bytes | None], list[str]]:
-    """Every file's bytes (a folder as None) under the home, and the database's SQL dump."""
-    files = {
-        str(p.relative_to(home)): None if p.is_dir() else p.read_bytes()
-        for p in sorted(home.rglob("*"))
-        if p.name not in SKIPPED
-    }
-    conn = sqlite3.connect(home / "seal.db")
-    try:
-        return files, list(conn.iterdump())
-    finally:
-        conn.close()
 
 
 class SlowLoad(FakeRuntime):
