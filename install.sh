@@ -1,10 +1,20 @@
 #!/usr/bin/env bash
 # Installs seal and everything it needs into .venv (override with SEAL_VENV).
+#   --cuda  build llama.cpp for NVIDIA GPUs too (needs nvcc); torch uses a GPU whenever it sees one
+#   --ray   also install Ray, to run benchmark conditions and filter trials on workers
 # llama-cpp-python is built from source with flags that suit this CPU (see
 # scripts/llama_cmake_args.py); the built wheel is kept per flag set, so a later install
 # reuses it and a wheel built with other flags is never picked up by mistake.
 set -euo pipefail
 cd "$(dirname "$0")"
+cuda="" extras="test"
+for flag in "$@"; do
+  case "$flag" in
+    --cuda) cuda="--cuda" ;;
+    --ray) extras="$extras,ray" ;;
+    *) echo "install.sh: unknown flag $flag (use --cuda, --ray)" >&2; exit 2 ;;
+  esac
+done
 venv="${SEAL_VENV:-.venv}"
 python="${PYTHON:-python3}"
 
@@ -16,7 +26,7 @@ pip() { "$py" -m pip --disable-pip-version-check "$@"; }
 # CPU torch first: a plain "torch" requirement could pull a multi-GB CUDA build.
 "$py" -c 'import torch' 2>/dev/null || pip install torch==2.13.0
 
-cmake_args="$("$py" scripts/llama_cmake_args.py)"
+cmake_args="$("$py" scripts/llama_cmake_args.py $cuda)"
 key="$(printf '%s' "llama-cpp-python==0.3.36 $cmake_args $(uname -m)" | sha256sum | cut -c1-16)"
 wheels="${SEAL_WHEELS:-$HOME/.cache/seal/wheels}/$key"
 if ! ls "$wheels"/llama_cpp_python-*.whl >/dev/null 2>&1; then
@@ -25,5 +35,5 @@ if ! ls "$wheels"/llama_cpp_python-*.whl >/dev/null 2>&1; then
   CMAKE_ARGS="$cmake_args" pip wheel --no-deps --no-cache-dir -w "$wheels" llama-cpp-python==0.3.36
 fi
 pip install --force-reinstall --no-deps "$wheels"/llama_cpp_python-*.whl
-pip install -e ".[test]"
+pip install -e ".[$extras]"
 "$py" -c 'import llama_cpp, engine, seal_tui' && echo "seal installed in $venv"

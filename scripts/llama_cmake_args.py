@@ -3,10 +3,12 @@
 llama.cpp's default native build enables AMX on CPUs that report it and then crashes in
 its AMX matrix kernel during decode. On x86-64 we build for the instruction sets the CPU
 reports, with AMX off; on other architectures the upstream defaults are kept.
+With --cuda the build also offloads to NVIDIA GPUs (needs CUDA's compiler, nvcc).
 """
 
 import os
 import platform
+import sys
 
 
 def cpu_flags() -> set[str]:
@@ -20,8 +22,8 @@ def cpu_flags() -> set[str]:
     return set()
 
 
-def cmake_args() -> str:
-    args = ["-DLLAVA_BUILD=OFF"]
+def cmake_args(cuda: bool = False) -> str:
+    args = ["-DLLAVA_BUILD=OFF"] + (["-DGGML_CUDA=ON"] if cuda else [])
     if platform.machine().lower() not in ("x86_64", "amd64"):
         return " ".join(args)
     flags = cpu_flags()
@@ -44,4 +46,4 @@ def cmake_args() -> str:
 
 
 if __name__ == "__main__":
-    print(os.environ.get("CMAKE_ARGS") or cmake_args())
+    print(os.environ.get("CMAKE_ARGS") or cmake_args(cuda="--cuda" in sys.argv[1:]))

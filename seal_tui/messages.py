@@ -41,6 +41,8 @@ class RuntimeReady(Message):
     """The model runtime is built (and warmed where it can be) and attached to the session."""
 
     name: str
+    placement: str = ""
+    """Where it runs (LocalRuntime.placement), e.g. "llama.cpp: all layers on GPU · torch: ..."."""
 
 
 @dataclass

@@ -125,6 +125,8 @@ class Generator:
         self._owner: int | None = None
         self._result: dict = {}
         self._adapters: tuple[tuple[str, float], ...] = ()  # what the live child has applied
+        self.gpu_layers = 0
+        """Layers the loaded child offloaded to a GPU (-1: all; engine.runtime.devices)."""
         self.last_swap_seconds = 0.0
         """How long the last adapter switch took in the child (load, apply, cache reset)."""
 
@@ -288,6 +290,7 @@ class Generator:
                 else str(exc).removeprefix("generation failed: ")
             )
             raise GeneratorError(f"could not load model {path.name}: {reason}") from None
+        self.gpu_layers = int(self._result.get("gpu_layers", 0))
         if reapply and self._adapters:
             self._reapply_adapters()
 

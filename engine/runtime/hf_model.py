@@ -14,6 +14,7 @@ from pathlib import Path
 
 from engine.atomic import partial_of, publish
 from engine.config import ModelConfig, TrainConfig
+from engine.runtime.devices import torch_device
 from engine.runtime.models import thread_count
 
 
@@ -128,7 +129,8 @@ def load_peft_model(config: ModelConfig, gguf: Path, train: TrainConfig) -> Load
         bias="none",
     )
     torch.manual_seed(train.seed)
-    if torch.cuda.is_available():  # scales up to a GPU when there is one
-        base = base.to("cuda")  # type: ignore[arg-type]  # transformers' @wraps on .to loses the bound self
+    device = torch_device()  # a GPU when torch sees one (engine.runtime.devices)
+    if device != "cpu":
+        base = base.to(device)  # type: ignore[arg-type]  # transformers' @wraps on .to loses the bound self
     model = get_peft_model(base, lora)
     return LoadedModel(model=model, tokenizer=tokenizer, folder=folder)

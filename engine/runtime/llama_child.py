@@ -164,14 +164,23 @@ def child_main(conn, model_path: str, n_ctx: int, threads: int, log_path: str) -
                 os.write(2, text)
 
         llama_cpp.llama_log_set(keep_log, ctypes.c_void_p(0))
+        from engine.runtime.devices import gpu_layers
+
+        layers = gpu_layers(bool(llama_cpp.llama_supports_gpu_offload()))
         llm = llama_cpp.Llama(
-            model_path=model_path, n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads, verbose=False
+            model_path=model_path,
+            n_ctx=n_ctx,
+            n_threads=threads,
+            n_threads_batch=threads,
+            n_gpu_layers=layers,
+            verbose=False,
         )
+        _live["gpu_layers"] = layers
         _live["threads"] = threads
     except Exception as exc:  # noqa: BLE001 - every load failure becomes one line
         conn.send(("error", _first_error(log) or f"{type(exc).__name__}: {exc}"))
         return
-    conn.send(("done", {"n_ctx": llm.n_ctx()}))
+    conn.send(("done", {"n_ctx": llm.n_ctx(), "gpu_layers": layers}))
     while True:
         try:
             name, kwargs = conn.recv()

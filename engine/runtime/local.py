@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from engine.config import GenerationConfig, ModelConfig, TrainConfig
 from engine.runtime.cores import CpuWatch
+from engine.runtime.devices import check_environment, describe_torch
 from engine.runtime.models import check_model_files
 from engine.runtime.protocol import TrainingGuards, TrialScores
 
@@ -35,6 +36,7 @@ class LocalRuntime:
         self.model_config = model
         self.lora = lora
         self.gguf = check_model_files(model)
+        check_environment()  # a bad SEAL_DEVICE / SEAL_GPU_LAYERS is refused before anything loads
         self._generator = None
         self._lm = None
         self._initial_state: dict | None = None
@@ -84,6 +86,17 @@ class LocalRuntime:
             else ""
         )
         return file_identity(self.gguf) + hf
+
+    def placement(self) -> str:
+        """Where the loaded parts run, e.g. "llama.cpp: all layers on GPU · torch: NVIDIA H200 (bf16)"."""
+        parts = []
+        if self._generator is not None:
+            layers = self._generator.gpu_layers
+            where = "CPU" if layers == 0 else "all layers on GPU" if layers < 0 else f"{layers} layers on GPU"
+            parts.append(f"llama.cpp: {where}")
+        if self._lm is not None:
+            parts.append(describe_torch(self._lm.model.device.type))
+        return " · ".join(parts) or "not loaded"
 
     # -- loading -------------------------------------------------------------------
     def generator(self):

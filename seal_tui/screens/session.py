@@ -363,6 +363,8 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
     def on_runtime_ready(self, message: RuntimeReady) -> None:
         self.model_state, self.model_name = "ready", message.name
         self._subtitle()
+        if "GPU" in message.placement:  # on a CPU, as usual, nothing to say
+            self.notify(message.placement, title="model on the GPU")
 
     def on_runtime_failed(self, message: RuntimeFailed) -> None:
         self.model_state, self.model_error = "failed", message.reason

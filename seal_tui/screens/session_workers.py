@@ -137,7 +137,8 @@ class SessionWorkers(SessionState):
         if not attached:  # the person left while it loaded
             close_runtime(runtime)
             return
-        self.post_message(RuntimeReady(getattr(runtime, "name", "model")))
+        placement = getattr(runtime, "placement", None)
+        self.post_message(RuntimeReady(getattr(runtime, "name", "model"), placement() if callable(placement) else ""))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="paper", description="adding a paper")
     @holds_session
