@@ -27,6 +27,10 @@ def _use_threads(llm, threads: int | None) -> None:
 
 def _cmd_chat(llm, conn, *, messages, max_tokens, temperature, top_p, seed, threads=None):
     _use_threads(llm, threads)
+    if seed is not None and _live.get("gpu_layers"):
+        # On a GPU a prompt continued from the cache computes slightly different logits than
+        # one evaluated whole, so a seeded reply repeats only when its prompt is read afresh.
+        _forget_state(llm)
     tokens = 0
     stream = llm.create_chat_completion(
         messages=messages, max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed, stream=True

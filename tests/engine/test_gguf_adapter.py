@@ -308,7 +308,7 @@ def _hf_last_logits(lm, sequences: list[list[int]], adapted: bool):
     for row, seq in enumerate(sequences):
         ids[row, : len(seq)], mask[row, : len(seq)] = torch.tensor(seq), 1
     with torch.no_grad(), nullcontext() if adapted else lm.model.disable_adapter():
-        logits = lm.model(input_ids=ids, attention_mask=mask).logits
+        logits = lm.model(input_ids=ids.to(lm.model.device), attention_mask=mask.to(lm.model.device)).logits
     return torch.stack([logits[row, len(seq) - 1] for row, seq in enumerate(sequences)])
 
 
