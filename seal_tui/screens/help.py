@@ -8,6 +8,8 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
+from engine.metrics import METRICS
+
 HELP = """\
 # seal: keys
 
@@ -31,7 +33,7 @@ Its cells score each passage's *held-out* probes, which nothing in training read
 | `i` | improve the editor (a ReST-EM round): train an editor adapter on the kept self-edits, one per passage, best reward first; the model then writes new candidates with it (cards show `editor r1`, `h` compares acceptance and reward before and after each round) |
 | `u` | run the update on the selected passage (undecided cards go to the accept policy); on a passage without candidates it first writes them and stops, so you see them before anything trains: `u` again learns |
 | `Esc` | cancel the running work; the current version stays |
-| `m` | switch the heatmap metric (answer NLL, F1, contains) |
+| `m` | switch the heatmap metric (METRIC_NAMES) |
 | arrows on the heatmap | pick a cell: every probe of its passage shows below, held-out and reward alike, with its NLL under base and under that version (and the model's answers, with greedy answers on); Tab to it to scroll |
 | `z` | roll back: make the selected heatmap row's version current again (asks first); later versions stay, dimmed, as abandoned |
 | `h` | history: per-strategy acceptance and reward, editor rounds, and per update its parameters, loss curves, accepted and rejected edits (who decided), its passage's NLL before and after against base, timing |
@@ -80,9 +82,14 @@ started (RELIABILITY.md says what seal promises about your data).
 """
 
 
+def help_text() -> str:
+    """HELP with the metrics registered now (engine.metrics), as the metric switch cycles them."""
+    return HELP.replace("METRIC_NAMES", ", ".join(METRICS[name].label for name in METRICS))
+
+
 class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,question_mark,q", "dismiss(None)", "Close")]
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help", classes="dialog"):
-            yield Markdown(HELP)
+            yield Markdown(help_text())

@@ -101,6 +101,9 @@ def test_the_command_line_and_the_config_take_their_choices_from_the_declaration
     args = parser.parse_args(["run", "--session", "x", "--accept", "first"])
     assert SessionConfig.from_dict({**SessionConfig().to_dict(), **_overrides(args)}).accept == "first"
     assert parser.parse_args(["show", "x", "--metric", "answer_length"]).metric == "answer_length"
+    from seal_tui.screens.help import help_text
+
+    assert "switch the heatmap metric (answer NLL, F1, contains, answer length)" in help_text()
     with pytest.raises(SystemExit):
         parser.parse_args(["run", "--help"])
     assert "first: accept only the first candidate" in " ".join(capsys.readouterr().out.split())
