@@ -88,8 +88,8 @@ class LocalRuntime:
         return file_identity(self.gguf) + hf
 
     def placement(self) -> str:
-        """Where the loaded parts run, e.g. "llama.cpp: all layers on GPU · torch: NVIDIA H200 (bf16)"."""
-        parts = []
+        """Where the loaded parts run, e.g. "llama.cpp: all layers on GPU · torch: GPU NVIDIA H200 (bf16)"."""
+        parts: list[str] = []
         if self._generator is not None:
             layers = self._generator.gpu_layers
             where = "CPU" if layers == 0 else "all layers on GPU" if layers < 0 else f"{layers} layers on GPU"
