@@ -156,13 +156,37 @@ class FilterConfig:
     """Probes of earlier passages checked for damage (spread over those passages)."""
     reward_vs: str = "version"
     """What a candidate's trial is measured against (REWARD_BASELINES: version or passage)."""
+    ray: str | None = None
+    """Run the candidates' trials on Ray workers that each hold the model: "local" (a Ray
+    started on this machine), a cluster's address (host:port, ray://host:port, auto), or
+    None: one after another in this process (engine.runtime.ray_pool)."""
+    ray_workers: int = 2
+    """Ray workers for the trials, when `ray` is set."""
 
     def __post_init__(self) -> None:
+        check_ray_address(self.ray)
+        _check(1 <= self.ray_workers <= 256, f"ray_workers must be 1..256, got {self.ray_workers}")
         _check(1 <= self.trial_epochs <= 20, f"trial_epochs must be 1..20, got {self.trial_epochs}")
         _check(self.budget >= 0, f"budget must be 0 or more, got {self.budget}")
         _check(1 <= self.top_k <= 64, f"top_k must be 1..64, got {self.top_k}")
         _check(0 <= self.anchor_probes <= 200, f"anchor_probes must be 0..200, got {self.anchor_probes}")
         _check(self.reward_vs in REWARD_BASELINES, REWARD_BASELINES.refusal(self.reward_vs))
+
+
+LOCAL_RAY = "local"
+"""The Ray address that starts a Ray instance on this machine instead of joining a cluster."""
+
+
+def check_ray_address(address: str | None) -> None:
+    """ConfigError unless None, "local", "auto", host:port or ray://host:port."""
+    import re
+
+    _check(
+        address is None
+        or address in (LOCAL_RAY, "auto")
+        or (isinstance(address, str) and bool(re.fullmatch(r"(ray://)?[\w.\-]+:\d{1,5}", address))),
+        f"a Ray address is local, auto, host:port or ray://host:port, got {address!r}",
+    )
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,9 @@ questions reports show. With reward_vs="passage" both are measured against a
 trial on the passage alone, and each candidate's trial includes the passage, so only what
 a candidate adds beyond the passage counts. Candidates with enough reward and damage within budget
 are kept, best first, at most top_k. The trials never change the session's version.
+With FilterConfig.ray set, the candidates' trials run on Ray workers that each hold the
+model (engine.runtime.ray_pool), and are read back in candidate order, so the verdicts are
+the ones a run without Ray gives.
 """
 
 from __future__ import annotations
@@ -16,11 +19,14 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, replace
+from functools import partial
 from threading import Event
 
 from engine import events as ev
 from engine.domain import Passage, Probe, SelfEdit
 from engine.evaluate import probe_prompt
+from engine.runtime.protocol import TrialScores
+from engine.runtime.ray_pool import Serial
 from engine.selfedit import to_examples
 
 DEFAULT_SECONDS_PER_STEP = 0.3
@@ -91,12 +97,12 @@ def run_trials(
         before = baseline.nll
     else:
         before = session.runtime.answer_nll(start, version == 0, items)
+    pool = _pool(session)  # None: the trials run here, one after another
+    jobs = [partial(_trial, examples[e.id], trial_train, items, guards, None if pool else stop) for e in candidates]
+    results = (pool or Serial(session.runtime)).run(jobs, start, stop)
     trials = []
-    for index, edit in enumerate(candidates):
-        if stop is not None and stop.is_set():
-            break
-        t0 = time.perf_counter()
-        result = session.runtime.trial(start, examples[edit.id], trial_train, items, stop, guards=guards)
+    t0 = time.perf_counter()
+    for index, (edit, result) in enumerate(zip(candidates, results)):
         if result is None:  # cancelled mid-trial
             break
         after = result.nll
@@ -105,7 +111,23 @@ def run_trials(
         session.store.set_reward(edit.id, reward, damage)
         trials.append(Trial(edit, reward, damage))
         on_event(ev.TrialDone(edit.id, index, len(candidates), reward, damage, time.perf_counter() - t0))
+        t0 = time.perf_counter()
     return trials
+
+
+def _trial(examples, config, items, guards, stop, runtime, start) -> TrialScores | None:
+    """One candidate's trial: a job for engine.runtime.ray_pool (stop: None on a Ray worker)."""
+    return runtime.trial(start, examples, config, items, stop, guards=guards)
+
+
+def _pool(session):
+    """The Ray workers the session's filter setting asks for (kept between passages), else None."""
+    f = session.config.filter
+    if f.ray is None:
+        return None
+    from engine.runtime.ray_pool import shared_pool
+
+    return shared_pool(session.config.model, session.config.train, f.ray, f.ray_workers)
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 from engine.config import FilterConfig, GenerationConfig, SessionConfig, TrainConfig, preset
@@ -34,6 +35,7 @@ from engine.evaluate import probe_prompt, summarize
 from engine.probes import split_probes
 from engine.reward_filter import Trial, verdicts
 from engine.runtime.protocol import TrainingGuards
+from engine.runtime.ray_pool import Serial, Workers
 from engine.selfedit import build_messages, gate, grounded, resolve_strategy, to_examples
 
 CONDITIONS = ("base", "passage", "edits", "filtered", "teacher")
@@ -104,6 +106,42 @@ def _filtered(runtime, p: PassageDraft, kept: list[str], config: SessionConfig, 
     return [t.edit.text for t in trials if chosen[t.edit.id].kept]
 
 
+def _drift_base(runtime, _start) -> float:
+    """The base model's mean NLL on the drift set's report questions."""
+    return _mean(runtime.answer_nll(None, True, drift_items("report")))
+
+
+def _passage_scores(p: PassageDraft, config: SessionConfig, teacher, conditions: tuple[str, ...], runtime, _start):
+    """One passage's conditions, from the base model: (held-out count, base NLL per held-out
+    question, per condition the NLL per held-out question then per drift report question)."""
+    strategy = resolve_strategy(config.strategy)
+    drift = drift_items("report")
+    reward, heldout = _split(p)
+    guards = TrainingGuards(tuple(reward), tuple(drift_items("guard")))
+    passage_example = f"{p.title}\n{p.text}"
+
+    def lines(texts: list[str], name: str) -> list:
+        """The self-edits' training lines a session would train (grounded), then the passage."""
+        made = [x for t in texts for x in to_examples(t, p.title, p.text, name)[:-1]]
+        return _unique(grounded(made, p.title, p.text, config.train.grounding) + [passage_example])
+
+    examples = {"passage": [passage_example]}
+    if "edits" in conditions or "filtered" in conditions:
+        kept = _candidates(runtime, p, config)
+        examples["edits"] = lines(kept, strategy.name)
+        if "filtered" in conditions:
+            examples["filtered"] = lines(_filtered(runtime, p, kept, config, reward, guards), strategy.name)
+    if "teacher" in conditions:
+        examples["teacher"] = lines(teacher.for_passage(p.title, p.text)[:1], "imported")
+    base = runtime.answer_nll(None, True, heldout)
+    trained = {
+        cond: runtime.trial(None, examples[cond], config.train, heldout + drift, guards=guards).nll
+        for cond in conditions
+        if cond != "base"
+    }
+    return len(heldout), base, trained
+
+
 def knowledge_incorporation(
     runtime,
     passages: list[PassageDraft],
@@ -111,46 +149,30 @@ def knowledge_incorporation(
     log: Callable[[str], None],
     teacher=None,
     conditions: tuple[str, ...] = CONDITIONS,
+    pool: Workers | None = None,
 ) -> dict:
     """Per condition: mean held-out NLL, own change, drift change and specific gain, over
-    all held-out questions of the passages (teacher: an engine.imported_edits.ImportedEdits)."""
-    strategy = resolve_strategy(config.strategy)
+    all held-out questions of the passages (teacher: an engine.imported_edits.ImportedEdits).
+    Each passage is a job: on the pool's Ray workers when given, else one after another on
+    `runtime`; the figures are the same either way."""
     conditions = tuple(c for c in conditions if c != "teacher" or teacher is not None)
-    drift = drift_items("report")
-    drift_base = _mean(runtime.answer_nll(None, True, drift))
+    workers = pool or Serial(runtime)
+    started = time.perf_counter()
+    jobs = [partial(_passage_scores, p, config, teacher, conditions) for p in passages]
+    results = workers.run([_drift_base, *jobs])
+    drift_base = next(results)
     own: dict[str, list[float]] = {c: [] for c in conditions}
     moved: dict[str, list[float]] = {c: [] for c in conditions if c != "base"}
-    per_passage, started, questions = [], time.perf_counter(), 0
-    for n, p in enumerate(passages, 1):
-        reward, heldout = _split(p)
-        questions += len(heldout)
-        guards = TrainingGuards(tuple(reward), tuple(drift_items("guard")))
-        passage_example = f"{p.title}\n{p.text}"
-
-        def lines(texts: list[str], name: str) -> list:
-            """The self-edits' training lines a session would train (grounded), then the passage."""
-            made = [x for t in texts for x in to_examples(t, p.title, p.text, name)[:-1]]
-            return _unique(grounded(made, p.title, p.text, config.train.grounding) + [passage_example])
-
-        examples = {"passage": [passage_example]}
-        if "edits" in conditions or "filtered" in conditions:
-            kept = _candidates(runtime, p, config)
-            examples["edits"] = lines(kept, strategy.name)
-            if "filtered" in conditions:
-                examples["filtered"] = lines(_filtered(runtime, p, kept, config, reward, guards), strategy.name)
-        if "teacher" in conditions:
-            examples["teacher"] = lines(teacher.for_passage(p.title, p.text)[:1], "imported")
-        base = runtime.answer_nll(None, True, heldout)
+    per_passage, questions = [], 0
+    for n, (held, base, trained) in enumerate(results, 1):
+        questions += held
         row = {"base": round(_mean(base), 4)}
         if "base" in own:
             own["base"] += base
-        for cond in conditions:
-            if cond == "base":
-                continue
-            nll = runtime.trial(None, examples[cond], config.train, heldout + drift, guards=guards).nll
-            own[cond] += nll[: len(heldout)]
-            moved[cond].append(_mean(nll[len(heldout) :]) - drift_base)
-            row[cond] = round(_mean(nll[: len(heldout)]), 4)
+        for cond, nll in trained.items():
+            own[cond] += nll[:held]
+            moved[cond].append(_mean(nll[held:]) - drift_base)
+            row[cond] = round(_mean(nll[:held]), 4)
         per_passage.append(row)
         log(
             f"passage {n}/{len(passages)}: "
@@ -183,6 +205,41 @@ def knowledge_incorporation(
     }
 
 
+def _forget_run(name: str, papers: list[PaperDraft], config: SessionConfig, runtime, _start) -> dict:
+    """One run of `forgetting`: the papers through a session in a temporary home."""
+    from engine.home import Home
+
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Home(Path(tmp))
+        try:
+            session = home.open(name, config, runtime)
+            for paper in papers:
+                session.add_paper(paper)
+            t0 = time.perf_counter()
+            session.run(lambda e: None)
+            matrix = session.matrix()
+        finally:
+            home.close()
+    _, bwt = summarize(matrix)
+    diagonal = _measured([matrix.cell(v, p) for p, v in matrix.learned_at.items()])
+    base, end = matrix.values[0], matrix.values[-1]
+    below = sum(e < b for b, e in zip(base, end) if b is not None and e is not None)
+    drift = [
+        round(matrix.drift[v] - matrix.drift[0], 4) for v in matrix.rows if v in matrix.drift and 0 in matrix.drift
+    ]
+    return {
+        "matrix": matrix.values,
+        "bwt": bwt,
+        "replay": config.replay,
+        "diagonal_mean": _mean(diagonal),
+        "end_below_base": below,
+        "passages": len(base),
+        "end_minus_base": round(_mean([e - b for b, e in zip(_measured(base), _measured(end))]), 4),
+        "drift_by_version": drift,
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
+
+
 def forgetting(
     runtime,
     passages: list[PassageDraft],
@@ -190,13 +247,13 @@ def forgetting(
     replay: float,
     log: Callable[[str], None],
     runs: tuple[str, ...] = FORGET_RUNS,
+    pool: Workers | None = None,
 ) -> dict:
     """Sequential updates on the passages, as a session makes them: the recipe plain
     ("plain"), with replay ("replay"), SEAL's preset ("seal"), and per-paper adapters with
     each passage as its own paper ("per-paper"). Per run: the held-out matrix, BWT, each
-    passage's end value against its base value, and drift per version."""
-    from engine.home import Home
-
+    passage's end value against its base value, and drift per version. Each run is a job:
+    on the pool's Ray workers when given, else one after another on `runtime`."""
     one = [PaperDraft("benchmark", "bench", f"forget-{len(passages)}", tuple(passages))]
     each = [PaperDraft(p.title, "bench", f"forget-{len(passages)}-{i}", (p,)) for i, p in enumerate(passages)]
     settings = {
@@ -205,41 +262,15 @@ def forgetting(
         "seal": replace(config, train=replace(config.train, **preset("seal")["train"])),
         "per-paper": replace(config, adapters="per-paper"),
     }
+    jobs = [partial(_forget_run, name, each if name == "per-paper" else one, settings[name]) for name in runs]
     out = {}
-    for name in runs:
-        with tempfile.TemporaryDirectory() as tmp:
-            home = Home(Path(tmp))
-            session = home.open(name, settings[name], runtime)
-            for paper in each if name == "per-paper" else one:
-                session.add_paper(paper)
-            t0 = time.perf_counter()
-            session.run(lambda e: None)
-            matrix = session.matrix()
-            _, bwt = summarize(matrix)
-            diagonal = _measured([matrix.cell(v, p) for p, v in matrix.learned_at.items()])
-            base, end = matrix.values[0], matrix.values[-1]
-            below = sum(e < b for b, e in zip(base, end) if b is not None and e is not None)
-            drift = [
-                round(matrix.drift[v] - matrix.drift[0], 4)
-                for v in matrix.rows
-                if v in matrix.drift and 0 in matrix.drift
-            ]
-            out[name] = {
-                "matrix": matrix.values,
-                "bwt": bwt,
-                "replay": settings[name].replay,
-                "diagonal_mean": _mean(diagonal),
-                "end_below_base": below,
-                "passages": len(base),
-                "end_minus_base": round(_mean([e - b for b, e in zip(_measured(base), _measured(end))]), 4),
-                "drift_by_version": drift,
-                "seconds": round(time.perf_counter() - t0, 1),
-            }
-            log(
-                f"{name}: BWT {bwt:+.3f}, {below}/{len(base)} passages end below base, "
-                f"end-base {out[name]['end_minus_base']:+.3f}, drift at end {drift[-1] if drift else 0:+.3f}"
-            )
-            home.close()
+    for name, result in zip(runs, (pool or Serial(runtime)).run(jobs)):
+        out[name] = result
+        drift = result["drift_by_version"]
+        log(
+            f"{name}: BWT {result['bwt']:+.3f}, {result['end_below_base']}/{result['passages']} passages end below "
+            f"base, end-base {result['end_minus_base']:+.3f}, drift at end {drift[-1] if drift else 0:+.3f}"
+        )
     return {"runs": out}
 
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from importlib import resources
+from pathlib import Path
 
 from seal_tui.cli_common import UsageError
 
@@ -40,24 +42,45 @@ def _bench_cycle(args, log) -> dict:
 def _bench_cl(args, log) -> dict:
     from engine.imported_edits import load_edits
     from engine.ingest import read_paper
-    from engine.runtime.factory import build_runtime
     from seal_bench import cl
 
+    if args.ray is not None and Path(args.ray).is_file():  # `--ray data.json` took the file as its address
+        raise UsageError(f"--ray takes a Ray address, not the file {args.ray!r}: give the data file before --ray")
     if not args.data:
         raise UsageError(f"bench {args.what} needs a SQuAD/SEAL JSON file")
     config = cl.bench_config(args.edits, args.epochs, args.max_tokens, args.reward_vs)
+    if args.threads is not None:  # the same count with and without Ray gives the same figures bit for bit
+        config = replace(config, model=replace(config.model, threads=args.threads))
     teacher = load_edits(args.edits_from) if args.edits_from else None
     drafts = read_paper(args.data, passage_tokens=4096)  # one passage per context, as in SEAL
     wanted = tuple(x.strip() for x in args.conditions.split(",")) if args.conditions else None
-    runtime = build_runtime(config.model, config.train)
+    runtime, pool = _workers(args, config, log)
     try:
         if args.what == "ki":
             passages = cl.passages_of(drafts, args.passages or 20, args.first)
-            return cl.knowledge_incorporation(runtime, passages, config, log, teacher, wanted or cl.CONDITIONS)
+            return cl.knowledge_incorporation(
+                runtime, passages, config, log, teacher, wanted or cl.CONDITIONS, pool=pool
+            )
         passages = cl.passages_of(drafts, args.steps, args.first)
-        return cl.forgetting(runtime, passages, config, args.replay, log, wanted or cl.FORGET_RUNS)
+        return cl.forgetting(runtime, passages, config, args.replay, log, wanted or cl.FORGET_RUNS, pool=pool)
     finally:
-        runtime.close()
+        (pool or runtime).close()
+
+
+def _workers(args, config, log):
+    """(runtime, None) for a run in this process; (None, a RayPool) with --ray."""
+    if args.ray is None:
+        from engine.runtime.factory import build_runtime
+
+        return build_runtime(config.model, config.train), None
+    from engine.config import check_ray_address
+    from engine.runtime.ray_pool import RayPool
+
+    if args.ray_workers < 1:
+        raise UsageError(f"--ray-workers must be 1 or more, got {args.ray_workers}")
+    check_ray_address(args.ray)
+    log(f"ray: {args.ray_workers} workers ({args.ray}) ...")
+    return None, RayPool(config.model, config.train, args.ray, args.ray_workers)
 
 
 def _bench_speed(args, log) -> dict:

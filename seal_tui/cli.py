@@ -23,6 +23,7 @@ def _user_errors() -> tuple[type[Exception], ...]:
     from engine.runtime.generator import GeneratorError
     from engine.runtime.hf_model import ModelLoadError
     from engine.runtime.models import ModelFileError
+    from engine.runtime.ray_pool import RayPoolError
     from engine.selfedit import StrategyError
     from engine.session import ModelMismatch
     from engine.session_lock import ReadOnlySession, SessionLocked
@@ -39,6 +40,7 @@ def _user_errors() -> tuple[type[Exception], ...]:
         ModelLoadError,
         GeneratorError,
         ModelMismatch,
+        RayPoolError,
         ReadOnlySession,
         SessionLocked,
         StrategyError,
@@ -55,6 +57,7 @@ def _one_of(vocabulary, about: str, default: str | None = None) -> dict:
 def build_parser() -> argparse.ArgumentParser:
     from engine.config import (
         ADAPTER_MODES,
+        LOCAL_RAY,
         PRESETS,
         PROBE_KINDS,
         REWARD_BASELINES,
@@ -100,6 +103,17 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--reward-vs",
         **_one_of(REWARD_BASELINES, "reward filter: what trials are measured against", FilterConfig.reward_vs),
+    )
+    run.add_argument(
+        "--filter-ray",
+        nargs="?",
+        const=LOCAL_RAY,
+        metavar="ADDRESS",
+        help="reward filter: run the candidates' trials on Ray workers that each hold the model; alone: a "
+        "local Ray, else a cluster's host:port, ray://host:port or auto (needs the ray extra); '' stops using Ray",
+    )
+    run.add_argument(
+        "--filter-ray-workers", type=int, metavar="N", help="reward filter: Ray workers with --filter-ray (default 2)"
     )
     run.add_argument(
         "--editor-every",
@@ -220,6 +234,23 @@ def build_parser() -> argparse.ArgumentParser:
         default=FilterConfig.reward_vs,
         help="ki: the filter's reward against the model (SEAL) or against training on the passage alone",
     )
+    bench.add_argument(
+        "--ray",
+        nargs="?",
+        const=LOCAL_RAY,
+        metavar="ADDRESS",
+        help="ki/forget: run passages (ki) or runs (forget) on Ray workers that each hold the model; "
+        "alone: a local Ray, else a cluster's host:port, ray://host:port or auto (needs the ray extra)",
+    )
+    bench.add_argument(
+        "--ray-workers", type=int, default=2, metavar="N", help="ki/forget: Ray workers with --ray (default 2)"
+    )
+    bench.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="ki/forget: threads per model (default: the free cores; with a local --ray, cores/workers each)",
+    )
     return parser
 
 
@@ -263,9 +294,14 @@ def _overrides(args) -> dict:
             ("top_k", "top_k"),
             ("trial_epochs", "trial_epochs"),
             ("reward_vs", "reward_vs"),
+            ("filter_ray_workers", "ray_workers"),
         )
         if getattr(args, arg) is not None
     }
+    if args.filter_ray is not None:
+        if Path(args.filter_ray).is_file():  # `--filter-ray paper.md` took the paper as its address
+            raise UsageError(f"--filter-ray takes a Ray address, not the file {args.filter_ray!r}: give papers first")
+        out["filter"]["ray"] = args.filter_ray or None
     if args.edits_from is not None:  # stored absolute, so the session finds it from anywhere
         out["generation"]["edits_from"] = str(Path(args.edits_from).expanduser().resolve()) if args.edits_from else None
     if args.editor_every is not None:

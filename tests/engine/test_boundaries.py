@@ -31,7 +31,7 @@ def test_engine_never_imports_textual_rich_or_seal_tui():
 def test_seal_help_imports_nothing_heavy():
     code = (
         "import sys\nfrom seal_tui.cli import build_parser\nbuild_parser()\n"
-        "print(','.join(m for m in ('torch', 'transformers', 'llama_cpp', 'textual') if m in sys.modules))\n"
+        "print(','.join(m for m in ('torch', 'transformers', 'llama_cpp', 'textual', 'ray') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.strip() == ""
