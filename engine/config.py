@@ -31,6 +31,12 @@ class ModelConfig:
     """llama.cpp context length in tokens."""
     threads: int = 0
     """CPU threads for llama.cpp and torch; 0 means all cores."""
+    writer_url: str | None = None
+    """An OpenAI-compatible server (http://host:port, with or without /v1) that writes the
+    self-edits instead of the local model, which still learns and scores
+    (engine.runtime.served). Its API key is read from SEAL_WRITER_API_KEY, never stored."""
+    writer_model: str | None = None
+    """The model name sent to writer_url; None: the first model the server lists."""
 
     def __post_init__(self) -> None:
         _check(self.n_ctx >= 256, f"n_ctx must be at least 256, got {self.n_ctx}")
@@ -39,6 +45,28 @@ class ModelConfig:
             value = getattr(self, name)
             if value is not None:
                 _check(Path(value).expanduser().exists(), f"{name}: no such file or folder: {value}")
+        if self.writer_url is not None:
+            _check_writer_url(self.writer_url)
+        _check(self.writer_model is None or bool(self.writer_url), "writer_model needs writer_url (the server)")
+        _check(self.writer_model is None or bool(self.writer_model.strip()), "writer_model must not be empty")
+
+
+def _check_writer_url(url: str) -> None:
+    """An http(s) URL with a host, and no credentials in it (they would be stored with the session)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018  # raises ValueError on a bad port
+    except ValueError as exc:
+        raise ConfigError(f"writer_url is not a URL ({exc})") from None
+    _check(
+        parts.username is None and parts.password is None,
+        "writer_url must not hold a user name or password; put the API key in SEAL_WRITER_API_KEY instead",
+    )
+    _check(parts.scheme in ("http", "https"), f"writer_url must start with http:// or https://, got {url!r}")
+    _check(bool(parts.hostname), f"writer_url names no host: {url!r}")
+    _check(not parts.query and not parts.fragment, f"writer_url must be the server's address alone, got {url!r}")
 
 
 WRITERS: Vocabulary[Choice] = Vocabulary(
@@ -139,6 +167,22 @@ REWARD_BASELINES: Vocabulary[Choice] = Vocabulary(
 )
 
 
+LOCAL_RAY = "local"
+"""The Ray address that starts a Ray instance on this machine instead of joining a cluster."""
+
+
+def check_ray_address(address: str | None) -> None:
+    """ConfigError unless None, "local", "auto", host:port or ray://host:port."""
+    import re
+
+    _check(
+        address is None
+        or address in (LOCAL_RAY, "auto")
+        or (isinstance(address, str) and bool(re.fullmatch(r"(ray://)?[\w.\-]+:\d{1,5}", address))),
+        f"a Ray address is local, auto, host:port or ray://host:port, got {address!r}",
+    )
+
+
 @dataclass(frozen=True)
 class FilterConfig:
     """The reward filter (ReST-EM's filter, done locally): a cheap trial update per
@@ -171,22 +215,6 @@ class FilterConfig:
         _check(1 <= self.top_k <= 64, f"top_k must be 1..64, got {self.top_k}")
         _check(0 <= self.anchor_probes <= 200, f"anchor_probes must be 0..200, got {self.anchor_probes}")
         _check(self.reward_vs in REWARD_BASELINES, REWARD_BASELINES.refusal(self.reward_vs))
-
-
-LOCAL_RAY = "local"
-"""The Ray address that starts a Ray instance on this machine instead of joining a cluster."""
-
-
-def check_ray_address(address: str | None) -> None:
-    """ConfigError unless None, "local", "auto", host:port or ray://host:port."""
-    import re
-
-    _check(
-        address is None
-        or address in (LOCAL_RAY, "auto")
-        or (isinstance(address, str) and bool(re.fullmatch(r"(ray://)?[\w.\-]+:\d{1,5}", address))),
-        f"a Ray address is local, auto, host:port or ray://host:port, got {address!r}",
-    )
 
 
 @dataclass(frozen=True)

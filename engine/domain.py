@@ -76,6 +76,9 @@ class SelfEdit:
     original_text: str | None = None
     """The model's own text when a person has edited it (kept from the first edit); None:
     never edited. `text` is what trains."""
+    writer: str | None = None
+    """Who wrote it: "local: MODEL vN", "served: MODEL at HOST:PORT" or "file: NAME" (None:
+    stored before writers were recorded)."""
 
     @property
     def edited(self) -> bool:

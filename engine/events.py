@@ -48,6 +48,16 @@ class CandidateDone(Event):
 
 
 @dataclass(frozen=True)
+class CandidateFailed(Event):
+    """Candidate `index` could not be written (a served writer's WriterError); nothing of it is
+    stored and generation stops, so asking again writes it afresh."""
+
+    passage_id: int
+    index: int
+    message: str
+
+
+@dataclass(frozen=True)
 class GateDecision(Event):
     edit_id: int
     accepted: bool

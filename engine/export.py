@@ -79,8 +79,9 @@ def export_merged(session, version: int, out: Path, model_config, base_gguf: Pat
 
 def export_edits(session, version: int, out: Path) -> int:
     """The self-edits each update up to `version` trained on, as it recorded them (texts as
-    trained, whatever changed since), one chat per line. Updates from before the record
-    held texts give their recorded edit ids, or the passage's accepted edits, as they are now."""
+    trained, whatever changed since), one chat per line with who wrote it (SelfEdit.writer).
+    Updates from before the record held texts give their recorded edit ids, or the passage's
+    accepted edits, as they are now."""
     check_fresh_file(out)
     path = session.path_to(version)
     passages = {p.id: p for p in session.passages()}
@@ -89,6 +90,7 @@ def export_edits(session, version: int, out: Path) -> int:
         if update.version not in path:
             continue
         passage = passages[update.passage_id]
+        writers = {e.id: e.writer for e in session.self_edits(update.passage_id)}
         for edit_id, text, strategy_name in _trained(session, update):
             try:
                 strategy = resolve_strategy(strategy_name)
@@ -96,11 +98,8 @@ def export_edits(session, version: int, out: Path) -> int:
                 strategy = session.strategy
             messages = build_messages(strategy, passage.title, passage.text)
             messages.append({"role": "assistant", "content": text})
-            lines.append(
-                json.dumps(
-                    {"messages": messages, "passage_id": passage.id, "edit_id": edit_id, "version": update.version}
-                )
-            )
+            record = {"messages": messages, "passage_id": passage.id, "edit_id": edit_id, "version": update.version}
+            lines.append(json.dumps({**record, "writer": writers.get(edit_id)}))
     write_text(out, "".join(line + "\n" for line in lines), "export-written")
     return len(lines)
 

@@ -142,10 +142,11 @@ class Session(Writing, Scoring):
             check_model(self.name, self.updates(), identity())
         self.runtime = NoModel() if runtime is None else runtime
 
-    def sync_generation(self, on_event: ev.OnEvent = ev.ignore, passage: Passage | None = None) -> None:
+    def sync_generation(self, on_event: ev.OnEvent = ev.ignore, passage: Passage | None = None) -> int:
         """Make the model that writes self-edits the session's current version (or the base
         model, with writer=base), with the current editor round's adapter beside it. With
-        per-paper adapters and a passage, the current version of that passage's paper."""
+        per-paper adapters and a passage, the current version of that passage's paper.
+        Returns that version."""
         version = 0
         if self.config.generation.writer == "current":
             version = self.current_version if passage is None else self.start_version(passage)
@@ -158,6 +159,7 @@ class Session(Writing, Scoring):
             )
         if seconds is not None:
             on_event(ev.AdapterSwapped(version, seconds))
+        return version
 
     def editor_rounds(self) -> list[EditorRound]:
         return self.store.editor_rounds(self.info.id)

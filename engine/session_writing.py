@@ -24,6 +24,15 @@ if TYPE_CHECKING:
     from engine.selfedit import Strategy
     from engine.store import Store
 
+
+def _writer_error() -> type[Exception]:
+    """A served writer's failure (engine.runtime.served), imported only when writing fails:
+    http.client is slow to import, and the local model never raises it."""
+    from engine.runtime.served import WriterError
+
+    return WriterError
+
+
 IMPORTED = "imported"
 """Strategy name of self-edits taken from generation.edits_from; gated and split into
 examples like implications (one example per line)."""
@@ -40,7 +49,7 @@ class Writing:
 
         @property
         def strategy(self) -> Strategy: ...
-        def sync_generation(self, on_event: ev.OnEvent = ev.ignore, passage: Passage | None = None) -> None: ...
+        def sync_generation(self, on_event: ev.OnEvent = ev.ignore, passage: Passage | None = None) -> int: ...
 
     _imported: ImportedEdits | None = None
     """generation.edits_from, read at first use."""
@@ -53,7 +62,10 @@ class Writing:
         streaming tokens; each is stored as soon as it is complete. Returns the new ones.
         With generation.edits_from, a passage found in that file takes up to `count` of the
         file's completions not yet stored instead (strategy "imported"); the model writes only
-        for a passage not in the file, or once all of its completions are stored."""
+        for a passage not in the file, or once all of its completions are stored.
+        A served writer that fails (WriterError) ends generation with a CandidateFailed event and
+        the error raised: its half-written candidate is not stored, and the passage's status
+        stays until all of its candidates are, so asking again writes the missing ones."""
         stored = self.store.self_edits(passage.id)
         existing = len(stored)
         if count is None:
@@ -62,7 +74,7 @@ class Writing:
         if imported:
             return self._store_imported(passage, existing, imported, on_event, stop)
         editor.maybe_auto_round(self, on_event, stop)  # one due when a run was killed writes these
-        self.sync_generation(on_event, passage)
+        version = self.sync_generation(on_event, passage)
         messages = build_messages(self.strategy, passage.title, passage.text)
         current = editor.current_round(self)
         writer = None if current is None else current.number
@@ -76,13 +88,21 @@ class Writing:
             if stop is not None and stop.is_set():
                 break
             t0, pieces = time.perf_counter(), []
-            for piece in self.runtime.stream_chat(messages, self._sampling(index), stop):
-                pieces.append(piece)
-                on_event(ev.Token(passage.id, index, piece))
+            try:
+                for piece in self.runtime.stream_chat(messages, self._sampling(index), stop):
+                    pieces.append(piece)
+                    on_event(ev.Token(passage.id, index, piece))
+            except _writer_error() as exc:
+                on_event(ev.CandidateFailed(passage.id, index, str(exc)))
+                raise
             if stop is not None and stop.is_set():
                 break  # a half-written candidate is dropped, not stored
             edit = self.store.add_self_edit(
-                passage.id, self.strategy.name, "".join(pieces).strip(), editor_round=writer
+                passage.id,
+                self.strategy.name,
+                "".join(pieces).strip(),
+                editor_round=writer,
+                writer=self._writer(version),
             )
             made.append(edit)
             on_event(ev.CandidateDone(passage.id, index, edit.id, edit.text, len(pieces), time.perf_counter() - t0))
@@ -90,6 +110,11 @@ class Writing:
         if len(made) == count and self.store.passage(passage.id).status == "new":
             self.store.set_passage_status(passage.id, "edits")
         return made
+
+    def _writer(self, version: int) -> str:
+        """Who writes, as a stored self-edit records it: a served writer's own description,
+        else the local model at the version generation uses."""
+        return getattr(self.runtime, "writer", None) or f"local: {self.runtime.name} v{version}"
 
     def _from_file(self, passage: Passage, taken: int, count: int) -> tuple[list[str], str]:
         """The edits file's completions [taken, taken + count) for this passage (`taken`: those
@@ -120,7 +145,7 @@ class Writing:
             if stop is not None and stop.is_set():
                 break
             on_event(ev.Token(passage.id, index, text))
-            edit = self.store.add_self_edit(passage.id, IMPORTED, text)
+            edit = self.store.add_self_edit(passage.id, IMPORTED, text, writer=f"file: {name}")
             made.append(edit)
             on_event(ev.CandidateDone(passage.id, index, edit.id, edit.text, estimate_tokens(text), 0.0))
         self.timings["generate"] += time.perf_counter() - started

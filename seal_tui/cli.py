@@ -48,6 +48,12 @@ def _user_errors() -> tuple[type[Exception], ...]:
     )
 
 
+def _writer_error() -> type[Exception]:
+    from engine.runtime.served import WriterError
+
+    return WriterError
+
+
 def _one_of(vocabulary, about: str, default: str | None = None) -> dict:
     """A flag's choices and help, read from one of the engine's vocabularies (declared once)."""
     told = f" (default {default})" if default is not None else ""
@@ -158,6 +164,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--model", help="a local GGUF file (default: the embedded SmolLM2-135M)")
     run.add_argument("--hf-dir", help="a local Hugging Face model folder for training and scoring")
     run.add_argument("--seed", type=int, help="sampling seed")
+    run.add_argument(
+        "--writer-url",
+        metavar="URL",
+        help="an OpenAI-compatible server (e.g. http://127.0.0.1:8000) writes the self-edits; the local "
+        "model still learns and is scored; API key from $SEAL_WRITER_API_KEY; '' writes locally again",
+    )
+    run.add_argument(
+        "--writer-model", metavar="NAME", help="the model name sent to --writer-url (default: the first it lists)"
+    )
     run.add_argument("--writer", **_one_of(WRITERS, "which model writes self-edits", GenerationConfig.writer))
     run.add_argument(
         "--edits-from",
@@ -311,6 +326,10 @@ def _overrides(args) -> dict:
     for arg, key in (("model", "gguf_path"), ("hf_dir", "hf_dir")):
         if getattr(args, arg) is not None:
             out["model"][key] = getattr(args, arg)
+    if args.writer_url is not None:  # a new server forgets the old one's model name unless given
+        out["model"].update(writer_url=args.writer_url or None, writer_model=args.writer_model or None)
+    elif args.writer_model is not None:
+        out["model"]["writer_model"] = args.writer_model or None
     return {k: v for k, v in out.items() if v != {}}
 
 
@@ -520,6 +539,9 @@ def main(argv: list[str] | None = None) -> int:
     except Interrupted as exc:  # Ctrl+C: what was kept, and the shell's status for it
         print(exc, file=sys.stderr)
         return 130
+    except _writer_error() as exc:  # a served writer that failed: what was written before is kept
+        print(f"seal: {exc}", file=sys.stderr)
+        return 1
     except (OSError, sqlite3.Error) as exc:  # a home or disk that fails: a sentence, never a traceback
         from engine.home import default_home
         from seal_tui.failure_text import failure_text

@@ -1,7 +1,8 @@
 """The one place a model runtime is built: from a session's model settings to a Runtime.
 
-Today every model runs on the local runtime (llama.cpp + torch/peft); a second backend (a
-served writer, a cluster worker) is chosen here from ModelConfig. The backend is imported
+Every model learns and scores on the local runtime (llama.cpp + torch/peft); with
+ModelConfig.writer_url a served model writes the self-edits (engine.runtime.served). Another
+backend (a cluster worker) is chosen here from ModelConfig the same way. The backend is imported
 only when built, so importing this module stays light.
 """
 
@@ -15,4 +16,9 @@ def build_runtime(model: ModelConfig, train: TrainConfig) -> Runtime:
     """The runtime for these model settings; its files are checked now, the model loads lazily."""
     from engine.runtime.local import LocalRuntime
 
-    return LocalRuntime(model, train)
+    local = LocalRuntime(model, train)
+    if model.writer_url:  # a served model writes the self-edits; the local one learns and scores
+        from engine.runtime.served import ServedWriter
+
+        return ServedWriter(local, model.writer_url, model.writer_model)
+    return local

@@ -6,7 +6,9 @@ checks both against it, at run time and under mypy.
 
 Adapters are folders (None: the base model); a runtime loads lazily, so each method may load
 the model first. Optional beyond the protocol: a `cpu` attribute (an
-engine.runtime.cores.CpuWatch) that the app reads with getattr to show how busy the machine is.
+engine.runtime.cores.CpuWatch) that the app reads with getattr to show how busy the machine is,
+and a `writer` string when another model writes the self-edits (engine.runtime.served), which
+each stored self-edit records.
 
 This module imports nothing heavy: the factory and the session import it at start-up.
 """

@@ -190,3 +190,10 @@ def m005_self_edit_original_text(db: Database) -> None:
     """A person's edit keeps the model's own text: original_text is set on the first edit
     (NULL: never edited), and `text` stays what trains."""
     _run(db, "ALTER TABLE self_edits ADD COLUMN original_text TEXT")
+
+
+@migrations()
+def m006_self_edit_writer(db: Database) -> None:
+    """Who wrote each self-edit: the local model and its version, a served model, or the file
+    it was imported from (NULL: written before this was recorded)."""
+    _run(db, "ALTER TABLE self_edits ADD COLUMN writer TEXT")

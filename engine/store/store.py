@@ -175,14 +175,16 @@ class Store(EditorRoundsStore):
         decided_by: str | None = None,
         reason: str = "",
         editor_round: int | None = None,
+        writer: str | None = None,
     ) -> SelfEdit:
-        """Store one candidate; editor_round names the editor round that helped write it."""
+        """Store one candidate; editor_round names the editor round that helped write it,
+        writer who wrote it (SelfEdit.writer)."""
         rows.check_decision(status, decided_by)
         stamp = rows.now()
         with self._c.write() as conn:
             edit_id = conn.execute(
                 "INSERT INTO self_edits (passage_id, strategy, text, status, decided_by, reason,"
-                " created_at, decided_at, editor_round) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " created_at, decided_at, editor_round, writer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     passage_id,
                     strategy,
@@ -193,6 +195,7 @@ class Store(EditorRoundsStore):
                     stamp,
                     None if status == "pending" else stamp,
                     editor_round,
+                    writer,
                 ),
             ).lastrowid
         assert edit_id is not None  # an INSERT sets lastrowid

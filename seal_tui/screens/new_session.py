@@ -1,7 +1,7 @@
 """The create-session form: name, strategy, candidates per passage, the replay share, epochs
 per update, how often the editor trains itself, probe kind, shared or per-paper adapters,
-accept policy (heuristic gate, reward filter, all, none), the model, and a file of self-edits
-written by someone else."""
+accept policy (heuristic gate, reward filter, all, none), the model, a file of self-edits
+written by someone else, and a served model that writes them (an OpenAI-compatible URL)."""
 
 from __future__ import annotations
 
@@ -51,12 +51,19 @@ TIPS = {
     "so learning one paper cannot move another's scores",
     "preset": "default: lr 3e-4, anchor, per-epoch check, grounded lines; "
     "seal: SEAL's lr 1e-3 and 10 epochs, to reproduce the paper",
-    "edits-from": "Passages found in this file take its completions as self-edits, e.g. a stronger model's",
+    "gguf": "A local GGUF model file (empty: the embedded SmolLM2-135M)",
+    "edits-from": "Passages found in this file (SEAL-format JSON) take its completions as self-edits, "
+    "e.g. a stronger model's (empty: the model writes them)",
+    "writer-url": "An OpenAI-compatible server (llama.cpp's, vLLM, Ollama, e.g. http://127.0.0.1:8000) writes "
+    "the self-edits; the local model still learns and is scored. Its API key is read from $SEAL_WRITER_API_KEY",
+    "writer-model": "The model name sent to the server (empty: the first model it lists)",
     "greedy": "on: every version also writes its answer to each probe, shown in the cell details beside the NLL, "
     "with F1 and contains as heatmap metrics (scoring takes longer)",
 }
 """Each field's tooltip, by its id."""
-EDITS_FROM_PLACEHOLDER = "SEAL-format JSON of self-edits (empty: the model writes them)"
+EDITS_FROM_PLACEHOLDER = "SEAL-format JSON (optional)"
+WRITER = ("writer_url", "writer_model")
+"""The served writer's settings (ModelConfig), each from the field of the same name."""
 
 
 def text_field(
@@ -107,8 +114,15 @@ class NewSessionScreen(ModalScreen[tuple[str, SessionConfig] | None]):
                 ("accept", choice("accept", list(POLICIES), SessionConfig.accept)),
                 ("recipe", choice("preset", list(PRESETS), "default")),
             )
-            yield from row(("model", text_field("gguf", placeholder="GGUF path (empty: the embedded SmolLM2)")))
-            yield from row(("edits from", text_field("edits-from", placeholder=EDITS_FROM_PLACEHOLDER)))
+            # The served writer shares these two rows, so the form still fits 30 lines.
+            yield from row(
+                ("model", text_field("gguf", placeholder="GGUF (empty: SmolLM2)")),
+                ("writer URL", text_field("writer-url", placeholder="http://host:port")),
+            )
+            yield from row(
+                ("edits from", text_field("edits-from", placeholder=EDITS_FROM_PLACEHOLDER)),
+                ("writer model", text_field("writer-model", placeholder="first listed")),
+            )
             yield Label("", id="strategy-help", classes="dim")
             yield Label("", id="form-error")
             with Horizontal(classes="buttons"):
@@ -172,8 +186,10 @@ class NewSessionScreen(ModalScreen[tuple[str, SessionConfig] | None]):
                 error.update(f"[red]{field} must be {what}, got {text!r}[/]")
                 return
             (overrides if section is None else overrides[section])[key] = value
-        if gguf := self.query_one("#gguf", Input).value.strip():
-            overrides["model"] = {"gguf_path": gguf}
+        gguf = self.query_one("#gguf", Input).value.strip()
+        served = {key: self.query_one(f"#{key.replace('_', '-')}", Input).value.strip() or None for key in WRITER}
+        if gguf or any(served.values()):
+            overrides["model"] = {"gguf_path": gguf or None, **served}
         if edits_from := self.query_one("#edits-from", Input).value.strip():
             try:
                 found = load_edits(edits_from)

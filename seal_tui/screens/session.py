@@ -13,6 +13,7 @@ what was decided before it started, and the cards always show what the store hol
 from __future__ import annotations
 
 import threading
+from urllib.parse import urlsplit
 
 from textual import on
 from textual.app import ComposeResult
@@ -159,7 +160,10 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
         rounds = self.opened_session.editor_rounds()
         editor = f" · editor r{rounds[-1].number}" if rounds and cfg.editor.scale > 0 else ""
         probes = kinds_label(cfg.probes, (q for p in self.opened_session.passages() for q in p.probes))  # as made
-        self.sub_title = f"{cfg.strategy} · {cfg.generation.candidates} candidates · probes {probes}{editor} · {model}"
+        served = f" · written at {urlsplit(cfg.model.writer_url).netloc}" if cfg.model.writer_url else ""
+        self.sub_title = (
+            f"{cfg.strategy} · {cfg.generation.candidates} candidates · probes {probes}{editor} · {model}{served}"
+        )
 
     @property
     def passage(self):
@@ -417,6 +421,8 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
         event, cards, progress = message.event, self.query_one(CandidateList), self.query_one(UpdateProgress)
         match event:
             case ev.Stage(name=name, detail=detail, passage_id=pid):
+                if name == "generate" and cards.failure is not None and cards.failure.passage_id == pid:
+                    cards.failure = None  # written again: the failed card gives way
                 if name == "generate" and pid == self.passage_id:
                     self.refresh_cards()
                 if name == "generate":
@@ -435,6 +441,8 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
                 if pid == cards.passage_id:
                     card = cards.card(index)
                     card.edit_id, card.text, card.status = eid, text, "pending"
+            case ev.CandidateFailed():  # the worker's failure notifies; the card keeps the message
+                cards.failed(event)
             case ev.GateDecision(edit_id=eid, accepted=ok, decided_by=by, reason=reason):
                 if (decided := cards.by_edit(eid)) is not None:
                     decided.decided_by, decided.reason = by, reason

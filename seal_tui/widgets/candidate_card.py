@@ -1,6 +1,6 @@
 """One self-edit candidate: its strategy, its (streaming) text, the gate's verdict, the reward
 filter's scores when it has run, the decision, and whether a person edited the text (o shows
-the model's own)."""
+the model's own); or why it could not be written (a served writer's failure)."""
 
 from __future__ import annotations
 
@@ -48,6 +48,8 @@ class CandidateCard(Static, can_focus=True):
         self.original: str | None = None
         """The model's own text when a person edited it (None: not edited)."""
         self.show_original = False
+        self.failure = ""
+        """Why writing this candidate failed (status "failed"; nothing of it is stored)."""
         if edit is not None:
             self.set_edit(edit)
 
@@ -68,6 +70,12 @@ class CandidateCard(Static, can_focus=True):
         self.status = edit.status
         self.refresh(layout=True)
 
+    def fail(self, message: str) -> None:
+        """Writing this candidate failed: the card says why until it is written again."""
+        self.failure = message
+        self.status = "failed"
+        self.refresh(layout=True)
+
     def scores(self, reward: float, damage: float) -> None:
         """The reward filter's trial of this candidate has been scored."""
         self.reward, self.damage = reward, damage
@@ -85,6 +93,8 @@ class CandidateCard(Static, can_focus=True):
             head.append(f" · editor r{self.editor_round}", style="magenta")
         if self.status == "streaming":
             head.append("  writing…", style="cyan")
+        elif self.status == "failed":
+            head.append("  ✗ not written", style="bold red")
         else:
             mark, style = MARK.get(self.status, (self.status, ""))
             head.append(f"  {mark}", style=f"bold {style}")
@@ -92,7 +102,9 @@ class CandidateCard(Static, can_focus=True):
                 head.append(f" by {self.decided_by}", style=style)
         if self.original is not None:
             head.append("  ✎ edited", style="bold cyan")
-        lines = [head, Text(self.text.strip() or "…")]
+        lines = [head, Text(self.text.strip() or "…", style="dim" if self.failure else "")]
+        if self.failure:
+            lines.append(Text(f"{self.failure}; nothing of it is kept, s or u writes it again", style="red"))
         if self.original is not None and self.show_original:
             lines.append(Text.assemble(("model's text: ", "cyan"), (self.original.strip(), "dim")))
         elif self.original is not None:
@@ -131,7 +143,8 @@ class CandidateCard(Static, can_focus=True):
     def _ready(self) -> int | None:
         """The card's stored edit id; None (with a warning) while it is still being written."""
         if self.edit_id is None:
-            self.notify("This candidate is still being written.", severity="warning")
+            told = "was not written (see why on the card)" if self.failure else "is still being written"
+            self.notify(f"This candidate {told}.", severity="warning")
         return self.edit_id
 
     def action_sibling(self, step: int) -> None:

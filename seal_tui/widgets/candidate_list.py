@@ -1,4 +1,5 @@
-"""The selected passage's candidates, one card each, in the order they were written."""
+"""The selected passage's candidates, one card each, in the order they were written, and the
+card of one that could not be written, with why, until writing starts again."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from engine.domain import SelfEdit
+from engine.events import CandidateFailed
 from seal_tui.widgets.candidate_card import CandidateCard
 
 EMPTY = "No candidates yet: press [b]s[/] to have the model write some about this passage."
@@ -20,6 +22,8 @@ class CandidateList(VerticalScroll, can_focus=False):
         self.passage_id: int | None = None
         self.strategy = ""
         self._cards: dict[int, CandidateCard] = {}
+        self.failure: CandidateFailed | None = None
+        """The candidate that could not be written last, shown after the stored ones."""
 
     @property
     def cards(self) -> list[CandidateCard]:
@@ -43,12 +47,15 @@ class CandidateList(VerticalScroll, can_focus=False):
         if passage_id is None:
             self.mount(Static("Add a paper with [b]p[/] to begin.", classes="empty"))
             return
-        if not edits:
+        if not edits and (self.failure is None or self.failure.passage_id != passage_id):
             self.mount(Static(EMPTY, classes="empty"))
             return
         new = [CandidateCard(i, e.strategy, e) for i, e in enumerate(edits)]
         for card, edit in zip(new, edits):
             card.verdict = verdicts.get(edit.id)
+        if (failed := self.failure) is not None and failed.passage_id == passage_id and failed.index >= len(edits):
+            new.append(CandidateCard(len(edits), strategy))
+            new[-1].fail(failed.message)
         self._cards = {c.index: c for c in new}
         self.mount_all(new)
         if focus_index is not None and focus_index < len(new):
@@ -63,6 +70,12 @@ class CandidateList(VerticalScroll, can_focus=False):
         self.mount(card)
         self.scroll_end(animate=False)
         return card
+
+    def failed(self, event: CandidateFailed) -> None:
+        """Candidate `event.index` could not be written: its card says why."""
+        self.failure = event
+        if event.passage_id == self.passage_id:
+            self.card(event.index).fail(event.message)
 
     def by_edit(self, edit_id: int) -> CandidateCard | None:
         return next((c for c in self.cards if c.edit_id == edit_id), None)

@@ -1,6 +1,6 @@
 """One update in the history: what it learned, with which settings, its loss curve, its
 passage's held-out answer NLL before and after against the base model, and its edits, the
-rejected ones too (marked, with who decided)."""
+rejected ones too (marked, with who decided), and who wrote them."""
 
 from __future__ import annotations
 
@@ -94,4 +94,6 @@ class UpdateEntry(Vertical):
             edits.append(f" {gist(edit.text, 90)}", style="dim")
             if edit.reason:
                 edits.append(f" ({edit.reason})", style="dim italic")
+        if writers := sorted({e.writer for e in (*self.accepted, *self.rejected) if e.writer}):
+            edits.append(f"\nwritten by {'; '.join(writers)}", style="dim")
         yield Static(edits)

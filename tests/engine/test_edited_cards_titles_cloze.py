@@ -56,7 +56,7 @@ def test_m005_gives_an_old_database_the_column_with_nulls_and_loses_nothing(tmp_
     assert edit.original_text is None and not edit.edited
     with sqlite3.connect(path) as conn:
         columns = [row[1] for row in conn.execute("PRAGMA table_info(self_edits)")]
-    assert columns[-1] == "original_text"
+    assert "original_text" in columns
 
 
 def test_the_first_edit_keeps_the_models_text_and_later_ones_leave_it(tmp_path):

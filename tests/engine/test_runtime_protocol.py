@@ -13,6 +13,7 @@ import pytest
 from engine.config import ModelConfig, TrainConfig
 from engine.runtime import Runtime, build_runtime
 from engine.runtime.local import LocalRuntime
+from engine.runtime.served import ServedWriter
 from tools.scripted_runtime import FakeRuntime
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -21,9 +22,9 @@ METHODS = sorted(
 )
 
 
-def _static_check(fake: FakeRuntime, local: LocalRuntime) -> list[Runtime]:
-    """mypy fails here when either class stops matching the protocol."""
-    return [fake, local]
+def _static_check(fake: FakeRuntime, local: LocalRuntime, served: ServedWriter) -> list[Runtime]:
+    """mypy fails here when any of these classes stops matching the protocol."""
+    return [fake, local, served]
 
 
 @pytest.fixture
@@ -58,7 +59,7 @@ def test_the_protocol_names_what_the_session_loop_calls():
     assert isinstance(vars(Runtime)["name"], property)
 
 
-@pytest.mark.parametrize("cls", [LocalRuntime, FakeRuntime], ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", [LocalRuntime, FakeRuntime, ServedWriter], ids=lambda c: c.__name__)
 @pytest.mark.parametrize("method", METHODS)
 def test_each_runtime_takes_the_protocols_arguments(cls, method):
     wanted = _parameters(getattr(Runtime, method))

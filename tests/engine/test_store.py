@@ -68,6 +68,7 @@ def test_opening_creates_folder_applies_migrations_once_and_keeps_data(tmp_path)
         "m003_editor_rounds",
         "m004_probe_roles_and_drift",
         "m005_self_edit_original_text",
+        "m006_self_edit_writer",
     ] and len(applied) == len(set(applied))
     assert again.db.journal_mode == "wal"
     assert again.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1

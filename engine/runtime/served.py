@@ -1,0 +1,372 @@
+"""A served writer: self-edits from any OpenAI-compatible chat endpoint (llama.cpp's server,
+vLLM, Ollama, a hosted API), streamed piece by piece, while the wrapped runtime (the local
+model) still learns and scores. ServedWriter overrides what writing uses (stream_chat,
+activate, load) and hands everything else to the inner runtime.
+
+Standard library only (http.client), so the default install needs nothing more. The API key
+comes from the environment (KEY_VARIABLES), never from the session's settings. Every
+failure to write is a WriterError: one sentence that names the URL and the cause.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import ssl
+import threading
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from threading import Event
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
+
+from engine.runtime.protocol import OnStep, Runtime, TrainingGuards, TrialScores
+
+if TYPE_CHECKING:
+    from engine.config import GenerationConfig, TrainConfig
+    from engine.runtime.trainer import Example, TrainResult
+
+KEY_VARIABLES = ("SEAL_WRITER_API_KEY", "OPENAI_API_KEY")
+"""Where the API key is read from, first set wins; sent as `Authorization: Bearer KEY`."""
+CONNECT_TIMEOUT_S = 10.0
+READ_TIMEOUT_S = 60.0
+"""Longest wait for the server's answer, and then between two pieces of its stream."""
+
+
+class WriterError(Exception):
+    """The served writer could not write: unreachable, refused, timed out, an HTTP error or
+    a stream that is not an OpenAI chat stream. The message is one sentence for people."""
+
+
+def api_base(url: str) -> str:
+    """The API root of a server URL given with or without its /v1: http://h:8000 -> http://h:8000/v1."""
+    base = url.strip().rstrip("/")
+    return base if base.endswith("/v1") else base + "/v1"
+
+
+def api_key() -> str | None:
+    return next((os.environ[name] for name in KEY_VARIABLES if os.environ.get(name)), None)
+
+
+class ServedWriter:
+    """A Runtime whose self-edits come from a served model; `inner` learns and scores."""
+
+    def __init__(
+        self,
+        inner: Runtime,
+        url: str,
+        model: str | None = None,
+        connect_timeout: float = CONNECT_TIMEOUT_S,
+        read_timeout: float = READ_TIMEOUT_S,
+    ):
+        self.inner = inner
+        self.url = url.strip().rstrip("/")
+        self.base = urlsplit(api_base(url))
+        self.model = model
+        """The model name sent to the server; None: the first of GET /v1/models, asked once."""
+        self.connect_timeout = connect_timeout
+        self.read_timeout = read_timeout
+
+    @property
+    def writer(self) -> str:
+        """Who writes, as each self-edit records it: served: MODEL at HOST:PORT."""
+        model = self.model or "the served model"
+        shown = Path(model).name if model.startswith("/") else model  # llama.cpp's server names a file
+        return f"served: {shown} at {self.base.netloc}"
+
+    @property
+    def cpu(self):
+        """The inner runtime's CpuWatch, where it has one (the app shows how busy the machine is)."""
+        return getattr(self.inner, "cpu", None)
+
+    def placement(self) -> str:
+        """Where the inner runtime runs (LocalRuntime.placement), where it says."""
+        placement = getattr(self.inner, "placement", None)
+        return placement() if callable(placement) else ""
+
+    # -- writing: the server's ------------------------------------------------------
+    def load(self) -> None:
+        """Load what learning and scoring use; the local generator is not started (the
+        server writes). The server is first asked when a self-edit is written."""
+        scorer = getattr(self.inner, "peft", None)  # LocalRuntime: the torch/peft copy alone
+        if callable(scorer):
+            scorer()
+        else:
+            self.inner.load()
+
+    def activate(self, adapter: Path | None, editor: Path | None = None, editor_scale: float = 1.0) -> float | None:
+        """Nothing to switch: the served model writes whatever version the session is at."""
+        return None
+
+    def stream_chat(self, messages: list[dict], config: GenerationConfig, stop: Event | None = None) -> Iterator[str]:
+        """The server's reply, piece by piece as its stream arrives; a set `stop` closes the connection."""
+        body = {
+            "model": self.served_model(),
+            "messages": messages,
+            "stream": True,
+            "temperature": config.temperature,
+            "top_p": config.top_p,
+            "max_tokens": config.max_tokens,
+        }
+        if config.seed is not None:
+            body["seed"] = config.seed
+        closer = _Closer(stop)
+        try:
+            conn, response = self._open("POST", "/chat/completions", body, closer)
+        except WriterError:
+            closer.done.set()
+            if stop is not None and stop.is_set():
+                return  # the stop closed the connection while the server had not answered yet
+            raise
+        try:
+            if "json" in (response.getheader("Content-Type") or ""):  # a server that does not stream
+                yield from self._whole(response)
+            else:
+                yield from self._pieces(response, stop)
+        finally:
+            closer.done.set()
+            conn.close()
+
+    def served_model(self) -> str:
+        """writer_model, else the first model the server lists, else "default"."""
+        if self.model is None:
+            conn, response = self._open("GET", "/models", None, refuse_status=False)
+            try:
+                listed = json.loads(response.read(1 << 20)) if response.status < 400 else {}
+                self.model = str(listed["data"][0]["id"])
+            except (ValueError, LookupError, TypeError, OSError, http.client.HTTPException):
+                self.model = "default"
+            finally:
+                conn.close()
+        return self.model
+
+    # -- HTTP -----------------------------------------------------------------------
+    def _open(
+        self, method: str, path: str, body: dict | None, closer: _Closer | None = None, refuse_status: bool = True
+    ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
+        """Send one request; WriterError for anything but an answer (and an HTTP error status).
+        The closer watches the connection from the moment it is made."""
+        host = self.base.hostname or ""
+        cls = http.client.HTTPSConnection if self.base.scheme == "https" else http.client.HTTPConnection
+        conn = cls(host, self.base.port, timeout=self.connect_timeout)
+        headers = {"Accept": "text/event-stream" if body and body.get("stream") else "application/json"}
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+        if key := api_key():
+            headers["Authorization"] = f"Bearer {key}"
+        stage = "connect"
+        try:
+            conn.connect()
+            assert conn.sock is not None  # connect() sets it or raises
+            conn.sock.settimeout(self.read_timeout)
+            if closer is not None:
+                closer.watch(conn)
+            stage = "answer"
+            conn.request(method, self.base.path + path, None if body is None else json.dumps(body), headers)
+            response = conn.getresponse()
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            raise WriterError(self._cause(exc, stage, host)) from None
+        if refuse_status and response.status >= 400:
+            detail = _error_detail(response)
+            conn.close()
+            raise WriterError(
+                f"the writer at {self.url} answered HTTP {response.status}: {detail}{_hint(response.status)}"
+            )
+        return conn, response
+
+    def _cause(self, exc: BaseException, stage: str, host: str) -> str:
+        if isinstance(exc, TimeoutError):
+            if stage == "connect":
+                return f"cannot reach the writer at {self.url}: no answer within {self.connect_timeout:g} s"
+            return f"the writer at {self.url} sent nothing for {self.read_timeout:g} s"
+        if isinstance(exc, ConnectionRefusedError):
+            return f"cannot reach the writer at {self.url}: the connection was refused (is the server running?)"
+        if isinstance(exc, socket.gaierror):
+            return f"cannot reach the writer at {self.url}: the host name {host!r} is not known"
+        if isinstance(exc, ssl.SSLError):
+            return f"cannot reach the writer at {self.url}: TLS failed ({exc.reason or exc})"
+        if isinstance(exc, http.client.RemoteDisconnected):
+            return f"the writer at {self.url} closed the connection without answering"
+        if isinstance(exc, http.client.HTTPException):
+            return f"the writer at {self.url} did not answer as an HTTP server ({type(exc).__name__})"
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        return f"cannot reach the writer at {self.url}: {_one_line(reason)}"
+
+    # -- the stream -----------------------------------------------------------------
+    def _pieces(self, response: http.client.HTTPResponse, stop: Event | None) -> Iterator[str]:
+        """The `choices[0].delta.content` of each `data:` line of a server-sent event stream.
+        The reply is complete at `data: [DONE]` or a finish_reason; empty, it is an error."""
+        complete = wrote = False
+        try:
+            for raw in response:
+                if stop is not None and stop.is_set():
+                    return
+                line = raw.decode("utf-8", "replace").strip()
+                if not line.startswith("data:"):
+                    continue  # blank lines, comments, event: and id: fields
+                data = line[5:].strip()
+                if data == "[DONE]":
+                    complete = True
+                    break
+                piece, finished = self._chunk(data)
+                complete = complete or finished
+                if piece:
+                    wrote = True
+                    yield piece
+        except (OSError, http.client.HTTPException) as exc:
+            if stop is not None and stop.is_set():
+                return  # the stop closed the connection under the read
+            if isinstance(exc, TimeoutError):
+                raise WriterError(f"the writer at {self.url} sent nothing for {self.read_timeout:g} s") from None
+            raise WriterError(f"the writer at {self.url} broke off its stream ({_one_line(str(exc))})") from None
+        if stop is not None and stop.is_set():
+            return
+        if not complete:
+            raise WriterError(f"the writer at {self.url} ended its stream before the reply was complete")
+        if not wrote:
+            raise WriterError(f"the writer at {self.url} sent an empty reply")
+
+    def _chunk(self, data: str) -> tuple[str, bool]:
+        """(content piece, whether the choice finished) of one stream chunk."""
+        try:
+            chunk = json.loads(data)
+        except ValueError:
+            raise self._malformed(f"a data line that is not JSON ({data[:60]!r})") from None
+        if not isinstance(chunk, dict):
+            raise self._malformed(f"a data line that is not a JSON object ({data[:60]!r})")
+        if "error" in chunk:
+            raise WriterError(f"the writer at {self.url} reported an error: {_message(chunk)}")
+        choices = chunk.get("choices")
+        if not isinstance(choices, list):
+            raise self._malformed("a chunk without choices")
+        if not choices:
+            return "", False  # e.g. a usage chunk
+        choice = choices[0]
+        delta = choice.get("delta") if isinstance(choice, dict) else None
+        if not isinstance(delta, dict):
+            raise self._malformed("a choice without a delta")
+        piece = delta.get("content") or ""
+        if not isinstance(piece, str):
+            raise self._malformed("a delta whose content is not text")
+        return piece, bool(choice.get("finish_reason"))
+
+    def _whole(self, response: http.client.HTTPResponse) -> Iterator[str]:
+        """The reply of a server that answered with one JSON body instead of a stream."""
+        try:
+            text = json.loads(response.read())["choices"][0]["message"]["content"]
+        except (ValueError, LookupError, TypeError):
+            raise self._malformed("a JSON answer without choices[0].message.content") from None
+        if not isinstance(text, str) or not text:
+            raise WriterError(f"the writer at {self.url} sent an empty reply")
+        yield text
+
+    def _malformed(self, what: str) -> WriterError:
+        return WriterError(f"the writer at {self.url} sent a malformed stream: {what}")
+
+    # -- everything else: the inner runtime's ---------------------------------------
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    def chat_prompt(self, messages: list[dict]) -> str:
+        return self.inner.chat_prompt(messages)
+
+    def answer_nll(self, adapter: Path | None, base: bool, items: list[tuple[str, str]]) -> list[float]:
+        return self.inner.answer_nll(adapter, base, items)
+
+    def greedy_answers(self, adapter: Path | None, base: bool, prompts: list[str]) -> list[str]:
+        return self.inner.greedy_answers(adapter, base, prompts)
+
+    def train(
+        self,
+        start: Path | None,
+        examples: Sequence[Example],
+        config: TrainConfig,
+        on_step: OnStep | None = None,
+        stop: Event | None = None,
+        guards: TrainingGuards | None = None,
+    ) -> TrainResult:
+        return self.inner.train(start, examples, config, on_step, stop, guards)
+
+    def trial(
+        self,
+        start: Path | None,
+        examples: Sequence[Example],
+        config: TrainConfig,
+        items: list[tuple[str, str]],
+        stop: Event | None = None,
+        greedy_prompts: list[str] | None = None,
+        guards: TrainingGuards | None = None,
+    ) -> TrialScores | None:
+        return self.inner.trial(start, examples, config, items, stop, greedy_prompts, guards)
+
+    def save_adapter(self, folder: Path) -> Path:
+        return self.inner.save_adapter(folder)
+
+    def identity(self) -> str:
+        return self.inner.identity()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class _Closer:
+    """Shuts a connection's socket once `stop` is set, so a read waiting on the server ends
+    now rather than at the next piece; `done` ends the watch. Without a stop it does nothing."""
+
+    def __init__(self, stop: Event | None):
+        self.done = Event()
+        self._stop = stop
+
+    def watch(self, conn: http.client.HTTPConnection) -> None:
+        if self._stop is not None:
+            threading.Thread(target=self._watch, args=(conn, self._stop), daemon=True, name="writer-stop").start()
+
+    def _watch(self, conn: http.client.HTTPConnection, stop: Event) -> None:
+        while not self.done.wait(0.05):
+            if stop.is_set():
+                if conn.sock is not None:
+                    try:
+                        conn.sock.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+                return
+
+
+def _error_detail(response: http.client.HTTPResponse) -> str:
+    """The server's short error message from a JSON error body, else the status's reason."""
+    try:
+        return _message(json.loads(response.read(1 << 16)))
+    except (ValueError, OSError, http.client.HTTPException):
+        return _one_line(response.reason or "no reason given")
+
+
+def _message(body: object) -> str:
+    """The message of an OpenAI ({"error": {"message"}}), Ollama ({"error"}) or FastAPI
+    ({"detail"}) error body, on one line and cut short."""
+    found: object = body
+    for key in ("error", "detail", "message"):
+        if isinstance(found, dict) and key in found:
+            found = found[key]
+    if isinstance(found, dict):
+        found = found.get("message", found)
+    if isinstance(found, list) and found and isinstance(found[0], dict):  # FastAPI validation errors
+        found = found[0].get("msg", found[0])
+    return _one_line(str(found))
+
+
+def _one_line(text: str, most: int = 200) -> str:
+    text = " ".join(text.split()).rstrip(".")
+    return text if len(text) <= most else text[: most - 1] + "…"
+
+
+def _hint(status: int) -> str:
+    if status in (401, 403):
+        told = "is set to a key it does not accept" if api_key() else "is not set"
+        return f" ({KEY_VARIABLES[0]} {told})"
+    if status == 404:
+        return " (is it an OpenAI-compatible server, and does it serve that model?)"
+    return ""

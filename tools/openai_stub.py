@@ -1,0 +1,148 @@
+"""A tiny OpenAI-compatible chat server on a free local port (standard library only), for the
+served writer's fast tests and bench/served_latency.py: it streams scripted replies as
+server-sent events, or misbehaves as a Reply asks (an HTTP error, a malformed line, a stall,
+an empty reply, a stream cut short). It records every request and when it flushed each
+reply's first piece.
+
+    with StubServer([Reply(["Hello", " world"])]) as server:
+        ServedWriter(runtime, server.url) ...
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class Reply:
+    """One answer to a chat request."""
+
+    pieces: list[str] = field(default_factory=lambda: ["Quenby ", "is ", "cold."])
+    status: int = 200
+    error: object = None
+    """The JSON body of an HTTP error (with status >= 400)."""
+    lines: list[str] | None = None
+    """Exact `data:` payloads to send instead of the pieces' chunks (a malformed stream)."""
+    stall: float = 0.0
+    """Seconds to wait before the first piece (until the server closes)."""
+    delay: float = 0.0
+    """Seconds between pieces."""
+    done: bool = True
+    """End with `data: [DONE]` (False: the stream just stops, unfinished)."""
+
+
+@dataclass
+class Request:
+    path: str
+    headers: dict[str, str]
+    body: dict
+
+
+class StubServer:
+    """Serves /v1/models and /v1/chat/completions; replies are used in order, the last one again."""
+
+    def __init__(self, replies: list[Reply] | None = None, models: tuple[str, ...] = ("stub-model",)):
+        self.replies = list(replies or [Reply()])
+        self.models = models
+        self.requests: list[Request] = []
+        self.first_piece_at: list[float] = []
+        """time.perf_counter() when each reply's first piece was flushed."""
+        self.closed = threading.Event()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="openai-stub")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def __enter__(self) -> StubServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.closed.set()  # a stalled reply ends now
+        self._server.shutdown()
+        self._server.server_close()
+
+    def next_reply(self) -> Reply:
+        count = sum(r.path.endswith("/chat/completions") for r in self.requests)
+        return self.replies[min(count, len(self.replies)) - 1]
+
+
+def _chunk(content: str | None, finish: str | None = None) -> str:
+    delta = {} if content is None else {"content": content}
+    return json.dumps(
+        {"object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+    )
+
+
+def _handler(stub: StubServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args) -> None:  # quiet
+            pass
+
+        def _json(self, status: int, body: object) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def _event(self, payload: str) -> None:
+            data = f"data: {payload}\n\n".encode()
+            self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))  # one HTTP chunk, sent now
+
+        def do_GET(self) -> None:
+            stub.requests.append(Request(self.path, dict(self.headers), {}))
+            if self.path.rstrip("/").endswith("/v1/models"):
+                self._json(200, {"object": "list", "data": [{"id": m, "object": "model"} for m in stub.models]})
+            else:
+                self._json(404, {"detail": "Not Found"})
+
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+            stub.requests.append(Request(self.path, dict(self.headers), body))
+            if not self.path.endswith("/v1/chat/completions"):
+                self._json(404, {"detail": "Not Found"})
+                return
+            reply = stub.next_reply()
+            if reply.status >= 400:
+                self._json(reply.status, reply.error if reply.error is not None else {})
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            try:
+                self._stream(reply)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client went away (a stop)
+
+        def _stream(self, reply: Reply) -> None:
+            if reply.stall and stub.closed.wait(reply.stall):
+                return
+            self._event(json.dumps({"choices": [{"index": 0, "delta": {"role": "assistant"}}]}))
+            payloads = reply.lines if reply.lines is not None else [_chunk(p) for p in reply.pieces]
+            for i, payload in enumerate(payloads):
+                if i and reply.delay and stub.closed.wait(reply.delay):
+                    return
+                self._event(payload)
+                if i == 0:
+                    stub.first_piece_at.append(time.perf_counter())
+            if reply.done:
+                self._event(_chunk(None, "stop"))
+                self._event("[DONE]")
+            self.wfile.write(b"0\r\n\r\n")
+
+    return Handler
