@@ -266,9 +266,10 @@ def forgetting(
     out = {}
     for name, result in zip(runs, (pool or Serial(runtime)).run(jobs)):
         out[name] = result
-        drift = result["drift_by_version"]
+        drift, bwt = result["drift_by_version"], result["bwt"]
+        shown = "- (one passage)" if bwt is None else f"{bwt:+.3f}"
         log(
-            f"{name}: BWT {result['bwt']:+.3f}, {result['end_below_base']}/{result['passages']} passages end below "
+            f"{name}: BWT {shown}, {result['end_below_base']}/{result['passages']} passages end below "
             f"base, end-base {result['end_minus_base']:+.3f}, drift at end {drift[-1] if drift else 0:+.3f}"
         )
     return {"runs": out}

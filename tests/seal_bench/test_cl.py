@@ -69,3 +69,10 @@ def test_forget_runs_the_recipe_plain_with_replay_seals_preset_and_per_paper_ada
     assert runs["replay"]["replay"] == 1.0 and runs["seal"]["replay"] == 0.0
     # each passage is its own paper: the second update leaves the first passage's score alone
     assert runs["per-paper"]["bwt"] == 0.0 and runs["plain"]["bwt"] < 0.0
+
+
+def test_forget_on_a_single_passage_reports_no_bwt_instead_of_failing(fixtures):
+    lines: list[str] = []
+    result = cl.forgetting(FakeRuntime(), passages(fixtures, 1), cl.bench_config(1, 1, 64), 0.5, lines.append)
+    assert result["runs"]["plain"]["bwt"] is None
+    assert any(line.startswith("plain: BWT - (one passage)") for line in lines)
