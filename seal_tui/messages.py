@@ -60,6 +60,13 @@ class WorkDone(Message):
 
 
 @dataclass
+class CandidateReasonRequested(Message):
+    """x on a card: the person wants to reject it with a reason (asked only where they may decide)."""
+
+    edit_id: int
+
+
+@dataclass
 class CandidateDecided(Message):
     """A person accepted or rejected the candidate on a card, with their reason if they gave one."""
 

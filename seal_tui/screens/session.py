@@ -32,6 +32,7 @@ from seal_tui.failure_text import failure_text
 from seal_tui.messages import (
     CandidateDecided,
     CandidateEditRequested,
+    CandidateReasonRequested,
     CellSelected,
     EngineEvent,
     PaperRequested,
@@ -399,6 +400,19 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
         if self._may_decide():
             self.opened_session.decide(message.edit_id, message.accept, message.reason)
         self.refresh_cards()
+
+    def on_candidate_reason_requested(self, message: CandidateReasonRequested) -> None:
+        """Ask for the reason, then reject; Esc at the question decides nothing."""
+        from seal_tui.screens.reject_reason import RejectReasonScreen
+
+        if not self._may_decide():
+            return
+
+        def rejected(reason: str | None) -> None:
+            if reason is not None:
+                self.post_message(CandidateDecided(message.edit_id, False, reason))
+
+        self.app.push_screen(RejectReasonScreen(), rejected)
 
     def on_candidate_edit_requested(self, message: CandidateEditRequested) -> None:
         from seal_tui.screens.edit_candidate import EditCandidateScreen

@@ -12,7 +12,7 @@ from textual.widgets import Static
 
 from engine.domain import SelfEdit
 from engine.reward_filter import FilterVerdict
-from seal_tui.messages import CandidateDecided, CandidateEditRequested
+from seal_tui.messages import CandidateDecided, CandidateEditRequested, CandidateReasonRequested
 
 MARK = {"pending": ("? pending", "yellow"), "accepted": ("✓ accepted", "green"), "rejected": ("✗ rejected", "red")}
 
@@ -163,17 +163,9 @@ class CandidateCard(Static, can_focus=True):
             self.post_message(CandidateDecided(edit_id, False))
 
     def action_reject_why(self) -> None:
-        """Ask for a reason, then reject; Esc at the question decides nothing."""
-        from seal_tui.screens.reject_reason import RejectReasonScreen
-
-        if (edit_id := self._ready()) is None:
-            return
-
-        def rejected(reason: str | None) -> None:
-            if reason is not None:
-                self.post_message(CandidateDecided(edit_id, False, reason))
-
-        self.app.push_screen(RejectReasonScreen(), rejected)
+        """Reject with a reason: the session screen asks for it where a decision may be made now."""
+        if (edit_id := self._ready()) is not None:
+            self.post_message(CandidateReasonRequested(edit_id))
 
     def action_original(self) -> None:
         if self.original is None:

@@ -184,10 +184,10 @@ async def test_a_session_another_process_writes_opens_read_only_and_refuses_ever
         screen.query_one(Heatmap).focus()
         await press(pilot, "z")
         cards(screen)[1].focus()
-        await press(pilot, "a", "r", "e")
+        await press(pilot, "a", "r", "e", "x")
         assert app.screen is screen  # no dialog opened
         refused = messages(app)
-        assert len(refused) == 12
+        assert len(refused) == 13
         assert all(m == f"Read-only: process {writer.pid} (-c x) is writing this session." for m in refused)
         assert stored("x") == before
         assert built == [] and screen.model_state == "read-only"
