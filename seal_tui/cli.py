@@ -412,7 +412,7 @@ def run_summary(session, timings: dict) -> dict:
 def _print_show(session, metric: str = "answer_nll") -> None:
     from rich.console import Console
 
-    from seal_tui.render import heatmap, strategy_table, summary_table
+    from seal_tui.render import base_warning, heatmap, strategy_table, summary_table
 
     console = Console()
     matrix = session.matrix(metric)
@@ -421,6 +421,10 @@ def _print_show(session, metric: str = "answer_nll") -> None:
     table, bwt = summary_table(matrix)
     console.print(table)
     console.print(f"backward transfer (BWT): {'-' if bwt is None else f'{bwt:+.3f}'}  (negative means forgetting)")
+    labels = {col: f"p{col}" for col in matrix.cols}
+    rollback = f"`seal rollback {session.name} VERSION` makes an earlier version current again."
+    if warning := base_warning(matrix, session.current_version, labels, rollback):
+        console.print(warning, style="bold red", markup=False, highlight=False)
     console.print(strategy_table(session.strategy_stats()))
     rounds = session.editor_rounds()
     if rounds:

@@ -88,20 +88,25 @@ def update_note(matrix: Matrix, version: int, passage_id: int, labels: dict[int,
         note += f": {base:.2f} → {value:.2f} vs base ({change:+.2f})"
         if worse_than_base(matrix, version, passage_id):
             note += ", worse than base"
+    return note, base_warning(matrix, version, labels)
+
+
+def base_warning(
+    matrix: Matrix, version: int, labels: dict[int, str], undo: str = "z on an earlier heatmap row rolls back."
+) -> str:
+    """A warning naming every passage `version` scores worse than the base model did ('' when none)."""
     worse = [
         (col, scored)
         for col in matrix.cols
         if worse_than_base(matrix, version, col) and (scored := vs_base(matrix, version, col)) is not None
     ]  # worse than base implies scored against base
     if not worse:
-        return note, ""
+        return ""
     parts = ", ".join(f"{labels.get(c, '?')} {base_c:.2f} → {now_c:.2f}" for c, (base_c, now_c, _) in worse)
-    warning = (
+    return (
         f"{version_label(version)} scores {parts} worse than the base model did "
-        f"({METRICS[matrix.metric].label} on held-out probes, base → now): "
-        "the model got worse there. z on an earlier heatmap row rolls back."
+        f"({METRICS[matrix.metric].label} on held-out probes, base → now): the model got worse there. {undo}"
     )
-    return note, warning
 
 
 def heatmap(matrix: Matrix, titles: dict[int, str] | None = None) -> Table:

@@ -139,6 +139,27 @@ def test_sessions_lists_and_show_draws_the_heatmap(learned_session, capsys):
     assert main(["show", "demo"]) == 0
     out = capsys.readouterr().out
     assert "base" in out and "v3" in out and "BWT" in out
+    assert "worse than the base model" not in out  # the scripted model learns
+
+
+class WorseThanBase(FakeRuntime):
+    """Learning makes every answer less likely: 2.24 under the base model, 7.19 after."""
+
+    def answer_nll(self, adapter, base, items):
+        return [2.24 if base else 7.19 for _ in items]
+
+
+def test_show_says_so_when_the_current_version_is_worse_than_base(fixtures, capsys):
+    config = SessionConfig(generation=GenerationConfig(candidates=1), train=TrainConfig(epochs=1))
+    home = Home()
+    session = home.open("worse", config, WorseThanBase())
+    session.add_paper(read_paper(fixtures / "velmora.md")[0])
+    session.run()
+    home.close()
+    assert main(["show", "worse"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "v3 scores p1 2.24 → 7.19, p2 2.24 → 7.19, p3 2.24 → 7.19 worse than the base model did" in out
+    assert "`seal rollback worse VERSION` makes an earlier version current again" in out
 
 
 def test_show_json_and_unknown_session(learned_session, capsys):
