@@ -35,5 +35,7 @@ if ! ls "$wheels"/llama_cpp_python-*.whl >/dev/null 2>&1; then
   CMAKE_ARGS="$cmake_args" pip wheel --no-deps --no-cache-dir -w "$wheels" llama-cpp-python==0.3.36
 fi
 pip install --force-reinstall --no-deps "$wheels"/llama_cpp_python-*.whl
+echo "llama-cpp-python built with: $cmake_args"
+"$py" -c 'import llama_cpp; print("llama.cpp build:", llama_cpp.llama_print_system_info().decode().strip())'
 pip install -e ".[$extras]"
 "$py" -c 'import llama_cpp, engine, seal_tui' && echo "seal installed in $venv"

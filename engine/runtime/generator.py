@@ -221,16 +221,17 @@ class Generator:
         """Yield the reply to a chat as text pieces while llama.cpp produces them.
 
         Setting `stop` ends generation within a token or so; the iterator then just ends.
-        `seed` None draws a fresh one. Closing the iterator early cancels the rest.
+        `seed` None draws a fresh one; a given seed repeats its reply exactly, whatever the
+        generator read before (engine.runtime.llama_child.ExactPrompts). Closing the iterator early cancels the rest.
         `threads` runs this call on that many threads (None: as the last call did).
         """
-        seed = random.randrange(2**31) if seed is None else seed
         kwargs = dict(
             messages=list(messages),
             max_tokens=max_tokens,
             temperature=temperature,
             top_p=top_p,
-            seed=seed,
+            seed=random.randrange(2**31) if seed is None else seed,
+            repeatable=seed is not None,
             threads=threads,
         )
         with self._locked():

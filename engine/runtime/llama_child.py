@@ -25,12 +25,11 @@ def _use_threads(llm, threads: int | None) -> None:
         _live["threads"] = threads
 
 
-def _cmd_chat(llm, conn, *, messages, max_tokens, temperature, top_p, seed, threads=None):
+def _cmd_chat(llm, conn, *, messages, max_tokens, temperature, top_p, seed, repeatable=False, threads=None):
+    """A streamed chat reply. `repeatable`: the caller chose the seed, so the same chat and
+    seed must give the same text whatever was read before (ExactPrompts)."""
     _use_threads(llm, threads)
-    if seed is not None and _live.get("gpu_layers"):
-        # On a GPU a prompt continued from the cache computes slightly different logits than
-        # one evaluated whole, so a seeded reply repeats only when its prompt is read afresh.
-        _forget_state(llm)
+    _live["prompts"].repeatable = repeatable
     tokens = 0
     stream = llm.create_chat_completion(
         messages=messages, max_tokens=max_tokens, temperature=temperature, top_p=top_p, seed=seed, stream=True
@@ -47,7 +46,63 @@ def _cmd_chat(llm, conn, *, messages, max_tokens, temperature, top_p, seed, thre
                 break
     finally:
         stream.close()
+        _live["prompts"].repeatable = False
     conn.send(("done", {"tokens": tokens, "cancelled": cancelled}))
+
+
+class ExactPrompts:
+    """Seeded replies that repeat, without reading the same prompt twice.
+
+    llama-cpp-python continues a prompt it has cached by reading only the part after the
+    cached prefix, and re-reads the last token alone when the whole prompt is cached. On some
+    builds (CPUs without AVX-512, GPUs) a token read in a smaller batch gets slightly different
+    logits than in a whole read, so a seeded reply would change with what was read before.
+    For a repeatable reply the prompt is therefore read whole, and the logits of its last
+    token are kept: the next repeatable reply to the same prompt, while the context still
+    holds exactly that read, truncates the context to the prompt and samples from the kept
+    logits, which is what a whole read would give, bit for bit (BENCHMARKS.md: the cost).
+    Anything else that reads into the context drops them. Uses llama-cpp-python 0.3's
+    `generate`, `eval`, `n_tokens`, `_input_ids` and `_requires_eval` (the version is pinned).
+    """
+
+    def __init__(self, llm):
+        self.llm = llm
+        self.repeatable = False
+        self._kept: tuple[tuple[int, ...], object] | None = None  # (prompt tokens, last logits)
+        self._reading: tuple[int, ...] | None = None  # a prompt being read whole, to keep
+        self._generate, self._eval = llm.generate, llm.eval
+        llm.generate, llm.eval = self.generate, self.eval
+
+    def forget(self) -> None:
+        self._kept = self._reading = None
+
+    def _last_logits(self):
+        import llama_cpp
+        import numpy as np
+
+        pointer = llama_cpp.llama_get_logits_ith(self.llm._ctx.ctx, -1)
+        return np.ctypeslib.as_array(pointer, shape=(self.llm.n_vocab(),))
+
+    def generate(self, tokens, *args, **kwargs):
+        llm, prompt = self.llm, tuple(tokens)
+        if not self.repeatable:
+            self.forget()
+        elif self._kept is not None and self._kept[0] == prompt and tuple(llm._input_ids[: len(prompt)]) == prompt:
+            llm._ctx.kv_cache_seq_rm(-1, len(prompt), -1)
+            llm.n_tokens = len(prompt)
+            self._last_logits()[:] = self._kept[1]
+            llm._requires_eval = False  # generate samples at once, from the kept logits
+        else:
+            self.forget()
+            llm.reset()
+            self._reading = prompt
+        return self._generate(tokens, *args, **kwargs)
+
+    def eval(self, tokens) -> None:
+        self._eval(tokens)
+        llm, prompt = self.llm, self._reading
+        if prompt is not None and llm.n_tokens == len(prompt) and tuple(llm._input_ids) == prompt:
+            self._kept, self._reading = (prompt, self._last_logits().copy()), None
 
 
 def _cmd_greedy(llm, conn, *, prompt, max_tokens, stop_strings, threads=None):
@@ -77,6 +132,7 @@ def _handles(llm):
 
 def _forget_state(llm) -> None:
     """Nothing computed before now may be reused: KV cache, prompt-prefix match, saved states."""
+    _live["prompts"].forget()
     llm.reset()
     if getattr(llm, "cache", None) is not None:
         llm.set_cache(None)
@@ -181,6 +237,7 @@ def child_main(conn, model_path: str, n_ctx: int, threads: int, log_path: str) -
         )
         _live["gpu_layers"] = layers
         _live["threads"] = threads
+        _live["prompts"] = ExactPrompts(llm)
     except Exception as exc:  # noqa: BLE001 - every load failure becomes one line
         conn.send(("error", _first_error(log) or f"{type(exc).__name__}: {exc}"))
         return

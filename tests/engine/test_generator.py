@@ -106,6 +106,24 @@ def test_threads_change_per_call_and_the_text_does_not(gen):
 
 
 @pytest.mark.slow
+def test_a_seeded_reply_repeats_after_another_prompt_filled_the_cache(gen):
+    """Other prompts in the cache: one that shares only the chat's opening, and a longer chat
+    that holds this whole prompt (llama.cpp would reuse it and re-read its last token alone,
+    whose logits differ slightly from a whole read on some CPU builds)."""
+    reply = lambda chat: "".join(gen.stream_chat(chat, max_tokens=24, seed=1))  # noqa: E731
+    gen.greedy("Name three colours.", max_tokens=4)  # nothing in common with the chat
+    first = reply(CHAT)
+    reply([{"role": "user", "content": "Name three animals that live in the sea."}])
+    assert reply(CHAT) == first
+    reply([*CHAT, {"role": "assistant", "content": "Red, green and blue."}, {"role": "user", "content": "Three more?"}])
+    assert reply(CHAT) == first
+    for _ in gen.stream_chat(CHAT, max_tokens=24, seed=1):
+        break  # left after the first piece: the context holds the prompt and part of a reply
+    assert reply(CHAT) == first
+    assert "".join(gen.stream_chat(CHAT, max_tokens=24, seed=2)) != first  # the seed still matters
+
+
+@pytest.mark.slow
 def test_greedy_is_deterministic_and_stops_at_newline(gen):
     prompt = "The capital of France is"
     first = gen.greedy(prompt, max_tokens=16)
