@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from engine.domain import PaperDraft, PassageDraft
+from engine.paper_questions import QuestionsError, assign, split_questions
 
 MAX_BYTES = 20 * 1024 * 1024
 """Larger files are refused."""
@@ -54,12 +55,21 @@ def read_paper(path: str | Path, passage_tokens: int = 300, max_passages: int = 
     text = _decode(p, data, known=kind in (".txt", ".text", ".md", ".markdown", ".json"))
     if kind == ".json":
         return _read_json(p, text, passage_tokens, max_passages)
+    text, questions = _questions(p, text)
     headings = None
     if kind in (".md", ".markdown"):
         title, headings, text = _markdown_title(text), _markdown_headings(text), _strip_markdown(text)
     else:
         title = _guess_title(text)
-    return [paper_from_text(text, title or p.stem, str(p), passage_tokens, max_passages, headings)]
+    return [paper_from_text(text, title or p.stem, str(p), passage_tokens, max_passages, headings, questions)]
+
+
+def _questions(source: str | Path, text: str) -> tuple[str, list[tuple[str, str]]]:
+    """The text without its Questions section, and that section's pairs (engine.paper_questions)."""
+    try:
+        return split_questions(text)
+    except QuestionsError as exc:
+        raise IngestError(source, f"Questions section, {exc}") from None
 
 
 def paper_from_text(
@@ -69,13 +79,18 @@ def paper_from_text(
     passage_tokens: int = 300,
     max_passages: int = MAX_PASSAGES,
     headings: list[tuple[int, str]] | None = None,
+    questions: list[tuple[str, str]] | None = None,
 ) -> PaperDraft:
     """A paper from plain text; without a title, the first line (if it looks like one) or words.
 
     One passage carries the paper's title; several are told apart (passage_titles) by their
     nearest heading: `headings` as (word index in `text`, heading) pairs, e.g. a Markdown
-    file's, or by default the text's own heading-like lines."""
+    file's, or by default the text's own heading-like lines. `questions` (question, answer)
+    go to the passages that hold their answers; None: read from a Questions section at the
+    end of the text, if it has one (engine.paper_questions)."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if questions is None:
+        text, questions = _questions(source, text)
     title = " ".join((title or _guess_title(text) or _first_words(text)).split())
     head, _, rest = text.strip().partition("\n")
     if " ".join(head.split()) == title and rest.strip():
@@ -88,8 +103,9 @@ def paper_from_text(
         raise IngestError(source, "no text (empty or only whitespace)")
     _check_count(source, len(pieces), max_passages)
     titles = passage_titles(title, pieces, _text_headings(text) if headings is None else headings)
-    passages = tuple(PassageDraft(t, piece) for t, piece in zip(titles, pieces))
-    return PaperDraft(title, source, _sha([text]), passages)
+    owned = assign(pieces, questions)
+    passages = tuple(PassageDraft(t, piece, q) for t, piece, q in zip(titles, pieces, owned))
+    return PaperDraft(title, source, _sha([text, *(f"{q}\n{a}" for q, a in questions)]), passages)
 
 
 HEADING_MAX = 60
@@ -470,10 +486,6 @@ def _json_paper(p: Path, title: str, items: list, budget: int, max_passages: int
     split = [split_passages(context, budget) for context, _ in items]
     _check_count(p, sum(map(len, split)), max_passages, f"paper {title!r} splits into")
     passages: list[PassageDraft] = []
-    for (_context, pairs), pieces in zip(items, split):
-        owned: list[list[tuple[str, str]]] = [[] for _ in pieces]
-        for q, a in pairs:  # a question goes with the piece that holds its answer
-            needle = " ".join(a.split()).lower()
-            owned[next((i for i, piece in enumerate(pieces) if needle in piece.lower()), 0)].append((q, a))
-        passages += [PassageDraft(title, piece, tuple(o)) for piece, o in zip(pieces, owned)]
+    for (_context, pairs), pieces in zip(items, split):  # a question goes with the piece holding its answer
+        passages += [PassageDraft(title, piece, o) for piece, o in zip(pieces, assign(pieces, list(pairs)))]
     return PaperDraft(title, str(p), _sha([context for context, _ in items]), tuple(passages))
