@@ -21,6 +21,7 @@ __all__ = [
     "build_matrix",
     "contains_match",
     "probe_prompt",
+    "probe_text",
     "summarize",
     "token_f1",
 ]
@@ -47,6 +48,12 @@ def probe_prompt(title: str, question: str) -> str:
     return f"Topic: {title}\nQuestion: {question}\nAnswer:"
 
 
+def probe_text(title: str, kind: str, question: str) -> str:
+    """A stored probe's closed-book prompt: a question after the topic (probe_prompt), or a
+    recall probe's sentence prefix after the title, which the answer continues."""
+    return f"{title}\n{question}" if kind == "recall" else probe_prompt(title, question)
+
+
 @dataclass
 class Matrix:
     """Mean probe metric per (version, passage); None where that pair was never scored."""
@@ -62,6 +69,8 @@ class Matrix:
     drift: dict[int, float] = field(default_factory=dict)
     """version -> mean answer NLL on the drift set's report questions (unrelated text no
     session learns): a change of the whole model, apart from learning."""
+    family: str = "question"
+    """Which probes the cells average (engine.probes.FAMILIES): question or recall."""
 
     def cell(self, version: int, passage_id: int) -> float | None:
         return self.values[self.rows.index(version)][self.cols.index(passage_id)]

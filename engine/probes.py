@@ -120,16 +120,23 @@ def _question(sentence: str, start: int, span: str) -> str:
     return f"Fill in the blank: {masked}"
 
 
-def cloze_probes(title: str, text: str, limit: int = 4) -> list[tuple[str, str]]:
-    """(question, answer) pairs that blank out a salient span: numbers and dates first, then
-    multi-word names, then other capitalized words; one per sentence before any sentence
-    gets a second; spans found in the title are skipped. Returned in passage order.
-    With nothing salient, the longest word of the first sentence (of 3+ words) is blanked."""
+def _salient_spans(title: str, text: str, limit: int, min_prefix_words: int = 0) -> list[tuple[str, int, str]]:
+    """(sentence, start, span) of up to `limit` salient spans, in passage order: numbers and
+    dates first, then multi-word names, then other capitalized words; one per sentence before
+    any sentence gets a second; spans found in the title are skipped, and so are spans with
+    fewer than `min_prefix_words` words before them in their sentence."""
     if limit <= 0:
         return []
     title_words = set(re.findall(r"\w+", _PART.sub("", title).lower()))
     sents = sentences(text)
-    options = [[(tier, start, span) for tier, start, span in _spans(s) if _usable(span, s, title_words)] for s in sents]
+    options = [
+        [
+            (tier, start, span)
+            for tier, start, span in _spans(s)
+            if _usable(span, s, title_words) and len(s[:start].split()) >= min_prefix_words
+        ]
+        for s in sents
+    ]
     chosen: list[tuple[int, int, str]] = []  # (sentence index, start, span)
     used: set[str] = set()
     while len(chosen) < limit and any(options):  # one round = at most one more span per sentence
@@ -143,14 +150,42 @@ def cloze_probes(title: str, text: str, limit: int = 4) -> list[tuple[str, str]]
             if len(chosen) < limit and span.lower() not in used:
                 chosen.append((i, start, span))
                 used.add(span.lower())
+    return [(sents[i], start, span) for i, start, span in sorted(chosen)]
+
+
+def cloze_probes(title: str, text: str, limit: int = 4) -> list[tuple[str, str]]:
+    """(question, answer) pairs that blank out a salient span (see _salient_spans), returned
+    in passage order. With nothing salient, the longest word of the first sentence (of 3+
+    words) is blanked."""
+    if limit <= 0:
+        return []
+    chosen = _salient_spans(title, text, limit)
+    sents = sentences(text)
     if not chosen and sents:  # the longest word of the first sentence of 3+ words
+        title_words = set(re.findall(r"\w+", _PART.sub("", title).lower()))
         i = next((k for k, x in enumerate(sents) if len(x.split()) >= 3), 0)
         words = [(m.start(), m.group()) for m in re.finditer(r"[^\W\d_][\w'’-]*", sents[i])]
         fresh = [w for w in words if w[1].lower() not in title_words] or words
         if fresh:
             start, word = max(fresh, key=lambda w: (len(w[1]), -w[0]))
-            chosen.append((i, start, word))
-    return [(_question(sents[i], start, span), span) for i, start, span in sorted(chosen)]
+            chosen.append((sents[i], start, word))
+    return [(_question(sentence, start, span), span) for sentence, start, span in chosen]
+
+
+RECALL_MIN_PREFIX_WORDS = 3
+"""A recall probe's blank has at least this many words of its sentence before it."""
+
+
+def recall_probes(title: str, text: str, limit: int = 4) -> list[tuple[str, str]]:
+    """(prefix, answer) pairs: a sentence of the passage up to a salient span (chosen as for
+    cloze questions), and the span. Asked closed book as the title then the prefix, the
+    answer is what comes next (recall_prompt): the passage's own words, no question to parse."""
+    out = []
+    for sentence, start, span in _salient_spans(title, text, limit, RECALL_MIN_PREFIX_WORDS):
+        words = sentence[:start].split()
+        prefix = " ".join(words[-MAX_QUESTION_WORDS:])
+        out.append((("… " if len(words) > MAX_QUESTION_WORDS else "") + prefix, span))
+    return out
 
 
 def parse_qa_pairs(text: str, limit: int = 5) -> list[tuple[str, str]]:
@@ -228,7 +263,26 @@ KINDS: Vocabulary[Choice] = Vocabulary(
     ),
 )
 """Probe kinds: a session's probe setting (SessionConfig.probes) and each stored probe's kind
-(how it was made; a fallback reads 'cloze')."""
+(how it was made; a fallback reads 'cloze'). Recall probes come beside them (STORED_KINDS)."""
+
+STORED_KINDS: tuple[str, ...] = (*KINDS, "recall")
+"""What a stored probe's kind may be: how it was made."""
+
+FAMILIES: Vocabulary[Choice] = Vocabulary(
+    "probe family",
+    (
+        Choice("question", "questions asked closed book after the passage's topic: given, cloze or the model's"),
+        Choice(
+            "recall", "a sentence of the passage up to a name, number or date, continued closed book after the title"
+        ),
+    ),
+)
+"""What the heatmap, `seal show` and the benchmarks report, one family at a time."""
+
+
+def family(kind: str) -> str:
+    """The family (FAMILIES) a stored probe kind belongs to."""
+    return "recall" if kind == "recall" else "question"
 
 
 def kinds_made(probes: Iterable) -> list[str]:
@@ -267,6 +321,17 @@ def split_roles(title: str, text: str, probes: list[tuple[str, str, str]]) -> li
         ("cloze", q, a) for q, a in cloze_probes(title, text, REWARD_CLOZE + len(probes)) if a.lower() not in taken
     ][:REWARD_CLOZE]
     return [(*p, "heldout") for p in probes] + [(*p, "reward") for p in reward]
+
+
+RECALL_PROBES = 6
+"""Recall probes made for each passage (half held out, half reward)."""
+
+
+def recall_roles(title: str, text: str, limit: int = RECALL_PROBES) -> list[tuple[str, str, str, str]]:
+    """The passage's recall probes as (kind, prefix, answer, role); roles alternate, the first
+    held out, as for questions (split_roles)."""
+    made = recall_probes(title, text, limit)
+    return [("recall", prefix, answer, ROLES[k % 2 == 0]) for k, (prefix, answer) in enumerate(made)]
 
 
 def split_probes(

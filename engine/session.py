@@ -24,10 +24,10 @@ from engine import events as ev
 from engine.config import GenerationConfig, SessionConfig
 from engine.domain import EditorRound, PaperDraft, Passage, SelfEdit, SessionInfo, Update
 from engine.drift import drift_items
-from engine.evaluate import probe_prompt
+from engine.evaluate import probe_text
 from engine.faults import crash_point
 from engine.policies import POLICIES, Pending
-from engine.probes import parse_qa_pairs, probes_for, qa_probe_messages, split_roles
+from engine.probes import parse_qa_pairs, probes_for, qa_probe_messages, recall_roles, split_roles
 from engine.runtime.protocol import Runtime, TrainingGuards
 from engine.selfedit import (
     GateVerdict,
@@ -216,19 +216,21 @@ class Session(Writing, Scoring):
             greedy = GenerationConfig(candidates=1, temperature=0.0, max_tokens=200)
             written = "".join(self.runtime.stream_chat(qa_probe_messages(title, text), greedy))
             probes += [("qa", q, a) for q, a in parse_qa_pairs(written)]
-        return split_roles(title, text, probes)
+        return split_roles(title, text, probes) + recall_roles(title, text)
 
     @staticmethod
     def reward_items(passage: Passage) -> list[tuple[str, str]]:
-        """(prompt, answer) of the passage's reward probes: what the filter and the per-epoch
-        check may read. A passage stored without any (one or two probes, before probe roles
-        existed) gets cloze questions made from its text, never its held-out probes."""
-        probes = [(q.question, q.answer) for q in passage.probes if q.role == "reward"]
+        """(prompt, answer) of the passage's reward probes (questions and recall): what the
+        filter and the per-epoch check may read. A passage stored without any (one or two
+        probes, before probe roles existed) gets cloze questions made from its text, never its
+        held-out probes."""
+        probes = [(q.kind, q.question, q.answer) for q in passage.probes if q.role == "reward"]
         if not probes:
             stored = [(q.kind, q.question, q.answer) for q in passage.probes]
             stored = stored if len(stored) < 3 else []  # three or more would alternate: never take held-out ones
-            probes = [(q, a) for _, q, a, role in split_roles(passage.title, passage.text, stored) if role == "reward"]
-        return [(probe_prompt(passage.title, q), a) for q, a in probes]
+            made = split_roles(passage.title, passage.text, stored)
+            probes = [(k, q, a) for k, q, a, role in made if role == "reward"]
+        return [(probe_text(passage.title, k, q), a) for k, q, a in probes]
 
     def guards(self, passage: Passage) -> TrainingGuards:
         return TrainingGuards(tuple(self.reward_items(passage)), tuple(drift_items("guard")))
@@ -333,6 +335,12 @@ class Session(Writing, Scoring):
         if passage_example in seen:  # keep the passage last, once
             out.remove(passage_example)
         return grounded(out, passage.title, passage.text, self.config.train.grounding) + [passage_example]
+
+    def training_lines(self, passage: Passage, edit: SelfEdit) -> tuple[int, int]:
+        """(lines of this self-edit an update would train, lines it has): grounding drops the
+        lines that state what the passage does not (TrainConfig.grounding)."""
+        lines = to_examples(edit.text, passage.title, passage.text, edit.strategy)[:-1]
+        return len(grounded(lines, passage.title, passage.text, self.config.train.grounding)), len(lines)
 
     # -- updates and scores --------------------------------------------------------
     @writes

@@ -13,8 +13,9 @@ from engine import events as ev
 from engine.domain import Passage, Score, version_label
 from engine.drift import PARTS as DRIFT_PARTS
 from engine.drift import drift_items
-from engine.evaluate import Matrix, build_matrix, contains_match, probe_prompt, token_f1
+from engine.evaluate import Matrix, build_matrix, contains_match, probe_text, token_f1
 from engine.faults import crash_point
+from engine.probes import family as family_of
 from engine.session_access import writes
 
 if TYPE_CHECKING:
@@ -42,15 +43,30 @@ class Scoring:
     def scores(self, version: int | None = None) -> list[Score]:
         return self.store.scores(self.info.id, version)
 
-    def matrix(self, metric: str = "answer_nll") -> Matrix:
-        """The forgetting matrix under a metric of engine.metrics, from held-out probes only."""
+    def families(self) -> list[str]:
+        """The probe families this session's passages have held-out probes of, the one the
+        heatmap shows first leading: questions where a passage came with its own (or the
+        model wrote some), else recall (BENCHMARKS.md: what each kind shows)."""
+        kinds = {q.kind for p in self.passages() for q in p.probes if q.role == "heldout"}
+        found = [f for f in ("question", "recall") if any(family_of(k) == f for k in kinds)]
+        if "recall" in found and not kinds & {"given", "qa"}:
+            found.sort(key=lambda f: f != "recall")
+        return found or ["question"]
+
+    def matrix(self, metric: str = "answer_nll", family: str | None = None) -> Matrix:
+        """The forgetting matrix under a metric of engine.metrics, from the held-out probes of
+        one family (engine.probes.FAMILIES; None: the one shown first, families()[0])."""
+        family = family or self.families()[0]
         updates = self.updates()
         versions = [0] + [u.version for u in updates]
         learned = {u.passage_id: u.version for u in updates if u.status == "active"}
         passages = self.passages()
-        heldout = {q.id: q.answer for p in passages for q in p.probes if q.role == "heldout"}
+        heldout = {
+            q.id: q.answer for p in passages for q in p.probes if q.role == "heldout" and family_of(q.kind) == family
+        }
         scores = [s for s in self.store.scores(self.info.id) if s.probe_id in heldout]
         matrix = build_matrix(scores, versions, [p.id for p in passages], learned, metric, gold=heldout)
+        matrix.family = family
         matrix.abandoned = {u.version for u in updates if u.status == "abandoned"}
         matrix.drift = {v: parts["report"] for v, parts in self.store.drift(self.info.id).items() if "report" in parts}
         return matrix
@@ -71,7 +87,7 @@ class Scoring:
         scores = []
         for by in sorted(set(served.values())):  # shared: one group, scored by `version` itself
             probes = [(p, probe) for p in todo if served[p.id] == by for probe in p.probes]
-            prompts = [probe_prompt(p.title, probe.question) for p, probe in probes]
+            prompts = [probe_text(p.title, probe.kind, probe.question) for p, probe in probes]
             adapter = self.adapter_for(by)
             nll = self.runtime.answer_nll(adapter, by == 0, list(zip(prompts, [pr.answer for _, pr in probes])))
             answers = (
@@ -95,9 +111,10 @@ class Scoring:
         crash_point("scored")
         seconds = time.perf_counter() - started
         self.timings["score"] += seconds
-        means = {}  # what a person sees: held-out probes only
+        means = {}  # what a person sees first: held-out probes of the family shown first
+        shown = self.families()[0]
         for p in todo:
-            heldout = {q.id for q in p.probes if q.role == "heldout"}
+            heldout = {q.id for q in p.probes if q.role == "heldout" and family_of(q.kind) == shown}
             values = [s.answer_nll for s in scores if s.passage_id == p.id and (s.probe_id in heldout or not heldout)]
             means[p.id] = sum(values) / len(values)
         on_event(ev.ScoresReady(version, means, seconds))

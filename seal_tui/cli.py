@@ -74,6 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     from engine.metrics import METRICS
     from engine.policies import POLICIES
+    from engine.probes import FAMILIES
     from engine.selfedit import STRATEGIES
 
     parser = argparse.ArgumentParser(
@@ -184,6 +185,10 @@ def build_parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="the forgetting heatmap of a session")
     show.add_argument("session")
     show.add_argument("--metric", default="answer_nll", **_one_of(METRICS, "what the heatmap shows", "answer_nll"))
+    show.add_argument(
+        "--probes",
+        **_one_of(FAMILIES, "which held-out probes the heatmap averages; default: each the session has", None),
+    )
     show.add_argument("--json", action="store_true", help="print the matrix as JSON")
 
     sub.add_parser("sessions", help="list sessions")
@@ -382,7 +387,18 @@ def run_summary(session, timings: dict) -> dict:
     """The machine-readable result of `seal run --json` (a stable contract)."""
     from engine.domain import version_label
 
-    matrix = session.matrix("answer_nll")
+    matrices = {family: session.matrix("answer_nll", family) for family in session.families()}
+    matrix = next(iter(matrices.values()))
+
+    def plain(m) -> dict:
+        return {
+            "metric": m.metric,
+            "probes": m.family,
+            "rows": [version_label(v) for v in m.rows],
+            "cols": m.cols,
+            "values": m.values,
+        }
+
     return {
         "session": session.name,
         "passages": [{"id": p.id, "title": p.title} for p in session.passages()],
@@ -396,12 +412,8 @@ def run_summary(session, timings: dict) -> dict:
             }
             for u in session.updates()
         ],
-        "matrix": {
-            "metric": matrix.metric,
-            "rows": [version_label(v) for v in matrix.rows],
-            "cols": matrix.cols,
-            "values": matrix.values,
-        },
+        "matrix": plain(matrix),
+        "matrices": {family: plain(m) for family, m in matrices.items()},
         "editor_rounds": [
             {"round": r.number, "trigger": r.trigger, "pairs": len(r.edit_ids)} for r in session.editor_rounds()
         ],
@@ -409,22 +421,24 @@ def run_summary(session, timings: dict) -> dict:
     }
 
 
-def _print_show(session, metric: str = "answer_nll") -> None:
+def _print_show(session, metric: str = "answer_nll", family: str | None = None) -> None:
+    """The heatmap with its summary per probe family (the one asked for, else each the session has)."""
     from rich.console import Console
 
     from seal_tui.render import base_warning, heatmap, strategy_table, summary_table
 
     console = Console()
-    matrix = session.matrix(metric)
     titles = {p.id: p.title for p in session.passages()}
-    console.print(heatmap(matrix, titles))
-    table, bwt = summary_table(matrix)
-    console.print(table)
-    console.print(f"backward transfer (BWT): {'-' if bwt is None else f'{bwt:+.3f}'}  (negative means forgetting)")
-    labels = {col: f"p{col}" for col in matrix.cols}
     rollback = f"`seal rollback {session.name} VERSION` makes an earlier version current again."
-    if warning := base_warning(matrix, session.current_version, labels, rollback):
-        console.print(warning, style="bold red", markup=False, highlight=False)
+    for shown in [family] if family else session.families():
+        matrix = session.matrix(metric, shown)
+        console.print(heatmap(matrix, titles))
+        table, bwt = summary_table(matrix)
+        console.print(table)
+        console.print(f"backward transfer (BWT): {'-' if bwt is None else f'{bwt:+.3f}'}  (negative means forgetting)")
+        labels = {col: f"p{col}" for col in matrix.cols}
+        if warning := base_warning(matrix, session.current_version, labels, rollback):
+            console.print(warning, style="bold red", markup=False, highlight=False)
     console.print(strategy_table(session.strategy_stats()))
     rounds = session.editor_rounds()
     if rounds:
@@ -442,10 +456,10 @@ def cmd_show(args) -> int:
     require_session(home, args.session)
     session = home.open(args.session, runtime=NoModel("a read-only command used the model"), read_only=True)
     if args.json:
-        m = session.matrix(args.metric)
-        print(json.dumps({"metric": m.metric, "rows": m.rows, "cols": m.cols, "values": m.values}))
+        m = session.matrix(args.metric, args.probes)
+        print(json.dumps({"metric": m.metric, "probes": m.family, "rows": m.rows, "cols": m.cols, "values": m.values}))
     else:
-        _print_show(session, args.metric)
+        _print_show(session, args.metric, args.probes)
     return 0
 
 

@@ -62,6 +62,10 @@ def vs_base(matrix: Matrix, version: int, passage_id: int) -> tuple[float, float
     return base, value, value - base
 
 
+FAMILY_WORDS = {"question": "questions", "recall": "recall probes"}
+"""How reports name a probe family (engine.probes.FAMILIES)."""
+
+
 def _worse(metric: str, change: float) -> bool:
     return change > WORSE if LOWER_IS_BETTER[metric] else change < -WORSE
 
@@ -105,7 +109,8 @@ def base_warning(
     parts = ", ".join(f"{labels.get(c, '?')} {base_c:.2f} → {now_c:.2f}" for c, (base_c, now_c, _) in worse)
     return (
         f"{version_label(version)} scores {parts} worse than the base model did "
-        f"({METRICS[matrix.metric].label} on held-out probes, base → now): the model got worse there. {undo}"
+        f"({METRICS[matrix.metric].label} on held-out {FAMILY_WORDS[matrix.family]}, base → now): "
+        f"the model got worse there. {undo}"
     )
 
 
@@ -115,7 +120,10 @@ def heatmap(matrix: Matrix, titles: dict[int, str] | None = None) -> Table:
     numbers = [v for row in matrix.values for v in row if v is not None]
     lo, hi = (min(numbers), max(numbers)) if numbers else (0.0, 1.0)
     lower = LOWER_IS_BETTER[matrix.metric]
-    table = Table(title=f"{matrix.metric} ({'lower' if lower else 'higher'} is better)", header_style="bold")
+    table = Table(
+        title=f"{matrix.metric} on held-out {FAMILY_WORDS[matrix.family]} ({'lower' if lower else 'higher'} is better)",
+        header_style="bold",
+    )
     table.add_column("version", justify="right")
     for col in matrix.cols:
         table.add_column(f"p{col}\n{fit_title(titles.get(col, ''), 10)}", justify="center")

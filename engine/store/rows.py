@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from engine.domain import EditorRound, Passage, Probe, Score, SelfEdit, SessionInfo, Update
-from engine.probes import KINDS as PROBE_KINDS
 from engine.probes import ROLES
+from engine.probes import STORED_KINDS as PROBE_KINDS
 
 T = TypeVar("T")
 

@@ -79,6 +79,8 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
         self.session = None
         self.passage_id: int | None = None
         self.metric = "answer_nll"
+        self.family: str | None = None
+        """The probe family the heatmap shows (engine.probes.FAMILIES); None: the session's first."""
         self.model_state = "loading"
         self.model_error = ""
         self.model_name = ""
@@ -185,12 +187,13 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
             {i: (v.ok, v.reason) for i, v in self.opened_session.verdicts(passage, edits).items()} if passage else {}
         )
         cards = self.query_one(CandidateList)
-        cards.show(passage.id if passage else None, self.opened_session.strategy.name, edits, verdicts)
+        lines = {e.id: self.opened_session.training_lines(passage, e) for e in edits} if passage else {}
+        cards.show(passage.id if passage else None, self.opened_session.strategy.name, edits, verdicts, lines)
         cards.border_title = f"Candidates · {label(passage)} {passage.title}" if passage else "Candidates"
 
     def refresh_matrix(self) -> None:
         passages = self.opened_session.passages()
-        matrix = self.opened_session.matrix(self.metric)
+        matrix = self.opened_session.matrix(self.metric, self.family)
         heatmap = self.query_one(Heatmap)
         heatmap.show(matrix, {p.id: label(p) for p in passages})
         self.query_one(SessionStats).show(matrix, self.opened_session.current_version, len(passages))
@@ -345,8 +348,11 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
             self.refresh_cards()
 
     def action_metric(self) -> None:
-        names = METRICS.names()
-        self.metric = names[(names.index(self.metric) + 1) % len(names)]
+        """The next view of the heatmap: each probe family the session has (questions, recall),
+        under each metric."""
+        views = [(f, m) for f in self.opened_session.families() for m in METRICS.names()]
+        current = (self.family or views[0][0], self.metric)
+        self.family, self.metric = views[(views.index(current) + 1) % len(views)] if current in views else views[0]
         self.refresh_matrix()
         if METRICS[self.metric].needs_answer and not self.opened_session.config.greedy_answers:
             self.notify(f"{self.metric} needs greedy answers (greedy_answers=true); only NLL is scored here.")

@@ -22,7 +22,7 @@ from engine.domain import version_label
 from engine.evaluate import LOWER_IS_BETTER, Matrix, summarize
 from engine.metrics import METRICS
 from seal_tui.messages import CellSelected
-from seal_tui.render import change_style, drift_cell, vs_base, worse_than_base
+from seal_tui.render import FAMILY_WORDS, change_style, drift_cell, vs_base, worse_than_base
 
 CELL = 7
 LABEL = 8
@@ -58,7 +58,7 @@ class Heatmap(Widget, can_focus=True):
         row, col = self.cursor
         if row >= len(matrix.rows) or col >= len(matrix.cols):
             self.cursor = (max(0, len(matrix.rows) - 1), max(0, min(col, len(matrix.cols) - 1)))
-        self.border_title = f"Forgetting · {matrix.label} · held-out probes"
+        self.border_title = f"Forgetting · {matrix.label} · held-out {FAMILY_WORDS[matrix.family]}"
         self.refresh(layout=True)
 
     def select_column(self, passage_id: int) -> None:

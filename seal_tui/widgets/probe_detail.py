@@ -16,7 +16,10 @@ from engine.domain import Passage, Score, version_label
 from seal_tui.render import WORSE
 
 ROLES = {"heldout": ("held-out", "bold cyan"), "reward": ("reward", "bold magenta")}
-ROLE_NOTE = "held-out probes make the heatmap; reward probes steer the filter and the training check."
+ROLE_NOTE = (
+    "held-out probes make the heatmap; reward probes steer the filter and the training check. "
+    "? asks a question after the topic; … ____ recalls the passage: its sentence after the title, continued."
+)
 GREEDY_OFF = (
     "What the model answers is not shown: greedy answers are off in this session. A session "
     "made with answers on (the new-session form) or `seal run ... --greedy` scores them, before and after."
@@ -63,7 +66,7 @@ def probe_text(
     for probe in probes:
         role, style = ROLES.get(probe.role, (probe.role, "bold"))
         text.append(f"\n{role} ", style=style)
-        text.append(f"? {probe.question}")
+        text.append(f"… {probe.question} ____" if probe.kind == "recall" else f"? {probe.question}")
         text.append("\n  gold ")
         text.append(probe.answer, style="green")
         text.append(" · ")

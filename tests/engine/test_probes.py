@@ -171,3 +171,31 @@ def test_cloze_and_qa_kinds_give_cloze_probes_here(kind):
 def test_unknown_probe_kind_is_an_error():
     with pytest.raises(ValueError, match="given, cloze, qa"):
         probes_for(TITLE, PASSAGE, [], "quiz")
+
+
+def test_recall_probes_are_sentences_up_to_a_salient_span_in_passage_order():
+    from engine.probes import RECALL_MIN_PREFIX_WORDS, recall_probes
+
+    title = "The Orrin Canal"
+    text = (
+        "The Orrin Canal links Tessaly to Harrowmere. Work on it began in 1761 under the engineer Bastien Quell. "
+        "Barges were pulled by mules. It closed in 1938."
+    )
+    made = recall_probes(title, text, 4)
+    assert ("Work on it began in", "1761") in made
+    assert ("Work on it began in 1761 under the engineer", "Bastien Quell") in made
+    assert ("It closed in", "1938") in made
+    for prefix, answer in made:
+        assert f"{prefix} {answer}" in text  # the passage's own words, continued by the answer
+        assert len(prefix.split()) >= RECALL_MIN_PREFIX_WORDS
+        assert answer.lower() not in title.lower()
+    assert [text.index(f"{p} {a}") for p, a in made] == sorted(text.index(f"{p} {a}") for p, a in made)
+
+
+def test_recall_roles_alternate_the_first_held_out_and_belong_to_the_recall_family():
+    from engine.probes import FAMILIES, family, recall_roles
+
+    roles = recall_roles("Canal", "It opened in 1761. It was dug by Bastien Quell. It closed in 1938. Mules pulled it.")
+    assert [r[3] for r in roles] == ["heldout", "reward", "heldout", "reward"][: len(roles)] and len(roles) >= 3
+    assert {family(r[0]) for r in roles} == {"recall"} and family("given") == family("cloze") == "question"
+    assert list(FAMILIES) == ["question", "recall"]

@@ -2,6 +2,8 @@
 
 import threading
 
+import pytest
+
 from engine import events as ev
 from engine.config import GenerationConfig, SessionConfig, TrainConfig
 from engine.home import Home
@@ -328,10 +330,55 @@ def test_reward_items_never_read_held_out_probes(fixtures):
     heldout = {q.question for q in passage.probes if q.role == "heldout"}
     reward = {q.question for q in passage.probes if q.role == "reward"}
     assert heldout and reward and not heldout & reward
-    assert {
-        prompt.split("Question: ")[1].removesuffix("\nAnswer:") for prompt, _ in session.reward_items(passage)
-    } == reward
+    asked = {
+        prompt.split("Question: ")[1].removesuffix("\nAnswer:")
+        for prompt, _ in session.reward_items(passage)
+        if "Question: " in prompt
+    }
+    continued = {prompt.split("\n", 1)[1] for prompt, _ in session.reward_items(passage) if "Question: " not in prompt}
+    assert asked | continued == reward
+    assert {q.kind for q in passage.probes} == {"cloze", "recall"} and continued  # recall probes beside questions
     # a passage stored before roles existed, with one probe: cloze questions fill the reward side
     old = swap(passage, probes=tuple(swap(q, role="heldout") for q in passage.probes[:1]))
     items = session.reward_items(old)
     assert items and all(old.probes[0].question not in prompt for prompt, _ in items)
+
+
+def test_each_passage_gets_recall_probes_scored_as_continuations_and_a_matrix_per_family(fixtures):
+    from engine.evaluate import probe_text
+
+    class Recording(FakeRuntime):
+        prompts: list[str] = []
+
+        def answer_nll(self, adapter, base, items):
+            self.prompts += [prompt for prompt, _ in items]
+            return super().answer_nll(adapter, base, items)
+
+    runtime = Recording()
+    session = open_session(runtime=runtime, accept="all")
+    passage = session.add_paper(read_paper(fixtures / "velmora.md")[0])[0]
+    recall = [q for q in passage.probes if q.kind == "recall"]
+    assert len(recall) >= 4 and {q.role for q in recall} == {"heldout", "reward"}
+    session.step(passage)
+    assert f"{passage.title}\n{recall[0].question}" in runtime.prompts  # the title, then the sentence so far
+    assert probe_text(passage.title, recall[0].kind, recall[0].question) == f"{passage.title}\n{recall[0].question}"
+    # no questions came with this paper: cloze questions and recall probes; recall is shown first
+    assert session.families() == ["recall", "question"]
+    questions, recalled = session.matrix(family="question"), session.matrix(family="recall")
+    assert session.matrix().family == "recall" and questions.family == "question"
+    for matrix, kinds in ((questions, {"cloze"}), (recalled, {"recall"})):  # each averages its own probes
+        ids = {q.id for q in passage.probes if q.role == "heldout" and q.kind in kinds}
+        values = [s.answer_nll for s in session.scores(1) if s.probe_id in ids]
+        assert matrix.cell(1, passage.id) == pytest.approx(sum(values) / len(values))
+
+
+def test_a_paper_with_its_own_questions_shows_them_first(tmp_path):
+    paper = tmp_path / "orrin.md"
+    paper.write_text(
+        "# Orrin\n\nThe Orrin Canal was dug by Bastien Quell in 1761. It closed to trade in 1938.\n\n"
+        "## Questions\n\nQ: Who dug the Orrin Canal?\nA: Bastien Quell\n"
+    )
+    session = open_session()
+    passage = session.add_paper(read_paper(paper)[0])[0]
+    assert {q.kind for q in passage.probes} >= {"given", "recall"}
+    assert session.families() == ["question", "recall"]

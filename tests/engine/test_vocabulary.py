@@ -118,7 +118,8 @@ def test_probe_kinds_are_declared_once():
     from engine import config, probes
     from engine.store import rows
 
-    assert config.PROBE_KINDS is probes.KINDS is rows.PROBE_KINDS
+    assert config.PROBE_KINDS is probes.KINDS and rows.PROBE_KINDS is probes.STORED_KINDS
+    assert set(probes.KINDS) < set(probes.STORED_KINDS)
     assert rows.ROLES is probes.ROLES
     with pytest.raises(ConfigError, match="probes must be one of given, cloze, qa, got 'poll'"):
         SessionConfig(probes="poll")
