@@ -42,6 +42,8 @@ class CandidateCard(Static, can_focus=True):
         self.decided_by: str | None = None
         self.reason = ""
         self.verdict: tuple[bool, str] | None = None
+        self.lines: tuple[int, int] | None = None
+        """(lines an update would train, lines the text has), once it is stored."""
         self.reward: float | None = None
         self.damage: float | None = None
         self.editor_round: int | None = None
@@ -57,7 +59,9 @@ class CandidateCard(Static, can_focus=True):
     def append(self, piece: str) -> None:
         self.text += piece
 
-    def set_edit(self, edit: SelfEdit, verdict: tuple[bool, str] | None = None) -> None:
+    def set_edit(
+        self, edit: SelfEdit, verdict: tuple[bool, str] | None = None, lines: tuple[int, int] | None = None
+    ) -> None:
         self.edit_id = edit.id
         self.strategy = edit.strategy
         self.decided_by, self.reason = edit.decided_by, edit.reason
@@ -66,6 +70,8 @@ class CandidateCard(Static, can_focus=True):
         self.original = edit.original_text if edit.edited else None
         if verdict is not None:
             self.verdict = verdict
+        if lines is not None:
+            self.lines = lines
         self.text = edit.text
         self.status = edit.status
         self.refresh(layout=True)
@@ -118,11 +124,27 @@ class CandidateCard(Static, can_focus=True):
             lines.append(gate)
         elif self.reward is not None:
             lines.append(self._scores(self.reward))
+        if (trains := self.training_note()) is not None:
+            lines.append(trains)
         if (filtered := self.filter_verdict()) is not None:
             lines.append(Text(f"filter: {filtered.why}", style="dim"))
         if self.reason and self.decided_by == "person":
             lines.append(Text(f"note: {self.reason}", style="dim"))
         return Group(*lines)
+
+    def training_note(self) -> Text | None:
+        """How much of the text an update would train; a warning when none of it would."""
+        if self.lines is None or self.status in ("streaming", "failed"):
+            return None
+        kept, total = self.lines
+        unit = "line" if total == 1 else "lines"
+        if total and not kept:
+            return Text(
+                f"⚠ trains none of its {total} {unit}: each states something the passage does not "
+                "(grounding); accepted, only the passage itself trains",
+                style="bold yellow",
+            )
+        return Text(f"trains {kept} of {total} {unit}" if total else "no lines to train", style="dim")
 
     def filter_verdict(self) -> FilterVerdict | None:
         """The reward filter's verdict when the filter decided this candidate."""

@@ -30,9 +30,16 @@ class CandidateList(VerticalScroll, can_focus=False):
         return [self._cards[i] for i in sorted(self._cards)]
 
     def show(
-        self, passage_id: int | None, strategy: str, edits: list[SelfEdit], verdicts: dict[int, tuple[bool, str]]
+        self,
+        passage_id: int | None,
+        strategy: str,
+        edits: list[SelfEdit],
+        verdicts: dict[int, tuple[bool, str]],
+        lines: dict[int, tuple[int, int]] | None = None,
     ) -> None:
-        """Redraw from stored state, keeping focus on the same card where there is one."""
+        """Redraw from stored state, keeping focus on the same card where there is one.
+        lines: edit id -> (lines an update would train, lines it has)."""
+        lines = lines or {}
         focused = self.screen.focused if self.is_attached else None
         focus_index = focused.index if isinstance(focused, CandidateCard) and focused in self.cards else None
         same = passage_id is not None and passage_id == self.passage_id
@@ -40,7 +47,7 @@ class CandidateList(VerticalScroll, can_focus=False):
         cards = self.cards
         if same and cards and len(cards) == len(edits) and all(c.edit_id in (None, e.id) for c, e in zip(cards, edits)):
             for card, edit in zip(cards, edits):
-                card.set_edit(edit, verdicts.get(edit.id))
+                card.set_edit(edit, verdicts.get(edit.id), lines.get(edit.id))
             return
         self.remove_children()
         self._cards = {}
@@ -52,7 +59,7 @@ class CandidateList(VerticalScroll, can_focus=False):
             return
         new = [CandidateCard(i, e.strategy, e) for i, e in enumerate(edits)]
         for card, edit in zip(new, edits):
-            card.verdict = verdicts.get(edit.id)
+            card.verdict, card.lines = verdicts.get(edit.id), lines.get(edit.id)
         if (failed := self.failure) is not None and failed.passage_id == passage_id and failed.index >= len(edits):
             new.append(CandidateCard(len(edits), strategy))
             new[-1].fail(failed.message)

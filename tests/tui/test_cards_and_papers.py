@@ -135,3 +135,25 @@ async def test_the_preview_of_pasted_text_and_of_an_unreadable_file(tmp_path):
         dialog.query_one("#path").value = str(bad)  # a path wins over pasted text
         await until(pilot, lambda: "not text" in shown(dialog.query_one("#preview")), what="error shown")
         assert str(dialog.query_one("#add").label) == "Add"
+
+
+async def test_a_card_says_how_many_of_its_lines_will_train_and_warns_when_none_will(sample):
+    app = make_app()
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await with_candidates(pilot, sample)
+        card = cards(screen)[0]
+        assert "trains " in shown(card) and " of " in shown(card)
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, EditCandidateScreen), what="edit dialog")
+        await pilot.press("ctrl+a")
+        await pilot.press(*"Zebras migrate to Mars in 2999.", "enter", *"Penguins paint murals on Venus.")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.screen is screen, what="dialog closed")
+        assert "trains none of its 2 lines" in shown(cards(screen)[0])
+        await pilot.press("e")
+        await until(pilot, lambda: isinstance(app.screen, EditCandidateScreen), what="edit dialog")
+        await pilot.press("ctrl+a")
+        await pilot.press(*"The Velmora Observatory was founded in 1873 by Ilse Narrowgate.")
+        await pilot.press("ctrl+s")
+        await until(pilot, lambda: app.screen is screen, what="dialog closed")
+        assert "trains 1 of 1 line" in shown(cards(screen)[0])
