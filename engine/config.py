@@ -124,6 +124,10 @@ class TrainConfig:
     lr: float = 3e-4
     epochs: int = 5
     batch_size: int = 1
+    min_steps_per_epoch: int = 16
+    """Each epoch repeats the examples until it has at least this many steps: a passage with
+    few lines (or none that grounding keeps) would otherwise train a handful of steps and
+    learn almost nothing (BENCHMARKS.md)."""
     max_length: int = 512
     """Examples longer than this many tokens are truncated (padding is always dynamic)."""
     bf16: bool = True
@@ -148,6 +152,10 @@ class TrainConfig:
         _check(0 < self.lr < 1, f"lr must be in (0, 1), got {self.lr}")
         _check(1 <= self.epochs <= 100, f"epochs must be 1..100, got {self.epochs}")
         _check(1 <= self.batch_size <= 64, f"batch_size must be 1..64, got {self.batch_size}")
+        _check(
+            1 <= self.min_steps_per_epoch <= 10000,
+            f"min_steps_per_epoch must be 1..10000, got {self.min_steps_per_epoch}",
+        )
         _check(16 <= self.max_length <= 8192, f"max_length must be 16..8192, got {self.max_length}")
         _check(0.0 <= self.anchor <= 100.0, f"anchor must be 0..100, got {self.anchor}")
         _check(0 <= self.patience <= 100, f"patience must be 0..100, got {self.patience}")
@@ -251,8 +259,9 @@ PRESETS: dict[str, dict] = {
 project's recipe; seal: SEAL's inner loop as published (lr 1e-3, 10 epochs, no anchor, no
 per-epoch check), to reproduce the paper's behaviour."""
 
-TRAIN_BEFORE_GUARDS = {"anchor": 0.0, "patience": 0, "grounding": 0.0}
-"""What a session stored before the anchor and the per-epoch check existed trained without them."""
+TRAIN_BEFORE_GUARDS = {"anchor": 0.0, "patience": 0, "grounding": 0.0, "min_steps_per_epoch": 1}
+"""What a session stored before each of these settings existed trained with: a stored train
+config holds every setting of its day, so a missing one dates from before it."""
 
 
 def preset(name: str) -> dict:

@@ -67,6 +67,13 @@ def tokenize_for_loss(tokenizer, examples: Sequence[Example], max_length: int) -
     return out
 
 
+def epoch_repeats(examples: int, config: TrainConfig) -> int:
+    """How many times each epoch goes through the examples: enough for at least
+    config.min_steps_per_epoch steps, so a passage alone (one example) still trains."""
+    steps = -(-examples // config.batch_size) if examples else 1
+    return max(1, -(-config.min_steps_per_epoch // steps))
+
+
 def _batches(sequences: list, batch_size: int, rng: random.Random) -> list[list]:
     order = list(range(len(sequences)))
     rng.shuffle(order)
@@ -205,6 +212,7 @@ def train_lora(
     if not examples:
         raise ValueError("no training examples")
     sequences = tokenize_for_loss(tokenizer, examples, config.max_length)
+    sequences = sequences * epoch_repeats(len(sequences), config)
     start_state = adapter_state(model)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=0.0)
