@@ -60,7 +60,10 @@ def _convert_gguf(gguf: Path, target: Path) -> None:
     tmp.mkdir(parents=True)
     model.save_pretrained(tmp, safe_serialization=True)
     tokenizer.save_pretrained(tmp)
-    publish(tmp, target)
+    try:
+        publish(tmp, target)
+    except FileExistsError:  # another process converted it meanwhile: the same weights
+        pass
 
 
 def _quiet_transformers() -> None:

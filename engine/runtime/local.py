@@ -162,7 +162,10 @@ class LocalRuntime:
         if not gguf.is_file():
             from engine.runtime.gguf_adapter import peft_to_gguf
 
-            peft_to_gguf(folder, gguf, self.gguf)
+            try:
+                peft_to_gguf(folder, gguf, self.gguf)
+            except FileExistsError:  # another process converted it meanwhile: the same file
+                pass
         return gguf
 
     # -- generation ----------------------------------------------------------------
