@@ -95,6 +95,19 @@ def partial_of(target: Path) -> Path:
     return target.with_name(f".{target.name}~{owner()}-{secrets.token_hex(4)}{TEMP}")
 
 
+def discard_own(target: Path) -> None:
+    """Remove this process's temporary files for `target` (a write that failed)."""
+    target = Path(target)
+    try:
+        beside = list(os.scandir(target.parent))
+    except OSError:
+        return
+    for entry in beside:
+        made = temp_target(entry.name)
+        if made is not None and made == (target.name, owner()) and not entry.is_symlink():
+            remove(Path(entry.path))
+
+
 def _fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
