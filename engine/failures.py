@@ -83,6 +83,8 @@ def _os_sentence(exc: OSError) -> str:
         blocker = _file_on_the_way(Path(name))
         return f"{blocker} is a file, not a folder" + ("" if str(blocker) == str(name) else f" (needed for {name})")
     if isinstance(exc, FileExistsError):
+        if exc.strerror and exc.strerror.startswith("already exists"):  # seal's own, with what to do
+            return f"{name} {exc.strerror}"
         return f"{name} is a file, not a folder" if os.path.isfile(name) else f"{name} already exists"
     if isinstance(exc, IsADirectoryError):
         return f"{name} is a folder, not a file"

@@ -235,3 +235,24 @@ def test_temporary_names_are_private(tmp_path):
     first, second = partial_of(target), partial_of(target)
     assert first != second and first.parent == tmp_path
     assert first.name.startswith(".out") and first.name != "out.partial"
+
+
+def test_a_persons_folder_where_the_next_adapter_goes_is_never_replaced(tmp_path):
+    from engine.failures import describe
+
+    learned(tmp_path / "home")
+    mine = tmp_path / "home" / "demo" / "adapters" / "v0003"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("mine")
+    h, session = reopen(tmp_path / "home")
+    try:
+        with pytest.raises(FileExistsError) as caught:
+            step_next(session)
+        assert describe(caught.value) == f"{mine} already exists, and seal did not save it (move it away)"
+        assert (mine / "notes.txt").read_text() == "mine" and sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
+        shutil.move(mine, tmp_path / "kept")
+        step_next(session)
+        assert (mine / "adapter_config.json").is_file()
+    finally:
+        session.close()
+        h.close()
