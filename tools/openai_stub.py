@@ -48,6 +48,15 @@ class Reply:
     """Answer with one JSON body (no stream) whose content is this many bytes long."""
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        """A client that went away mid-reply (a stop, a cap, a deadline) is not an error here."""
+        import sys
+
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 @dataclass
 class Request:
     path: str
@@ -65,7 +74,7 @@ class StubServer:
         self.first_piece_at: list[float] = []
         """time.perf_counter() when each reply's first piece was flushed."""
         self.closed = threading.Event()
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
+        self._server = _QuietServer(("127.0.0.1", port), _handler(self))
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True, name="openai-stub")
 
