@@ -13,7 +13,7 @@ def main() -> int:
     from seal_tui.cli import main as seal
     from tools.scripted_runtime import FakeRuntime
 
-    factory.build_runtime = lambda model, train: FakeRuntime()  # type: ignore[assignment]  # a test's stand-in
+    factory.build_runtime = lambda model, train: FakeRuntime()  # a test's stand-in
     return seal(sys.argv[1:])
 
 
