@@ -37,6 +37,9 @@ class ModelConfig:
     (engine.runtime.served). Its API key is read from SEAL_WRITER_API_KEY, never stored."""
     writer_model: str | None = None
     """The model name sent to writer_url; None: the first model the server lists."""
+    writer_timeout: float = 300.0
+    """Seconds one reply of writer_url may take, from the connection on; a server still
+    sending then is cut off (a self-edit it was writing is not stored)."""
 
     def __post_init__(self) -> None:
         _check(self.n_ctx >= 256, f"n_ctx must be at least 256, got {self.n_ctx}")
@@ -49,6 +52,10 @@ class ModelConfig:
             _check_writer_url(self.writer_url)
         _check(self.writer_model is None or bool(self.writer_url), "writer_model needs writer_url (the server)")
         _check(self.writer_model is None or bool(self.writer_model.strip()), "writer_model must not be empty")
+        _check(
+            isinstance(self.writer_timeout, int | float) and 1 <= self.writer_timeout <= 86400,
+            f"writer_timeout must be 1..86400 seconds, got {self.writer_timeout!r}",
+        )
 
 
 def _check_writer_url(url: str) -> None:

@@ -16,6 +16,7 @@ from threading import Event
 from engine import events as ev
 from engine.domain import EditorRound, Passage, SelfEdit
 from engine.faults import crash_point
+from engine.recovery import saved, saving
 from engine.selfedit import StrategyError, build_messages, resolve_strategy
 
 
@@ -103,7 +104,7 @@ def run_round(
     if result.cancelled:
         on_event(ev.Cancelled("editor round"))
         return None
-    folder = session.runtime.save_adapter(session.home / session.name / "editor" / f"r{number:03d}")
+    folder = session.runtime.save_adapter(saving(session.home / session.name / "editor" / f"r{number:03d}"))
     crash_point("editor-saved")
     learned = sum(p.status == "learned" for p in session.passages())
     params = {
@@ -123,6 +124,7 @@ def run_round(
         result.seconds,
         learned,
     )
+    saved(folder)
     on_event(ev.EditorRoundDone(made.number, len(pairs), trigger, result.losses[0], result.losses[-1], result.seconds))
     session.sync_generation(on_event)
     return made

@@ -13,7 +13,8 @@ import json
 import shutil
 from pathlib import Path
 
-from engine.atomic import partial_of, publish, write_text
+from engine.atomic import discard_own, partial_of, publish, write_text
+from engine.failures import writing
 from engine.selfedit import build_messages, resolve_strategy
 
 
@@ -72,8 +73,13 @@ def export_merged(session, version: int, out: Path, model_config, base_gguf: Pat
     )
     merged = PeftModel.from_pretrained(base, adapter).merge_and_unload()
     tmp = partial_of(out)
-    merged.save_pretrained(tmp, safe_serialization=True)
-    AutoTokenizer.from_pretrained(folder, local_files_only=True).save_pretrained(tmp)
+    try:
+        with writing(out):  # a full disk: the OSError safetensors carries, naming the output
+            merged.save_pretrained(tmp, safe_serialization=True)
+            AutoTokenizer.from_pretrained(folder, local_files_only=True).save_pretrained(tmp)
+    except BaseException:
+        discard_own(out)
+        raise
     return publish(tmp, out, "export-written")
 
 

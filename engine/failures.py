@@ -2,19 +2,26 @@
 
 `describe(exc)` names the path and the cause ("cannot write /x/seal.db: the disk is full");
 it returns None for anything it does not know, so a caller falls back to str(exc).
+`writing(path)` turns the errors of libraries that write files their own way (safetensors
+raises SafetensorError on a full disk) into the OSError they carry, naming the path.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+import re
+import resource
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 _CANNOT_WRITE = {
     errno.EROFS: "the file system is read-only",
     errno.ENOSPC: "the disk is full",
     errno.EDQUOT: "your disk quota is used up",
+    errno.EFBIG: "the file would be larger than this system lets a file be (a file size limit: ulimit -f)",
 }
 
 _SQLITE = (  # (error name prefix, words in the message, sentence with {db})
@@ -76,6 +83,8 @@ def _os_sentence(exc: OSError) -> str:
         blocker = _file_on_the_way(Path(name))
         return f"{blocker} is a file, not a folder" + ("" if str(blocker) == str(name) else f" (needed for {name})")
     if isinstance(exc, FileExistsError):
+        if exc.strerror and exc.strerror.startswith("already exists"):  # seal's own, with what to do
+            return f"{name} {exc.strerror}"
         return f"{name} is a file, not a folder" if os.path.isfile(name) else f"{name} already exists"
     if isinstance(exc, IsADirectoryError):
         return f"{name} is a folder, not a file"
@@ -100,7 +109,56 @@ def _file_on_the_way(path: Path) -> Path:
 def _sqlite_sentence(exc: sqlite3.Error, path: str | os.PathLike | None) -> str | None:
     code = getattr(exc, "sqlite_errorname", "") or ""
     text = str(exc).lower()
+    cannot = code.startswith(("SQLITE_IOERR", "SQLITE_FULL", "SQLITE_CANTOPEN", "SQLITE_READONLY"))
+    if (cannot or any(w in text for w in ("disk i/o error", "unable to open", "readonly"))) and path is not None:
+        if (state := disk_state(Path(path).parent)) is not None:  # SQLite often says only "I/O error"
+            return f"cannot write the session database {path}: {state}"
     for prefix, words, sentence in _SQLITE:
         if code.startswith(prefix) or words in text:
             return sentence.format(db=f" {path}" if path else "", file=path or "the session database file")
     return None
+
+
+FULL_BELOW = 64 << 10
+"""Free bytes under which a disk counts as full (SQLite needs a few pages for any write)."""
+
+
+def disk_state(folder: Path) -> str | None:
+    """Why nothing can be written in `folder`'s file system, if that is so: read-only, full,
+    or a file size limit on this process."""
+    try:
+        stat = os.statvfs(folder)
+    except OSError:
+        return None
+    if resource.getrlimit(resource.RLIMIT_FSIZE)[0] != resource.RLIM_INFINITY:
+        return _CANNOT_WRITE[errno.EFBIG]
+    if stat.f_flag & os.ST_RDONLY:
+        return _CANNOT_WRITE[errno.EROFS]
+    if stat.f_bavail * stat.f_frsize < FULL_BELOW:
+        return _CANNOT_WRITE[errno.ENOSPC]
+    return None
+
+
+_CARRIED = re.compile(r"\(os error (\d+)\)|Os \{ code: (\d+)")
+"""How Rust libraries (safetensors, tokenizers) write the OS error under their own."""
+
+
+def carried_errno(exc: BaseException) -> int | None:
+    """The OS error number another library's exception carries in its message, if any."""
+    found = _CARRIED.search(str(exc))
+    return int(found[1] or found[2]) if found else None
+
+
+@contextmanager
+def writing(path: str | os.PathLike) -> Iterator[None]:
+    """Run a library's write of `path`; an error of its own that carries an OS error (a full
+    or read-only disk) comes out as that OSError, naming the path."""
+    try:
+        yield
+    except OSError:
+        raise
+    except Exception as exc:
+        number = carried_errno(exc)
+        if number is None:
+            raise
+        raise OSError(number, os.strerror(number), str(path)) from exc

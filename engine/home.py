@@ -7,10 +7,10 @@ killed process left in its folder (engine.recovery); opening it read-only takes 
 from __future__ import annotations
 
 import os
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
+from engine.atomic import copy_file
 from engine.config import ConfigError, SessionConfig
 from engine.recovery import recover
 from engine.runtime.protocol import Runtime
@@ -97,14 +97,23 @@ class Home:
             with_lock.release()
 
     def _create(self, name: str, config: SessionConfig):
+        return self.store.create_session(name, self._own_template(name, config).to_dict())
+
+    def _own_template(self, name: str, config: SessionConfig) -> SessionConfig:
+        """The config with a template file given as the strategy copied into the session's
+        folder (and named there), so moving or deleting the original changes nothing; the
+        session's own copy, or a built-in strategy, as it is."""
         file, sep, pick = config.strategy.rpartition(":")
-        source = Path(file if sep and file else config.strategy).expanduser()
-        if config.strategy not in STRATEGIES and source.is_file():
-            copy = self.path / name / f"strategy{source.suffix}"
-            copy.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(source, copy)
-            config = replace(config, strategy=f"{name}/{copy.name}" + (f":{pick}" if sep and file else ""))
-        return self.store.create_session(name, config.to_dict())
+        given = file if sep and file else config.strategy
+        if config.strategy in STRATEGIES or Path(given).parts[:1] == (name,) and (self.path / given).is_file():
+            return config
+        source = Path(given).expanduser()
+        if not source.is_file():
+            return config
+        copy = self.path / name / f"strategy{source.suffix}"
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy_file(source, copy, replace=True)
+        return replace(config, strategy=f"{name}/{copy.name}" + (f":{pick}" if sep and file else ""))
 
     def open(
         self, name: str, config: SessionConfig | None = None, runtime: Runtime | None = None, read_only: bool = False
@@ -124,7 +133,7 @@ class Home:
         try:
             if info is None:
                 info = self._create(name, config or SessionConfig())
-            elif config is not None and config.to_dict() != info.config:
+            elif config is not None and (config := self._own_template(name, config)).to_dict() != info.config:
                 self.store.update_session_config(info.id, config.to_dict())
                 info = self.store.get_session(name)
                 assert info is not None  # found above, and this process holds its writer lock
@@ -134,9 +143,7 @@ class Home:
                 cfg = SessionConfig.from_dict(info.config)
                 runtime = build_runtime(cfg.model, cfg.train)
             session = Session(self.store, info, self.path, runtime, lock=lock)
-            kept = {session.resolve(u.adapter_path) for u in session.updates()}
-            kept |= {session.resolve(r.adapter_path) for r in session.editor_rounds()}
-            recover(self.path / name, kept)
+            recover(session)
             return session
         except BaseException:
             lock.release()

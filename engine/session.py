@@ -28,6 +28,7 @@ from engine.evaluate import probe_text
 from engine.faults import crash_point
 from engine.policies import POLICIES, Pending
 from engine.probes import parse_qa_pairs, probes_for, qa_probe_messages, recall_roles, split_roles
+from engine.recovery import saved, saving
 from engine.runtime.protocol import Runtime, TrainingGuards
 from engine.selfedit import (
     GateVerdict,
@@ -89,22 +90,24 @@ class Session(Writing, Scoring):
         return self._strategy
 
     def path_in_home(self, path: Path) -> str:
-        """How the store records a file of this session: relative to the home when inside it."""
+        """How the store records a file of this session: relative to the home, as seal named
+        it (a session folder or adapters folder linked elsewhere is not looked through)."""
         try:
-            return Path(path).resolve().relative_to(self.home.resolve()).as_posix()
+            return Path(path).absolute().relative_to(self.home.absolute()).as_posix()
         except ValueError:
             return str(path)
 
     def resolve(self, stored: str) -> Path:
-        """A stored path as a file on this machine. Relative paths are in the home; absolute
-        ones from before paths were relative are found in the home if it has moved."""
+        """A stored path as a file on this machine. Relative paths are in the home; an
+        absolute one from before paths were relative is this home's own folder of that
+        session where it has one (a moved or copied home), else the path itself."""
         path = Path(stored)
         if not path.is_absolute():
             return self.home / path
-        if not path.exists() and (marker := f"/{self.name}/") in stored:
-            moved = self.home / self.name / stored.rsplit(marker, 1)[1]
-            if moved.exists():
-                return moved
+        if (marker := f"/{self.name}/") in stored:
+            own = self.home / self.name / stored.rsplit(marker, 1)[1]
+            if own.exists():
+                return own
         return path
 
     # -- state ---------------------------------------------------------------------
@@ -386,7 +389,7 @@ class Session(Writing, Scoring):
                 )
             )
         new_version = max([0] + [u.version for u in self.updates()]) + 1
-        folder = self.runtime.save_adapter(self.home / self.name / "adapters" / f"v{new_version:04d}")
+        folder = self.runtime.save_adapter(saving(self.home / self.name / "adapters" / f"v{new_version:04d}"))
         crash_point("adapter-saved")
         update = self.store.add_update(
             self.info.id,
@@ -399,6 +402,7 @@ class Session(Writing, Scoring):
             len(examples),
             parent_version=version,
         )
+        saved(folder)
         crash_point("update-committed")
         on_event(ev.UpdateDone(update.id, new_version, passage.id, result.losses[0], result.losses[-1], result.seconds))
         self.sync_generation(on_event, passage)

@@ -14,6 +14,7 @@ import json
 import os
 import sys
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,6 +46,8 @@ class Holder:
     command: str
 
     def describe(self) -> str:
+        if not self.pid:  # locked, but its name could not be read
+            return "another seal process"
         when = self.since
         try:
             when = datetime.fromisoformat(self.since).astimezone().strftime("%Y-%m-%d %H:%M:%S")
@@ -57,11 +60,11 @@ _held: dict[Path, list] = {}  # lock path -> [fd, count]
 _guard = threading.Lock()
 
 
-def _read_holder(path: Path) -> Holder | None:
+def _parse_holder(data: bytes) -> Holder | None:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return Holder(int(data["pid"]), str(data["since"]), str(data.get("command", "seal")))
-    except (OSError, ValueError, KeyError, TypeError):
+        stamp = json.loads(data)
+        return Holder(int(stamp["pid"]), str(stamp["since"]), str(stamp.get("command", "seal")))
+    except (ValueError, KeyError, TypeError):
         return None
 
 
@@ -107,7 +110,7 @@ class WriterLock:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
                 os.close(fd)
-                raise SessionLocked(self.name, _read_holder(self.path)) from None
+                raise SessionLocked(self.name, self.holder()) from None
             try:
                 if os.stat(self.path).st_ino == os.fstat(fd).st_ino:
                     return fd
@@ -133,17 +136,46 @@ class WriterLock:
         self.held = False
 
     def holder(self) -> Holder | None:
-        """Who holds the lock now (None: nobody alive does)."""
-        if not self.path.exists():
-            return None
-        fd = os.open(self.path, os.O_RDONLY)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            return None  # free: whatever the file says is from a dead process
-        except BlockingIOError:
-            return _read_holder(self.path)
-        finally:
-            os.close(fd)
+        """Who holds the lock now (None: nobody alive does). A writer leaving, another taking
+        a new lock file, or one that has locked but not yet written its name is waited out
+        (briefly) rather than misread."""
+        deadline = time.monotonic() + HOLDER_WAIT_S
+        while True:
+            try:
+                fd = os.open(self.path, os.O_RDONLY)
+            except FileNotFoundError:
+                return None  # no lock file: no writer (one leaving has just removed it)
+            try:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+                    locked = False
+                except BlockingIOError:
+                    locked = True
+                if not _same_file(fd, self.path) and time.monotonic() < deadline:
+                    continue  # the file was replaced meanwhile: ask the new one
+                if not locked:
+                    return None  # free: whatever the file says is from a dead process
+                found = _parse_holder(_read_all(fd))
+                if found is not None or time.monotonic() > deadline:
+                    return found or Holder(0, "", "")
+            finally:
+                os.close(fd)
+            time.sleep(0.01)  # locked, its name not yet written
+
+
+HOLDER_WAIT_S = 2.0
+"""How long holder() waits for a writer that has locked to write its name."""
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        return os.stat(path).st_ino == os.fstat(fd).st_ino
+    except FileNotFoundError:
+        return False
+
+
+def _read_all(fd: int) -> bytes:
+    return os.pread(fd, 1 << 16, 0)
 
 
 @contextmanager

@@ -70,6 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
         WRITERS,
         FilterConfig,
         GenerationConfig,
+        ModelConfig,
         SessionConfig,
     )
     from engine.metrics import METRICS
@@ -173,6 +174,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--writer-model", metavar="NAME", help="the model name sent to --writer-url (default: the first it lists)"
+    )
+    run.add_argument(
+        "--writer-timeout",
+        type=float,
+        metavar="SECONDS",
+        help=f"longest one reply of --writer-url may take; a server still sending then is cut off "
+        f"(default {ModelConfig.writer_timeout:g})",
     )
     run.add_argument("--writer", **_one_of(WRITERS, "which model writes self-edits", GenerationConfig.writer))
     run.add_argument(
@@ -335,6 +343,8 @@ def _overrides(args) -> dict:
         out["model"].update(writer_url=args.writer_url or None, writer_model=args.writer_model or None)
     elif args.writer_model is not None:
         out["model"]["writer_model"] = args.writer_model or None
+    if args.writer_timeout is not None:
+        out["model"]["writer_timeout"] = args.writer_timeout
     return {k: v for k, v in out.items() if v != {}}
 
 

@@ -140,8 +140,16 @@ def check_home(
         problems += _check_session(session, decided, files)
     finally:
         h.close()
-    problems += [f"left behind: {p.relative_to(home)}" for p in sorted(home.rglob("*.partial"))]
+    problems += [f"left behind: {p.relative_to(home)}" for p in seal_leftovers(home)]
     return problems
+
+
+def seal_leftovers(root: Path) -> list[Path]:
+    """seal's temporary files and save marks under root (engine.atomic, engine.recovery)."""
+    from engine.atomic import temp_target
+    from engine.recovery import MARK
+
+    return sorted(p for p in root.rglob("*") if temp_target(p.name) or p.name.endswith(MARK))
 
 
 def _check_session(session, decided: dict[int, tuple[str, str]], files: tuple[str, ...]) -> list[str]:
@@ -198,14 +206,15 @@ def _check_session(session, decided: dict[int, tuple[str, str]], files: tuple[st
 
 def leftovers(session) -> list[str]:
     """What recovery (engine.recovery, run when a session opens for writing) should have
-    removed from the session's folder: .partial files, adapter folders no row names."""
-    kept = {session.resolve(u.adapter_path).resolve() for u in session.updates()}
-    kept |= {session.resolve(r.adapter_path).resolve() for r in session.editor_rounds()}
+    removed from the session's folder: seal's temporary files and save marks, and so every
+    adapter folder no row names (no one else puts folders in the runner's session)."""
+    kept = {session.resolve(u.adapter_path) for u in session.updates()}
+    kept |= {session.resolve(r.adapter_path) for r in session.editor_rounds()}
     folder = session.home / session.name
-    problems = [f"left behind: {p.relative_to(session.home)}" for p in sorted(folder.rglob("*.partial"))]
+    problems = [f"left behind: {p.relative_to(session.home)}" for p in seal_leftovers(folder)]
     for kind in ("adapters", "editor"):
         for path in sorted((folder / kind).iterdir()) if (folder / kind).is_dir() else []:
-            if path.resolve() not in kept:
+            if path not in kept:
                 problems.append(f"{kind}/{path.name} on disk with no row")
     return problems
 

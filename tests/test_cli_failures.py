@@ -43,7 +43,7 @@ KINDS = {
     "under a file": "is a file, not a folder (needed for",
     "database is a folder": "cannot open the session database",
     "database is not a database": "is not an SQLite database",
-    "parent cannot be created": "",
+    "parent cannot be created": "no such file or folder: /proc/seal-test-missing",
 }
 COMMANDS = {
     "sessions": ["sessions"],

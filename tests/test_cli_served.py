@@ -15,7 +15,7 @@ def scripted(monkeypatch):
     """The factory as it is, with the scripted runtime in place of the local one."""
 
     def build(model, train):
-        return ServedWriter(FakeRuntime(), model.writer_url, model.writer_model) if model.writer_url else FakeRuntime()
+        return ServedWriter.of(FakeRuntime(), model) if model.writer_url else FakeRuntime()
 
     monkeypatch.setattr("engine.runtime.factory.build_runtime", build)
 
@@ -62,3 +62,32 @@ def test_credentials_in_the_url_are_refused_before_anything_is_stored(fixtures, 
     err = capsys.readouterr().err
     assert "SEAL_WRITER_API_KEY" in err and "hunter2" not in err
     assert not Home().exists("demo")
+
+
+@pytest.mark.parametrize(
+    "reply, said",
+    [
+        (Reply(["- Founded in 1873."], drip=0.05), "did not finish its reply within 1.5 s"),
+        (Reply(line_bytes=2_000_000), "sent a stream line longer than 64 KiB"),
+        (Reply(body_bytes=2_000_000), "sent a reply larger than 1 MiB"),
+    ],
+    ids=["drip", "long-line", "big-body"],
+)
+def test_a_misbehaving_server_is_one_line_and_nothing_is_stored(reply, said, fixtures, capsys):
+    with StubServer([reply]) as stub:
+        code = run(str(fixtures / "velmora.md"), "--writer-url", stub.url, "--writer-timeout", "1.5")
+    err = capsys.readouterr().err
+    assert code == 1 and "Traceback" not in err
+    assert [line for line in err.splitlines() if line.startswith("seal:")] == [f"seal: the writer at {stub.url} {said}"]
+    assert Home().config_for("demo").model.writer_timeout == 1.5
+    assert writers() == set()
+
+
+def test_a_stream_without_end_gives_candidates_no_longer_than_max_tokens(fixtures, capsys):
+    with StubServer([Reply(["- The Velmora ", "Observatory."], endless=True)]) as stub:
+        assert run(str(fixtures / "velmora.md"), "--writer-url", stub.url, "--max-tokens", "16") == 0
+    home = Home()
+    session = home.open("demo", read_only=True)
+    texts = [e.text for p in session.passages() for e in session.self_edits(p.id)]
+    assert texts and all(len(t) <= 16 * 8 for t in texts)
+    capsys.readouterr()

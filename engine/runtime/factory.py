@@ -20,5 +20,5 @@ def build_runtime(model: ModelConfig, train: TrainConfig) -> Runtime:
     if model.writer_url:  # a served model writes the self-edits; the local one learns and scores
         from engine.runtime.served import ServedWriter
 
-        return ServedWriter(local, model.writer_url, model.writer_model)
+        return ServedWriter.of(local, model)
     return local

@@ -23,11 +23,10 @@ import json
 import math
 import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.atomic import publish
+from engine.atomic import partial_of, publish
 
 CONFIG_FILE = "adapter_config.json"
 WEIGHTS_FILE = "adapter_model.safetensors"
@@ -256,8 +255,7 @@ def _write(out: Path, arch: str, alpha: float, tensors: list) -> None:
     import gguf
 
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
-    os.close(fd)
+    tmp = partial_of(out)
     try:
         writer = gguf.GGUFWriter(tmp, arch)
         writer.add_type(gguf.GGUFType.ADAPTER)
@@ -269,8 +267,7 @@ def _write(out: Path, arch: str, alpha: float, tensors: list) -> None:
         writer.write_kv_data_to_file()
         writer.write_tensors_to_file()
         writer.close()
-        os.chmod(tmp, 0o644)  # mkstemp made it private; an export is an ordinary file
-        publish(Path(tmp), out)  # on disk before it is in place
+        publish(tmp, out)  # on disk before it is in place
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise

@@ -12,8 +12,9 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.atomic import partial_of, publish
+from engine.atomic import discard_own, partial_of, publish
 from engine.config import ModelConfig, TrainConfig
+from engine.failures import writing
 from engine.runtime.devices import torch_device
 from engine.runtime.models import thread_count
 
@@ -58,9 +59,17 @@ def _convert_gguf(gguf: Path, target: Path) -> None:
         del model.config.quantization_config
     tmp = partial_of(target)
     tmp.mkdir(parents=True)
-    model.save_pretrained(tmp, safe_serialization=True)
-    tokenizer.save_pretrained(tmp)
-    publish(tmp, target)
+    try:
+        with writing(target):  # a full disk: the OSError safetensors carries, naming the folder
+            model.save_pretrained(tmp, safe_serialization=True)
+            tokenizer.save_pretrained(tmp)
+    except BaseException:
+        discard_own(target)
+        raise
+    try:
+        publish(tmp, target)
+    except FileExistsError:  # another process converted it meanwhile: the same weights
+        pass
 
 
 def _quiet_transformers() -> None:

@@ -162,7 +162,10 @@ class LocalRuntime:
         if not gguf.is_file():
             from engine.runtime.gguf_adapter import peft_to_gguf
 
-            peft_to_gguf(folder, gguf, self.gguf)
+            try:
+                peft_to_gguf(folder, gguf, self.gguf)
+            except FileExistsError:  # another process converted it meanwhile: the same file
+                pass
         return gguf
 
     # -- generation ----------------------------------------------------------------
@@ -309,9 +312,18 @@ class LocalRuntime:
             load_adapter_state(lm.model, saved)
 
     def save_adapter(self, folder: Path) -> Path:
+        """The adapter saved whole (engine.atomic); a failed save (a full disk: one OSError
+        naming the folder) leaves nothing of it behind."""
+        from engine.atomic import discard_own
+        from engine.failures import writing
         from engine.runtime.trainer import save_adapter
 
-        path = save_adapter(self.peft().model, folder)
+        try:
+            with writing(folder):
+                path = save_adapter(self.peft().model, folder)
+        except BaseException:
+            discard_own(Path(folder))
+            raise
         self._loaded_adapter = Path(path)
         return path
 

@@ -12,6 +12,11 @@ over the cores); an address connects to a running cluster, checked first because
 waits without end for one it cannot reach. The start adapter travels as its files' bytes,
 so a remote worker needs no shared filesystem, but every worker needs this package
 installed. A job that raises on a worker raises the same exception here.
+
+Trust: whoever can reach a Ray can run code in it, and Ray sends results back pickled, so
+the Ray a pool uses can run code in this process (the one that writes the session). A local
+Ray therefore listens on the loopback address only (Ray's single-machine mode), so no other
+machine can reach it; a cluster joined by address is trusted as this process is.
 """
 
 from __future__ import annotations
@@ -19,8 +24,10 @@ from __future__ import annotations
 import atexit
 import hashlib
 import logging
+import os
 import shutil
 import socket
+import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
@@ -38,6 +45,9 @@ Packed = tuple[str, dict[str, bytes]] | None
 INSTALL = "install the ray extra: pip install -e '.[ray]'"
 OBJECT_STORE_BYTES = 256 << 20
 """A local Ray's object store: jobs and results are small, adapters a few MB."""
+SINGLE_MACHINE = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+"""Ray's switch that, set to 0, keeps every server of a local Ray on the loopback address
+(its processes read it when they start; this one at import, hence _loopback_only)."""
 
 
 class RayPoolError(Exception):
@@ -76,7 +86,11 @@ def pack(folder: Path | None) -> Packed:
     """An adapter folder's files (its GGUF export aside) as bytes, keyed by their content."""
     if folder is None:
         return None
-    files = {f.name: f.read_bytes() for f in sorted(Path(folder).iterdir()) if f.is_file() and f.suffix != ".gguf"}
+    files = {
+        f.name: f.read_bytes()
+        for f in sorted(Path(folder).iterdir())
+        if f.is_file() and f.suffix != ".gguf" and not f.name.startswith(".")  # nor a conversion in flight
+    }
     key = hashlib.sha256(b"".join(name.encode() + data for name, data in files.items())).hexdigest()[:16]
     return key, files
 
@@ -146,7 +160,12 @@ class RayPool:
         if ray.is_initialized():
             pass  # a Ray this process already joined (a test's)
         elif address == LOCAL_RAY:
-            self._init(ray, num_cpus=workers, object_store_memory=OBJECT_STORE_BYTES)
+            _loopback_only(True)
+            try:
+                self._init(ray, num_cpus=workers, object_store_memory=OBJECT_STORE_BYTES)
+            except RayPoolError:
+                _loopback_only(False)
+                raise
         else:
             _check_reachable(address)
             self._init(ray, address=address)
@@ -222,6 +241,28 @@ class RayPool:
         if self._started:
             ray.shutdown()
             self._started = False
+            if self.address == LOCAL_RAY:
+                _loopback_only(False)
+
+
+_outer: list[str | None] = []
+"""The person's own setting of SINGLE_MACHINE while a local Ray runs, given back after."""
+
+
+def _loopback_only(on: bool) -> None:
+    """Start Ray's processes on the loopback address only (on), or as before (off)."""
+    if on:
+        _outer[:] = [os.environ.get(SINGLE_MACHINE)]
+        os.environ[SINGLE_MACHINE] = "0"
+    elif (previous := _outer.pop() if _outer else None) is not None:
+        os.environ[SINGLE_MACHINE] = previous  # the person's own setting
+    else:
+        os.environ.pop(SINGLE_MACHINE, None)
+    constants = sys.modules.get("ray._private.ray_constants")  # read when ray was imported
+    if constants is not None and hasattr(constants, "ENABLE_RAY_CLUSTER"):
+        told = os.environ.get(SINGLE_MACHINE)
+        default = not getattr(constants, "IS_WINDOWS_OR_OSX", False)
+        constants.ENABLE_RAY_CLUSTER = default if told is None else told.lower() in ("1", "true")  # type: ignore[attr-defined]
 
 
 _shared: dict[tuple, RayPool] = {}

@@ -4,35 +4,39 @@ model) still learns and scores. ServedWriter overrides what writing uses (stream
 activate, load) and hands everything else to the inner runtime.
 
 Standard library only (http.client), so the default install needs nothing more. The API key
-comes from the environment (KEY_VARIABLES), never from the session's settings. Every
-failure to write is a WriterError: one sentence that names the URL and the cause.
+comes from the environment and goes only where it belongs (engine.runtime.writer_keys), never
+from the session's settings. A reply costs bounded memory and time whatever the server does
+(engine.runtime.served_reply: caps on lines and replies, max_tokens counted as it arrives, a
+whole-reply deadline). Every failure to write is a WriterError: one sentence that names the
+URL and the cause.
 """
 
 from __future__ import annotations
 
 import http.client
 import json
-import os
 import socket
 import ssl
-import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from threading import Event
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from engine.runtime import served_reply as reply
 from engine.runtime.protocol import OnStep, Runtime, TrainingGuards, TrialScores
+from engine.runtime.served_reply import Breach, Budget, Watch
+from engine.runtime.writer_keys import WRITER_KEY, key_for
 
 if TYPE_CHECKING:
-    from engine.config import GenerationConfig, TrainConfig
+    from engine.config import GenerationConfig, ModelConfig, TrainConfig
     from engine.runtime.trainer import Example, TrainResult
 
-KEY_VARIABLES = ("SEAL_WRITER_API_KEY", "OPENAI_API_KEY")
-"""Where the API key is read from, first set wins; sent as `Authorization: Bearer KEY`."""
 CONNECT_TIMEOUT_S = 10.0
 READ_TIMEOUT_S = 60.0
 """Longest wait for the server's answer, and then between two pieces of its stream."""
+REPLY_TIMEOUT_S = 300.0
+"""Longest a whole reply may take, from the connection on (ModelConfig.writer_timeout)."""
 
 
 class WriterError(Exception):
@@ -46,10 +50,6 @@ def api_base(url: str) -> str:
     return base if base.endswith("/v1") else base + "/v1"
 
 
-def api_key() -> str | None:
-    return next((os.environ[name] for name in KEY_VARIABLES if os.environ.get(name)), None)
-
-
 class ServedWriter:
     """A Runtime whose self-edits come from a served model; `inner` learns and scores."""
 
@@ -60,6 +60,9 @@ class ServedWriter:
         model: str | None = None,
         connect_timeout: float = CONNECT_TIMEOUT_S,
         read_timeout: float = READ_TIMEOUT_S,
+        reply_timeout: float = REPLY_TIMEOUT_S,
+        line_bytes: int = reply.LINE_BYTES,
+        reply_bytes: int = reply.REPLY_BYTES,
     ):
         self.inner = inner
         self.url = url.strip().rstrip("/")
@@ -68,6 +71,17 @@ class ServedWriter:
         """The model name sent to the server; None: the first of GET /v1/models, asked once."""
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
+        self.reply_timeout = reply_timeout
+        self.line_bytes, self.reply_bytes = line_bytes, reply_bytes
+        self._withheld = ""
+        self._sent = False
+        """Why a key that is set was not sent on the last request (the 401 hint says it)."""
+
+    @classmethod
+    def of(cls, inner: Runtime, model: ModelConfig) -> ServedWriter:
+        """The served writer a session's model settings ask for, around `inner`."""
+        assert model.writer_url  # the factory builds one only then
+        return cls(inner, model.writer_url, model.writer_model, reply_timeout=model.writer_timeout)
 
     @property
     def writer(self) -> str:
@@ -112,70 +126,93 @@ class ServedWriter:
         }
         if config.seed is not None:
             body["seed"] = config.seed
-        closer = _Closer(stop)
+        watch = Watch(stop, self.reply_timeout)
         try:
-            conn, response = self._open("POST", "/chat/completions", body, closer)
+            conn, response = self._open("POST", "/chat/completions", body, watch)
         except WriterError:
-            closer.done.set()
+            watch.done.set()
             if stop is not None and stop.is_set():
                 return  # the stop closed the connection while the server had not answered yet
             raise
+        budget = Budget(config.max_tokens)
         try:
             if "json" in (response.getheader("Content-Type") or ""):  # a server that does not stream
-                yield from self._whole(response)
+                yield from self._whole(response, budget, watch)
             else:
-                yield from self._pieces(response, stop)
+                yield from self._pieces(response, stop, budget, watch)
+        except Breach as exc:
+            raise WriterError(self._late() if watch.expired else f"the writer at {self.url} {exc}") from None
+        except WriterError:
+            if watch.expired:  # what the cut left (half a line) is not the server's fault
+                raise WriterError(self._late()) from None
+            raise
         finally:
-            closer.done.set()
+            watch.done.set()
             conn.close()
 
     def served_model(self) -> str:
         """writer_model, else the first model the server lists, else "default"."""
         if self.model is None:
-            conn, response = self._open("GET", "/models", None, refuse_status=False)
+            watch = Watch(None, self.reply_timeout)
+            conn, response = self._open("GET", "/models", None, watch, refuse_status=False)
             try:
-                listed = json.loads(response.read(1 << 20)) if response.status < 400 else {}
+                listed = json.loads(reply.body(response, self.reply_bytes)) if response.status < 400 else {}
                 self.model = str(listed["data"][0]["id"])
-            except (ValueError, LookupError, TypeError, OSError, http.client.HTTPException):
+            except (ValueError, LookupError, TypeError, OSError, http.client.HTTPException, Breach):
+                if watch.expired:
+                    raise WriterError(self._late()) from None
                 self.model = "default"
             finally:
+                watch.done.set()
                 conn.close()
         return self.model
 
     # -- HTTP -----------------------------------------------------------------------
     def _open(
-        self, method: str, path: str, body: dict | None, closer: _Closer | None = None, refuse_status: bool = True
+        self, method: str, path: str, body: dict | None, watch: Watch, refuse_status: bool = True
     ) -> tuple[http.client.HTTPConnection, http.client.HTTPResponse]:
         """Send one request; WriterError for anything but an answer (and an HTTP error status).
-        The closer watches the connection from the moment it is made."""
+        The watch follows the connection from the moment it is made."""
         host = self.base.hostname or ""
         cls = http.client.HTTPSConnection if self.base.scheme == "https" else http.client.HTTPConnection
         conn = cls(host, self.base.port, timeout=self.connect_timeout)
         headers = {"Accept": "text/event-stream" if body and body.get("stream") else "application/json"}
         if body is not None:
             headers["Content-Type"] = "application/json"
-        if key := api_key():
-            headers["Authorization"] = f"Bearer {key}"
         stage = "connect"
         try:
             conn.connect()
             assert conn.sock is not None  # connect() sets it or raises
             conn.sock.settimeout(self.read_timeout)
-            if closer is not None:
-                closer.watch(conn)
+            watch.watch(conn)
+            key, self._withheld = key_for(self.base, conn.sock)
+            self._sent = bool(key)
+            if key:
+                headers["Authorization"] = f"Bearer {key}"
             stage = "answer"
             conn.request(method, self.base.path + path, None if body is None else json.dumps(body), headers)
             response = conn.getresponse()
         except (OSError, http.client.HTTPException) as exc:
             conn.close()
-            raise WriterError(self._cause(exc, stage, host)) from None
+            raise WriterError(self._late() if watch.expired else self._cause(exc, stage, host)) from None
         if refuse_status and response.status >= 400:
             detail = _error_detail(response)
             conn.close()
             raise WriterError(
-                f"the writer at {self.url} answered HTTP {response.status}: {detail}{_hint(response.status)}"
+                f"the writer at {self.url} answered HTTP {response.status}: {detail}{self._hint(response.status)}"
             )
         return conn, response
+
+    def _late(self) -> str:
+        return f"the writer at {self.url} did not finish its reply within {self.reply_timeout:g} s"
+
+    def _hint(self, status: int) -> str:
+        if status in (401, 403):
+            why = self._withheld or ("the key sent is not accepted" if self._sent else f"{WRITER_KEY} is not set")
+            return f" ({why})"
+        if status == 404:
+            return " (is it an OpenAI-compatible server, and does it serve that model?)"
+        return ""
 
     def _cause(self, exc: BaseException, stage: str, host: str) -> str:
         if isinstance(exc, TimeoutError):
@@ -196,12 +233,15 @@ class ServedWriter:
         return f"cannot reach the writer at {self.url}: {_one_line(reason)}"
 
     # -- the stream -----------------------------------------------------------------
-    def _pieces(self, response: http.client.HTTPResponse, stop: Event | None) -> Iterator[str]:
+    def _pieces(
+        self, response: http.client.HTTPResponse, stop: Event | None, budget: Budget, watch: Watch
+    ) -> Iterator[str]:
         """The `choices[0].delta.content` of each `data:` line of a server-sent event stream.
-        The reply is complete at `data: [DONE]` or a finish_reason; empty, it is an error."""
+        The reply is complete at `data: [DONE]`, a finish_reason, or once the budget is
+        spent (the rest is not read); empty, it is an error."""
         complete = wrote = False
         try:
-            for raw in response:
+            for raw in reply.lines(response, self.line_bytes, self.reply_bytes):
                 if stop is not None and stop.is_set():
                     return
                 line = raw.decode("utf-8", "replace").strip()
@@ -213,17 +253,24 @@ class ServedWriter:
                     break
                 piece, finished = self._chunk(data)
                 complete = complete or finished
-                if piece:
+                if piece := budget.take(piece):
                     wrote = True
                     yield piece
+                if budget.full:
+                    complete = True  # max_tokens reached: a candidate as long as a local one may be
+                    break
         except (OSError, http.client.HTTPException) as exc:
             if stop is not None and stop.is_set():
                 return  # the stop closed the connection under the read
+            if watch.expired:
+                raise WriterError(self._late()) from None
             if isinstance(exc, TimeoutError):
                 raise WriterError(f"the writer at {self.url} sent nothing for {self.read_timeout:g} s") from None
             raise WriterError(f"the writer at {self.url} broke off its stream ({_one_line(str(exc))})") from None
         if stop is not None and stop.is_set():
             return
+        if watch.expired and not complete:
+            raise WriterError(self._late())
         if not complete:
             raise WriterError(f"the writer at {self.url} ended its stream before the reply was complete")
         if not wrote:
@@ -253,15 +300,21 @@ class ServedWriter:
             raise self._malformed("a delta whose content is not text")
         return piece, bool(choice.get("finish_reason"))
 
-    def _whole(self, response: http.client.HTTPResponse) -> Iterator[str]:
+    def _whole(self, response: http.client.HTTPResponse, budget: Budget, watch: Watch) -> Iterator[str]:
         """The reply of a server that answered with one JSON body instead of a stream."""
         try:
-            text = json.loads(response.read())["choices"][0]["message"]["content"]
+            data = reply.body(response, self.reply_bytes)
+        except (OSError, http.client.HTTPException) as exc:
+            if watch.expired:
+                raise WriterError(self._late()) from None
+            raise WriterError(f"the writer at {self.url} broke off its reply ({_one_line(str(exc))})") from None
+        try:
+            text = json.loads(data)["choices"][0]["message"]["content"]
         except (ValueError, LookupError, TypeError):
             raise self._malformed("a JSON answer without choices[0].message.content") from None
         if not isinstance(text, str) or not text:
             raise WriterError(f"the writer at {self.url} sent an empty reply")
-        yield text
+        yield budget.take(text)
 
     def _malformed(self, what: str) -> WriterError:
         return WriterError(f"the writer at {self.url} sent a malformed stream: {what}")
@@ -313,29 +366,6 @@ class ServedWriter:
         self.inner.close()
 
 
-class _Closer:
-    """Shuts a connection's socket once `stop` is set, so a read waiting on the server ends
-    now rather than at the next piece; `done` ends the watch. Without a stop it does nothing."""
-
-    def __init__(self, stop: Event | None):
-        self.done = Event()
-        self._stop = stop
-
-    def watch(self, conn: http.client.HTTPConnection) -> None:
-        if self._stop is not None:
-            threading.Thread(target=self._watch, args=(conn, self._stop), daemon=True, name="writer-stop").start()
-
-    def _watch(self, conn: http.client.HTTPConnection, stop: Event) -> None:
-        while not self.done.wait(0.05):
-            if stop.is_set():
-                if conn.sock is not None:
-                    try:
-                        conn.sock.shutdown(socket.SHUT_RDWR)
-                    except OSError:
-                        pass
-                return
-
-
 def _error_detail(response: http.client.HTTPResponse) -> str:
     """The server's short error message from a JSON error body, else the status's reason."""
     try:
@@ -361,12 +391,3 @@ def _message(body: object) -> str:
 def _one_line(text: str, most: int = 200) -> str:
     text = " ".join(text.split()).rstrip(".")
     return text if len(text) <= most else text[: most - 1] + "…"
-
-
-def _hint(status: int) -> str:
-    if status in (401, 403):
-        told = "is set to a key it does not accept" if api_key() else "is not set"
-        return f" ({KEY_VARIABLES[0]} {told})"
-    if status == 404:
-        return " (is it an OpenAI-compatible server, and does it serve that model?)"
-    return ""

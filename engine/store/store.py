@@ -19,6 +19,7 @@ from engine.store import rows
 from engine.store.connection import Connection
 from engine.store.editor_rounds import EditorRoundsStore
 from engine.store.names import check_session_name
+from engine.store.paths import AdapterPathsStore
 from engine.store.rows import StoreError
 
 _SESSIONS = """
@@ -36,7 +37,7 @@ ON CONFLICT (session_id, version, probe_id) DO UPDATE SET
 """
 
 
-class Store(EditorRoundsStore):
+class Store(EditorRoundsStore, AdapterPathsStore):
     def __init__(self, path: Path | str):
         self.path = Path(path)
         self._c = Connection(self.path)

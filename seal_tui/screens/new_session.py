@@ -1,7 +1,8 @@
 """The create-session form: name, strategy, candidates per passage, the replay share, epochs
 per update, how often the editor trains itself, probe kind, shared or per-paper adapters,
 accept policy (heuristic gate, reward filter, all, none), the model, a file of self-edits
-written by someone else, and a served model that writes them (an OpenAI-compatible URL)."""
+written by someone else, and a served model that writes them (an OpenAI-compatible URL, the
+model name it serves, and how long one of its replies may take)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from engine.config import (
     ConfigError,
     EditorConfig,
     GenerationConfig,
+    ModelConfig,
     SessionConfig,
     preset,
 )
@@ -57,6 +59,8 @@ TIPS = {
     "writer-url": "An OpenAI-compatible server (llama.cpp's, vLLM, Ollama, e.g. http://127.0.0.1:8000) writes "
     "the self-edits; the local model still learns and is scored. Its API key is read from $SEAL_WRITER_API_KEY",
     "writer-model": "The model name sent to the server (empty: the first model it lists)",
+    "writer-timeout": "Seconds one reply of the server may take; a server still sending then is cut off "
+    f"(empty: {ModelConfig.writer_timeout:g})",
     "greedy": "on: every version also writes its answer to each probe, shown in the cell details beside the NLL, "
     "with F1 and contains as heatmap metrics (scoring takes longer)",
 }
@@ -64,6 +68,8 @@ TIPS = {
 EDITS_FROM_PLACEHOLDER = "SEAL-format JSON (optional)"
 WRITER = ("writer_url", "writer_model")
 """The served writer's settings (ModelConfig), each from the field of the same name."""
+TIMEOUT_FIELD = "writer-timeout"
+"""ModelConfig.writer_timeout's field: a number of seconds, empty for the default."""
 
 
 def text_field(
@@ -93,7 +99,13 @@ class NewSessionScreen(ModalScreen[tuple[str, SessionConfig] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="new-session", classes="dialog"):
             yield Label("[b]New session[/]", classes="dialog-title")
-            yield from row(("name", text_field("name", placeholder="e.g. velmora")))
+            yield from row(  # the served writer's deadline: room here, none left beside its other fields
+                ("name", text_field("name", placeholder="e.g. velmora")),
+                (
+                    "writer timeout",
+                    text_field(TIMEOUT_FIELD, placeholder=f"{ModelConfig.writer_timeout:g} s", kind="number"),
+                ),
+            )
             yield from row(
                 ("strategy", choice("strategy", [s.name for s in STRATEGIES.values()], SessionConfig.strategy)),
                 ("answers", choice("greedy", ["off", "on"], "on" if SessionConfig.greedy_answers else "off")),
@@ -187,7 +199,13 @@ class NewSessionScreen(ModalScreen[tuple[str, SessionConfig] | None]):
                 return
             (overrides if section is None else overrides[section])[key] = value
         gguf = self.query_one("#gguf", Input).value.strip()
-        served = {key: self.query_one(f"#{key.replace('_', '-')}", Input).value.strip() or None for key in WRITER}
+        served: dict = {key: self.query_one(f"#{key.replace('_', '-')}", Input).value.strip() or None for key in WRITER}
+        if timeout := self.query_one(f"#{TIMEOUT_FIELD}", Input).value.strip():
+            try:
+                served["writer_timeout"] = float(timeout)
+            except ValueError:
+                error.update(f"[red]timeout must be a number of seconds, got {escape(timeout)!r}[/]")
+                return
         if gguf or any(served.values()):
             overrides["model"] = {"gguf_path": gguf or None, **served}
         if edits_from := self.query_one("#edits-from", Input).value.strip():

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from engine.atomic import temp_target
 from tests import crash_runner as cr
 from tests.conftest import embedded_model_available
 
@@ -41,6 +42,11 @@ RUN = [
 ]
 
 
+def temps(folder: Path, target: str) -> list[str]:
+    """seal's temporary names in folder for `target` (engine.atomic)."""
+    return sorted(p.name for p in folder.iterdir() if (temp_target(p.name) or ("",))[0] == target)
+
+
 def rows(home, sql):
     conn = sqlite3.connect(f"file:{home / 'seal.db'}?mode=ro", uri=True)
     try:
@@ -54,7 +60,11 @@ def test_a_run_killed_while_writing_adapters_resumes_whole(seal_home: Path) -> N
     decided: dict[int, tuple[str, str]] = {}
     # what each kill leaves, as the point promises: proof that it died there
     left = {
-        "adapter-written:1": lambda: (adapters / "v0001.partial").is_dir() and not (adapters / "v0001").exists(),
+        "adapter-written:1": lambda: (
+            [p.name for p in cr.seal_leftovers(adapters)] == [".v0001.seal-saving", *temps(adapters, "v0001")]
+            and len(temps(adapters, "v0001")) == 1
+            and not (adapters / "v0001").exists()
+        ),
         "adapter-saved:1": lambda: (adapters / "v0001").is_dir() and not rows(seal_home, "SELECT * FROM updates"),
         "update-commit:2": lambda: (
             (adapters / "v0002").is_dir() and rows(seal_home, "SELECT version FROM updates") == [(1,)]

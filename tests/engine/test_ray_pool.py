@@ -1,9 +1,11 @@
 """Ray as an option (fast): the sentence when it is missing or unreachable, the setting as a
 session stores it, the serial path, and that nothing imports Ray unless asked to."""
 
+import ipaddress
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -132,3 +134,40 @@ def test_a_start_adapter_travels_as_bytes_and_is_rebuilt_on_the_worker(tmp_path)
     assert not ok and isinstance(error, ZeroDivisionError)  # raised again in the driver
     worker.close()
     assert not worker.folders.exists()
+
+
+def listening() -> set[tuple[str, int]]:
+    """(address, port) of every TCP socket listening on this machine (Linux /proc)."""
+    found = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            local, state = line.split()[1], line.split()[3]
+            if state != "0A":
+                continue
+            raw, port = local.split(":")
+            packed = bytes.fromhex(raw)
+            words = b"".join(packed[i : i + 4][::-1] for i in range(0, len(packed), 4))  # host order per word
+            found.add((str(ipaddress.ip_address(words)), int(port, 16)))
+    return found
+
+
+def test_a_local_ray_listens_on_this_machine_only():
+    """Anyone who can reach a Ray can run code in it: seal's own local Ray takes no
+    connection from another machine."""
+    pytest.importorskip("ray", reason="needs the ray extra: pip install -e '.[ray]'")
+    from engine.runtime.ray_pool import RayPool
+
+    before = listening()
+    pool = RayPool(SessionConfig().model, TrainConfig(), "local", 1)
+    try:
+        opened = listening() - before
+    finally:
+        pool.close()
+    assert opened, "the local Ray opened no port"
+    outside = {(a, p) for a, p in opened if not _loopback(a)}
+    assert outside == set(), f"listening beyond loopback: {sorted(outside)}"
+
+
+def _loopback(address: str) -> bool:
+    ip = ipaddress.ip_address(address)
+    return (getattr(ip, "ipv4_mapped", None) or ip).is_loopback

@@ -92,7 +92,7 @@ def test_the_api_key_comes_from_the_environment_and_never_reaches_the_database(s
             assert b"sk-secret" not in path.read_bytes(), path
     monkeypatch.delenv("SEAL_WRITER_API_KEY")
     session.generate(session.passages()[1], count=1)
-    assert server.requests[-1].headers.get("Authorization") == "Bearer sk-fallback"
+    assert server.requests[-1].headers.get("Authorization") is None  # OpenAI's key goes to OpenAI alone
 
 
 FAILURES = {

@@ -1,11 +1,13 @@
 """The served writer against a real OpenAI-compatible server: llama-cpp-python's own
 (`python -m llama_cpp.server`, its `server` extra: `pip install -e ".[served-test]"`) serving
 the embedded GGUF on a free local port. Two sessions with the same settings, one written by
-the server and one by the local model, differ only in who wrote the self-edits."""
+the server and one by the local model, differ only in who wrote the self-edits: decoding
+greedily, the same weights given the same prompt begin each self-edit with the same words."""
 
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -71,10 +73,10 @@ def server(tmp_path_factory):
             process.wait()
 
 
-def config(writer_url: str | None = None) -> SessionConfig:
+def config(writer_url: str | None = None, temperature: float = 0.8) -> SessionConfig:
     return SessionConfig(
-        model=ModelConfig(writer_url=writer_url),
-        generation=GenerationConfig(candidates=2, max_tokens=48, seed=11, temperature=0.8),
+        model=ModelConfig(writer_url=writer_url, threads=2),  # as many as the server's (--n_threads 2)
+        generation=GenerationConfig(candidates=2, max_tokens=48, seed=11, temperature=temperature),
     )
 
 
@@ -107,9 +109,22 @@ def test_the_server_writes_streamed_cards_that_are_stored_with_their_writer(serv
     assert session.store.passage(passage.id).status == "edits"
 
 
+SAME_START = 40
+"""Characters each greedy served self-edit shares with the local one, at least: "The Velmora
+Observatory was founded in 18" needs the passage in the prompt. Measured: 88 on the fixture's
+first passage on an idle machine, 47 on a busy one, then they part, because
+llama-cpp-python's server applies its default repeat penalty (1.1), which the OpenAI API
+cannot switch off, and a near tie can go either way between two processes. A different
+prompt or other weights part them within the first words."""
+
+
 def test_a_session_without_the_server_differs_only_in_who_wrote(server, fixtures):
-    served, served_passage, _, _ = write("served", config(server), fixtures)
-    local, local_passage, _, _ = write("local", config(), fixtures)
+    served, served_passage, _, _ = write("served", config(server, temperature=0.0), fixtures)
+    local, local_passage, _, _ = write("local", config(temperature=0.0), fixtures)
+    pairs = list(zip(served.self_edits(served_passage.id), local.self_edits(local_passage.id), strict=True))
+    for by_server, by_local in pairs:  # the same prompt, through the same chat template, to the same weights
+        same = len(os.path.commonprefix([by_server.text, by_local.text]))
+        assert same >= SAME_START, (by_server.text, by_local.text)
 
     def state(session):
         passages = [(p.position, p.title, p.text, p.status) for p in session.passages()]

@@ -157,3 +157,78 @@ def test_a_refused_open_of_a_new_session_leaves_no_folder(seal_home, holder):
     session.close()
     assert not (seal_home / "solo").exists(), "an empty session folder goes with its lock"
     assert os.listdir(seal_home / "demo") == [".lock"]
+
+
+LATE_STAMP = """
+import fcntl, json, os, sys, time
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
+fcntl.flock(fd, fcntl.LOCK_EX)
+os.ftruncate(fd, 0)
+print("locked", flush=True)
+time.sleep(0.3)  # a writer between taking the lock and writing who it is
+os.pwrite(fd, json.dumps({"pid": os.getpid(), "since": "2026-01-01T00:00:00+00:00", "command": "seal run"}).encode(), 0)
+time.sleep(30)
+"""
+
+
+def test_asking_for_the_holder_while_the_writer_exits_answers_nobody(tmp_path, monkeypatch):
+    """The writer removes its lock file between the check that it exists and the open."""
+    folder = tmp_path / "demo"
+    folder.mkdir()
+    lock = WriterLock(folder, "demo")
+    lock.path.write_text("{}")
+    real_open = os.open
+
+    def exiting_writer(path, *args, **kwargs):
+        if Path(path) == lock.path:
+            lock.path.unlink(missing_ok=True)
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr("engine.session_lock.os.open", exiting_writer)
+    assert lock.holder() is None
+
+
+def test_a_writer_that_takes_over_a_new_lock_file_is_named(tmp_path, monkeypatch):
+    """Between opening the old lock file and locking it, its writer left and another took a
+    new file: the new one is the holder, not the free old file."""
+    folder = tmp_path / "demo"
+    folder.mkdir()
+    lock = WriterLock(folder, "demo")
+    lock.path.write_text("{}")
+    real_open = os.open
+    started: list[subprocess.Popen] = []
+
+    def writer_changes(path, *args, **kwargs):
+        fd = real_open(path, *args, **kwargs)
+        if Path(path) == lock.path and not started:
+            lock.path.unlink()
+            started.append(
+                subprocess.Popen(
+                    [sys.executable, "-c", HOLD, str(tmp_path), "demo"], cwd=ROOT, stdout=subprocess.PIPE, text=True
+                )
+            )
+            assert started[0].stdout is not None and started[0].stdout.readline().strip() == "held"
+        return fd
+
+    monkeypatch.setattr("engine.session_lock.os.open", writer_changes)
+    try:
+        found = lock.holder()
+        assert found is not None and found.pid == started[0].pid
+    finally:
+        for process in started:
+            process.kill()
+            process.wait()
+
+
+def test_a_writer_that_has_not_yet_written_its_name_is_still_a_holder(tmp_path):
+    folder = tmp_path / "demo"
+    folder.mkdir()
+    lock = WriterLock(folder, "demo")
+    writer = subprocess.Popen([sys.executable, "-c", LATE_STAMP, str(lock.path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert writer.stdout is not None and writer.stdout.readline().strip() == "locked"
+        found = lock.holder()
+        assert found is not None and found.pid == writer.pid and found.command == "seal run"
+    finally:
+        writer.kill()
+        writer.wait()

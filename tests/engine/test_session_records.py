@@ -116,6 +116,31 @@ def test_a_template_is_copied_into_the_session(tmp_path, fixtures):
     assert again.generate(passage, count=1)[0].strategy == "mine"
 
 
+def test_a_template_given_to_an_existing_session_is_copied_too(tmp_path, fixtures):
+    Home().create("demo", SessionConfig())
+    template = tmp_path / "later.toml"
+    template.write_text('[later]\ndescription = "notes"\nsystem = ""\nuser = "Later notes on {title}: {passage}"\n')
+    config = Home().config_for("demo", {"strategy": str(template)})
+    session = Home().open("demo", config, FakeRuntime())
+    assert session.config.strategy == "demo/strategy.toml"
+    template.unlink()
+    session.close()
+    again = Home().open("demo", runtime=FakeRuntime())
+    assert again.strategy.name == "later"
+    passage = again.add_paper(read_paper(fixtures / "velmora.md")[0])[0]
+    assert again.generate(passage, count=1)[0].strategy == "later"
+
+
+def test_the_sessions_own_template_given_again_stays_as_it_is(tmp_path, monkeypatch):
+    template = tmp_path / "mine.json"
+    template.write_text(json.dumps({"mine": {"description": "n", "system": "", "user": "On {title}: {passage}"}}))
+    Home().create("demo", SessionConfig(strategy=str(template)))
+    home = Home()
+    monkeypatch.chdir(home.path)  # the stored "demo/strategy.json" is a file from here too
+    session = home.open("demo", home.config_for("demo"), FakeRuntime())
+    assert session.config.strategy == "demo/strategy.json" and session.strategy.name == "mine"
+
+
 def test_a_session_refuses_a_model_other_than_the_one_it_learned_on(tmp_path):
     learned(tmp_path).close()
     other = FakeRuntime()

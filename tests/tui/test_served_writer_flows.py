@@ -90,7 +90,28 @@ async def test_the_form_takes_a_writer_url_and_refuses_one_with_a_password():
         assert app.screen is form and "SEAL_WRITER_API_KEY" in error and "hunter2" not in error
         form.query_one("#writer-url").value = "http://127.0.0.1:8000/v1"
         form.query_one("#writer-model").value = "big"
+        form.query_one("#writer-timeout").value = "0"
+        form.action_create()
+        await pilot.pause()
+        error = str(form.query_one("#form-error").render())
+        assert app.screen is form and "writer_timeout must be 1..86400 seconds, got 0.0" in error
+        form.query_one("#writer-timeout").value = "45"
         form.action_create()
         await pilot.pause()
     model = Home().open("served", read_only=True).config.model
-    assert (model.writer_url, model.writer_model) == ("http://127.0.0.1:8000/v1", "big")
+    assert (model.writer_url, model.writer_model, model.writer_timeout) == ("http://127.0.0.1:8000/v1", "big", 45)
+
+
+async def test_a_reply_past_the_deadline_says_so_on_its_card(sample):
+    with StubServer([Reply(["- Founded in 1873."], drip=0.05)]) as stub:
+        writer = ServedWriter(FakeRuntime(), stub.url, "big", reply_timeout=1)
+        app = SealApp(runtime_factory=lambda config: writer, home=Home())
+        async with app.run_test(size=(100, 30)) as pilot:
+            screen = await open_session(pilot, paper=sample)
+            await screen.run_action("generate")
+            await until(pilot, lambda: not screen.busy() and len(screen.query_one("#cards").cards) == 1, what="card")
+            await pilot.pause()
+            (failed,) = screen.query_one("#cards").cards
+            assert failed.status == "failed"
+            assert f"the writer at {stub.url} did not finish its reply within 1 s" in shown(failed)
+            assert screen.session.self_edits(screen.passage_id) == []
