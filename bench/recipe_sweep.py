@@ -80,7 +80,7 @@ def worker(args, indices: list[int], out_path: str) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     from engine.runtime.scorer import answer_nll
-    from engine.runtime.trainer import Anchor, train_lora
+    from engine.runtime.trainer import Anchor, EpochCheck, train_lora
 
     torch.set_num_threads(1)
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -155,7 +155,9 @@ def worker(args, indices: list[int], out_path: str) -> None:
                 with model.disable_adapter():
                     measure(0)
                 t0 = time.perf_counter()
-                result = train_lora(model, tok, examples(s["data"], rows[i]), config, anchor=anchor, on_epoch=measure)
+                result = train_lora(
+                    model, tok, examples(s["data"], rows[i]), config, anchor=anchor, check=EpochCheck(score=measure)
+                )
                 record["seconds"] = round(time.perf_counter() - t0, 2)
                 record["steps"] = len(result.losses)
                 out.write(json.dumps(record) + "\n")

@@ -226,23 +226,36 @@ class LocalRuntime:
         return self._anchors[guards.guard]
 
     def _epoch_check(self, config: TrainConfig, guards: TrainingGuards | None):
-        """on_epoch for train_lora: mean reward-probe NLL plus mean guard NLL."""
-        if guards is None or not config.patience or not (guards.reward or guards.guard):
+        """The EpochCheck for train_lora: the drift guard on the guard questions, and the older
+        per-epoch check (mean reward-probe NLL plus mean guard NLL) when patience asks for it."""
+        if guards is None:
             return None
         from engine.runtime.scorer import answer_nll
+        from engine.runtime.trainer import EpochCheck
 
         lm = self.peft()
-        groups = [list(g) for g in (guards.reward, guards.guard) if g]
 
-        def score(_epoch: int) -> float:
-            values = answer_nll(lm.model, lm.tokenizer, [item for g in groups for item in g])
-            out, k = 0.0, 0
-            for g in groups:
-                out += sum(values[k : k + len(g)]) / len(g)
-                k += len(g)
-            return out
+        def mean(items) -> float:
+            values = answer_nll(lm.model, lm.tokenizer, list(items))
+            return sum(values) / len(values)
 
-        return score
+        groups = [g for g in (guards.reward, guards.guard) if g]
+        score = (lambda _epoch: sum(mean(g) for g in groups)) if config.patience and groups else None
+        drift = (lambda _epoch: mean(guards.guard)) if config.drift_guard and guards.guard else None
+        return EpochCheck(score, drift) if score or drift else None
+
+    def fits(self, config: TrainConfig) -> bool:
+        """Whether `config` has this runtime's LoRA shape (rank, alpha, modules): the slot the
+        peft model carries is made once, at that shape."""
+        shape = lambda c: (c.rank, c.alpha, tuple(c.target_modules))  # noqa: E731
+        return shape(config) == shape(self.lora)
+
+    def _check_shape(self, config: TrainConfig) -> None:
+        if not self.fits(config):
+            raise ValueError(
+                f"this runtime trains LoRA rank {self.lora.rank} on {', '.join(self.lora.target_modules)}; "
+                f"the settings ask for rank {config.rank} on {', '.join(config.target_modules)} (build another runtime)"
+            )
 
     def train(
         self,
@@ -254,7 +267,8 @@ class LocalRuntime:
         guards: TrainingGuards | None = None,
     ) -> TrainResult:
         """Continue training from the adapter `start` (None: from the base model), with the
-        anchor and the per-epoch check when the config asks for them and guards are given."""
+        anchor and the epoch check when the config asks for them and guards are given."""
+        self._check_shape(config)
         self._use_adapter(start)
         anchor = self._anchor(config, guards)  # the base model's answers, computed once
         self._loaded_adapter = None  # the slot now holds weights that are in no folder yet
@@ -279,7 +293,7 @@ class LocalRuntime:
             on_step=self._following_cores(on_step),
             stop=stop,
             anchor=anchor,
-            on_epoch=self._epoch_check(config, guards),
+            check=self._epoch_check(config, guards),
         )
 
     def trial(
@@ -298,6 +312,7 @@ class LocalRuntime:
         from engine.runtime.scorer import answer_nll, greedy_answers
         from engine.runtime.trainer import adapter_state, load_adapter_state
 
+        self._check_shape(config)
         lm = self.peft()
         self._use_adapter(start)
         saved = adapter_state(lm.model)

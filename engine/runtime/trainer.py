@@ -6,10 +6,12 @@ weights it started from, so the previous version stays current. An example is a 
 (loss on every token) or a (prompt, completion) pair (loss on the completion only, as the
 self-edit editor is trained).
 
-Two guards keep an update from moving the model as a whole (engine.drift has the data):
-an anchor, a KL term that holds the model's answers on unrelated questions to the base
-model's, and a per-epoch check (`on_epoch`) that scores the weights after each epoch and
-keeps the best epoch's, stopping once no epoch has improved for `patience` epochs.
+Guards keep an update from moving the model as a whole (engine.drift has the data): an
+anchor, a KL term that holds the model's answers on unrelated questions to the base model's,
+and an EpochCheck after each epoch: the drift guard refuses an epoch whose guard questions
+got worse by more than a tolerance, and the older per-epoch check keeps the epoch that
+scores best on the reward probes and guard questions (stopping after `patience` epochs
+without a better one).
 """
 
 from __future__ import annotations
@@ -32,9 +34,24 @@ class TrainResult:
     seconds: float = 0.0
     cancelled: bool = False
     epoch_scores: list[float] = field(default_factory=list)
-    """What on_epoch returned before training, then after each epoch (lower is better)."""
+    """The check's score before training, then after each epoch (lower is better)."""
+    drift_scores: list[float] = field(default_factory=list)
+    """The drift guard's mean guard-question NLL before training, then after each epoch."""
     kept_epoch: int | None = None
     """The epoch whose weights were kept (0: the starting weights); None: no check ran."""
+
+
+@dataclass(frozen=True)
+class EpochCheck:
+    """How the weights after each epoch are judged (engine.runtime.local builds one from the
+    session's guards). `score(epoch)`: the per-epoch check, lower is better (reward probes
+    plus guard questions; TrainConfig.patience). `drift(epoch)`: the guard questions' mean
+    NLL; an epoch whose drift rises more than TrainConfig.drift_guard over the start's is
+    refused. Epoch 0 is the start. With a score the best allowed epoch is kept, else the
+    latest allowed one."""
+
+    score: Callable[[int], float] | None = None
+    drift: Callable[[int], float] | None = None
 
 
 Example = str | tuple[str, str]
@@ -65,13 +82,6 @@ def tokenize_for_loss(tokenizer, examples: Sequence[Example], max_length: int) -
         head = head[-max(1, max_length - len(tail)) :]
         out.append((head + tail, len(head)))
     return out
-
-
-def epoch_repeats(examples: int, config: TrainConfig) -> int:
-    """How many times each epoch goes through the examples: enough for at least
-    config.min_steps_per_epoch steps, so a passage alone (one example) still trains."""
-    steps = -(-examples // config.batch_size) if examples else 1
-    return max(1, -(-config.min_steps_per_epoch // steps))
 
 
 def _batches(sequences: list, batch_size: int, rng: random.Random) -> list[list]:
@@ -146,6 +156,22 @@ class Anchor:
         return total / max(1, count)
 
 
+def _judge(
+    model, check: EpochCheck, epoch: int, result: TrainResult, tolerance: float = 0.0, kept: int = 0
+) -> tuple[bool, bool]:
+    """Score the weights after `epoch` (0: the start) into result; returns (allowed by the
+    drift guard, a better score than the kept epoch's)."""
+    model.eval()
+    allowed = better = True
+    if check.drift is not None:
+        result.drift_scores.append(float(check.drift(epoch)))
+        allowed = result.drift_scores[-1] <= result.drift_scores[0] + tolerance
+    if check.score is not None:
+        result.epoch_scores.append(float(check.score(epoch)))
+        better = epoch == 0 or result.epoch_scores[-1] < result.epoch_scores[kept]
+    return allowed, better
+
+
 def adapter_state(model) -> dict:
     """A detached copy of the LoRA weights."""
     from peft import get_peft_model_state_dict
@@ -200,19 +226,18 @@ def train_lora(
     on_step: Callable[[int, int, int, float, float], None] | None = None,
     stop: Event | None = None,
     anchor: Anchor | None = None,
-    on_epoch: Callable[[int], float] | None = None,
+    check: EpochCheck | None = None,
 ) -> TrainResult:
     """Train the model's adapter on examples (texts or (prompt, completion) pairs).
     on_step(step, total, epoch, loss, seconds). With an anchor, config.anchor weighs its KL
-    term. on_epoch(epoch) scores the weights before training (epoch 0) and after each epoch
-    (lower is better): the best epoch's weights are kept (the start's, if none beat it), and
-    training stops after config.patience epochs without a better score (0: runs every epoch)."""
+    term. With a check (EpochCheck) the weights are judged before training and after each
+    epoch, and the kept epoch's weights stay (the start's, if no epoch is allowed or better);
+    with a score, training stops after config.patience epochs without a better one."""
     import torch
 
     if not examples:
         raise ValueError("no training examples")
     sequences = tokenize_for_loss(tokenizer, examples, config.max_length)
-    sequences = sequences * epoch_repeats(len(sequences), config)
     start_state = adapter_state(model)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(params, lr=config.lr, weight_decay=0.0)
@@ -222,11 +247,10 @@ def train_lora(
     total = steps_per_epoch * config.epochs
     result = TrainResult()
     started = time.perf_counter()
-    best: tuple[float, int, dict] | None = None
-    if on_epoch is not None:  # the start competes too: an update may keep nothing
-        model.eval()
-        best = (float(on_epoch(0)), 0, start_state)
-        result.epoch_scores.append(best[0])
+    kept: tuple[int, dict] | None = None
+    if check is not None:  # the start competes too: an update may keep nothing
+        kept = (0, start_state)
+        _judge(model, check, 0, result)
     model.train()
     step = 0
     try:
@@ -252,18 +276,16 @@ def train_lora(
                 result.losses.append(float(loss.detach()))
                 if on_step is not None:
                     on_step(step, total, epoch, result.losses[-1], time.perf_counter() - started)
-            if on_epoch is not None:
-                model.eval()
-                score = float(on_epoch(epoch + 1))
+            if check is not None and kept is not None:
+                allowed, better = _judge(model, check, epoch + 1, result, config.drift_guard, kept[0])
                 model.train()
-                result.epoch_scores.append(score)
-                if best is None or score < best[0]:
-                    best = (score, epoch + 1, adapter_state(model))
-                elif config.patience and epoch + 1 - best[1] >= config.patience:
+                if allowed and (check.score is None or better):
+                    kept = (epoch + 1, adapter_state(model))
+                elif check.score is not None and config.patience and epoch + 1 - kept[0] >= config.patience:
                     break
-        if best is not None:
-            load_adapter_state(model, best[2])
-            result.kept_epoch = best[1]
+        if kept is not None:
+            load_adapter_state(model, kept[1])
+            result.kept_epoch = kept[0]
     except BaseException:
         load_adapter_state(model, start_state)
         raise

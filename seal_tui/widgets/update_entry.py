@@ -12,9 +12,10 @@ from textual.containers import Vertical
 from textual.widgets import Sparkline, Static
 
 from engine.domain import Passage, SelfEdit, Update, version_label
+from engine.update_notes import kept_note
 from seal_tui.render import WORSE
 
-PARAMS = ("rank", "alpha", "lr", "epochs", "batch_size", "dropout")
+PARAMS = ("rank", "alpha", "lr", "epochs", "passage_repeats", "anchor", "drift_guard", "batch_size", "dropout")
 
 
 def gist(text: str, width: int = 110) -> str:
@@ -79,6 +80,8 @@ class UpdateEntry(Vertical):
         head.append(f"\n{params}  modules {modules}", style="italic")
         if u.losses:
             head.append(f"\nloss {u.losses[0]:.3f} → {u.losses[-1]:.3f} (min {min(u.losses):.3f})")
+        if note := kept_note(u.params):
+            head.append(f"\n{note}", style="bold yellow" if u.params.get("kept_epoch") == 0 else "")
         head.append("\n")
         head.append_text(nll_line(self.label, u, *self.nll))
         yield Static(head)
