@@ -24,7 +24,7 @@ from threading import Event
 
 from engine import events as ev
 from engine.domain import Passage, Probe, SelfEdit
-from engine.evaluate import probe_prompt
+from engine.evaluate import probe_text
 from engine.runtime.protocol import TrialScores
 from engine.runtime.ray_pool import Serial
 from engine.selfedit import to_examples
@@ -70,7 +70,7 @@ def run_trials(
 ) -> list[Trial]:
     """Trial-update each candidate; stores and returns reward and damage per candidate."""
     config = session.config.filter
-    trial_train = replace(session.config.train, epochs=config.trial_epochs, patience=0)
+    trial_train = replace(session.config.train, epochs=config.trial_epochs, patience=0, drift_guard=0.0)
     earlier = [
         p
         for p in session.passages()
@@ -78,7 +78,7 @@ def run_trials(
     ]
     anchors = anchor_probes(earlier, config.anchor_probes)
     own = session.reward_items(passage)
-    items = own + [(probe_prompt(p.title, q.question), q.answer) for p, q in anchors]
+    items = own + [(probe_text(p.title, q.kind, q.question), q.answer) for p, q in anchors]
     guards = session.guards(passage)
     version = session.start_version(passage)
     start = session.adapter_for(version)

@@ -342,6 +342,12 @@ def to_examples(edit_text: str, title: str, passage: str, strategy_name: str) ->
     return out + [last]
 
 
+def repeat_passage(examples: list, repeats: int) -> list:
+    """Training examples with the last one, the passage itself (to_examples and a session's
+    examples put it last), repeated `repeats` times (TrainConfig.passage_repeats)."""
+    return examples[:-1] + examples[-1:] * repeats
+
+
 # ---- the heuristic gate -----------------------------------------------------------------------
 
 MIN_WORDS = 3  # fewer words of content than this: too short

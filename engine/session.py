@@ -37,6 +37,7 @@ from engine.selfedit import (
     build_messages,
     gate,
     grounded,
+    repeat_passage,
     resolve_strategy,
     to_examples,
 )
@@ -45,6 +46,7 @@ from engine.session_lock import WriterLock
 from engine.session_scoring import Scoring
 from engine.session_writing import IMPORTED, Writing
 from engine.store import Store
+from engine.update_notes import kept_note
 
 __all__ = ["IMPORTED", "ModelMismatch", "NoModel", "Session", "check_model"]
 
@@ -325,25 +327,32 @@ class Session(Writing, Scoring):
 
     def examples_for(self, passage: Passage, accepted: list[SelfEdit] | None = None) -> list[str]:
         """Training examples: every accepted self-edit's lines (those given, else those
-        accepted now), then the passage itself."""
-        seen, out = set(), []
+        accepted now), grounded (lines_to_train), then the passage itself."""
+        seen, out = {f"{passage.title}\n{passage.text}"}, []
         if accepted is None:
             accepted = self.store.self_edits(passage.id, status="accepted")
         for edit in accepted:
-            for example in to_examples(edit.text, passage.title, passage.text, edit.strategy):
+            for example in self.lines_to_train(passage, edit):
                 if example not in seen:
                     seen.add(example)
                     out.append(example)
-        passage_example = f"{passage.title}\n{passage.text}"
-        if passage_example in seen:  # keep the passage last, once
-            out.remove(passage_example)
-        return grounded(out, passage.title, passage.text, self.config.train.grounding) + [passage_example]
+        return out + [f"{passage.title}\n{passage.text}"]
+
+    def lines_to_train(self, passage: Passage, edit: SelfEdit) -> list:
+        """The lines of a self-edit an update trains: the model's own only when grounded (a
+        small model invents names and years); those imported from a file (a stronger
+        writer's, chosen by the person) all, since what follows from a passage is rarely
+        worded as the passage words it."""
+        lines = to_examples(edit.text, passage.title, passage.text, edit.strategy)[:-1]
+        if edit.strategy == IMPORTED:
+            return lines
+        return grounded(lines, passage.title, passage.text, self.config.train.grounding)
 
     def training_lines(self, passage: Passage, edit: SelfEdit) -> tuple[int, int]:
-        """(lines of this self-edit an update would train, lines it has): grounding drops the
-        lines that state what the passage does not (TrainConfig.grounding)."""
-        lines = to_examples(edit.text, passage.title, passage.text, edit.strategy)[:-1]
-        return len(grounded(lines, passage.title, passage.text, self.config.train.grounding)), len(lines)
+        """(lines of this self-edit an update would train, lines it has)."""
+        return len(self.lines_to_train(passage, edit)), len(
+            to_examples(edit.text, passage.title, passage.text, edit.strategy)
+        ) - 1
 
     # -- updates and scores --------------------------------------------------------
     @writes
@@ -361,6 +370,9 @@ class Session(Writing, Scoring):
         train = self.config.train
         replayed = self.replay_examples(passage, round(self.config.replay * len(examples)), version)
         detail = f"{len(examples)} examples" + (f" + {len(replayed)} replayed" if replayed else "")
+        if train.passage_repeats > 1:
+            detail += f", the passage {train.passage_repeats} times an epoch"
+        trained = repeat_passage(examples, train.passage_repeats) + replayed
         examples = examples + replayed
         on_event(ev.Stage("train", f"{detail} x {train.epochs} epochs", passage.id))
 
@@ -368,7 +380,7 @@ class Session(Writing, Scoring):
             on_event(ev.TrainStep(step, total, epoch, loss, seconds))
 
         result = self.runtime.train(
-            self.adapter_for(version), examples, train, on_step, stop, guards=self.guards(passage)
+            self.adapter_for(version), trained, train, on_step, stop, guards=self.guards(passage)
         )
         self.timings["train"] += result.seconds
         if result.cancelled:
@@ -377,17 +389,13 @@ class Session(Writing, Scoring):
         crash_point("trained")
         check = {}
         if result.kept_epoch is not None:
-            check = {"kept_epoch": result.kept_epoch, "epoch_scores": [round(x, 4) for x in result.epoch_scores]}
-            ran = len(result.epoch_scores) - 1
-            on_event(
-                ev.Stage(
-                    "train",
-                    "kept the starting weights: no epoch improved the reward probes and the drift guard"
-                    if result.kept_epoch == 0
-                    else f"kept epoch {result.kept_epoch} of {ran}",
-                    passage.id,
-                )
-            )
+            check = {
+                "kept_epoch": result.kept_epoch,
+                "epoch_scores": [round(x, 4) for x in result.epoch_scores],
+                "drift_scores": [round(x, 4) for x in result.drift_scores],
+            }
+        if note := kept_note({**asdict(train), **check}):
+            on_event(ev.Stage("train", note, passage.id))
         new_version = max([0] + [u.version for u in self.updates()]) + 1
         folder = self.runtime.save_adapter(saving(self.home / self.name / "adapters" / f"v{new_version:04d}"))
         crash_point("adapter-saved")

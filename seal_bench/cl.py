@@ -31,12 +31,12 @@ from pathlib import Path
 from engine.config import FilterConfig, GenerationConfig, SessionConfig, TrainConfig, preset
 from engine.domain import PaperDraft, PassageDraft, SelfEdit
 from engine.drift import drift_items
-from engine.evaluate import probe_prompt, summarize
-from engine.probes import split_probes
+from engine.evaluate import probe_text, summarize
+from engine.probes import FAMILIES, family, recall_roles, split_probes
 from engine.reward_filter import Trial, verdicts
 from engine.runtime.protocol import TrainingGuards
 from engine.runtime.ray_pool import Serial, Workers
-from engine.selfedit import build_messages, gate, grounded, resolve_strategy, to_examples
+from engine.selfedit import build_messages, gate, grounded, repeat_passage, resolve_strategy, to_examples
 
 CONDITIONS = ("base", "passage", "edits", "filtered", "teacher")
 FORGET_RUNS = ("plain", "replay", "seal", "per-paper")
@@ -62,11 +62,14 @@ def _measured(values: list[float | None]) -> list[float]:
     return out
 
 
-def _split(p: PassageDraft) -> tuple[list, list]:
-    """(reward items, held-out items) of a passage, as a session splits its probes."""
-    roles = split_probes(p.title, p.text, list(p.questions), "given")
-    items = lambda role: [(probe_prompt(p.title, q), a) for _, q, a, r in roles if r == role]  # noqa: E731
-    return items("reward"), items("heldout")
+def _split(p: PassageDraft) -> tuple[list, dict[str, list]]:
+    """(reward items, held-out items per probe family) of a passage, as a session makes and
+    splits its probes: its questions, and recall probes beside them."""
+    roles = split_probes(p.title, p.text, list(p.questions), "given") + recall_roles(p.title, p.text)
+    items = lambda role, fam: [  # noqa: E731
+        (probe_text(p.title, k, q), a) for k, q, a, r in roles if r == role and (fam is None or family(k) == fam)
+    ]
+    return items("reward", None), {fam: items("heldout", fam) for fam in FAMILIES}
 
 
 def _candidates(runtime, p: PassageDraft, config: SessionConfig) -> list[str]:
@@ -86,7 +89,7 @@ def _candidates(runtime, p: PassageDraft, config: SessionConfig) -> list[str]:
 def _filtered(runtime, p: PassageDraft, kept: list[str], config: SessionConfig, reward: list, guards) -> list[str]:
     """The candidates the reward filter keeps, judged on the reward probes only."""
     strategy = resolve_strategy(config.strategy)
-    trial_train = replace(config.train, epochs=config.filter.trial_epochs, patience=0)
+    trial_train = replace(config.train, epochs=config.filter.trial_epochs, patience=0, drift_guard=0.0)
     alone = [f"{p.title}\n{p.text}"] if config.filter.reward_vs == "passage" else []
     reference = (
         runtime.trial(None, alone, trial_train, reward, guards=guards).nll
@@ -112,8 +115,9 @@ def _drift_base(runtime, _start) -> float:
 
 
 def _passage_scores(p: PassageDraft, config: SessionConfig, teacher, conditions: tuple[str, ...], runtime, _start):
-    """One passage's conditions, from the base model: (held-out count, base NLL per held-out
-    question, per condition the NLL per held-out question then per drift report question)."""
+    """One passage's conditions, from the base model: per probe family (held-out count, base
+    NLL per held-out probe, per condition the NLL per held-out probe), and per condition the
+    NLL per drift report question."""
     strategy = resolve_strategy(config.strategy)
     drift = drift_items("report")
     reward, heldout = _split(p)
@@ -121,9 +125,11 @@ def _passage_scores(p: PassageDraft, config: SessionConfig, teacher, conditions:
     passage_example = f"{p.title}\n{p.text}"
 
     def lines(texts: list[str], name: str) -> list:
-        """The self-edits' training lines a session would train (grounded), then the passage."""
+        """The self-edits' training lines a session would train (the model's grounded,
+        imported ones whole: Session.lines_to_train), then the passage."""
         made = [x for t in texts for x in to_examples(t, p.title, p.text, name)[:-1]]
-        return _unique(grounded(made, p.title, p.text, config.train.grounding) + [passage_example])
+        kept = made if name == "imported" else grounded(made, p.title, p.text, config.train.grounding)
+        return _unique(kept + [passage_example])
 
     examples = {"passage": [passage_example]}
     if "edits" in conditions or "filtered" in conditions:
@@ -133,13 +139,25 @@ def _passage_scores(p: PassageDraft, config: SessionConfig, teacher, conditions:
             examples["filtered"] = lines(_filtered(runtime, p, kept, config, reward, guards), strategy.name)
     if "teacher" in conditions:
         examples["teacher"] = lines(teacher.for_passage(p.title, p.text)[:1], "imported")
-    base = runtime.answer_nll(None, True, heldout)
+    probes = [item for fam in FAMILIES for item in heldout[fam]]
+    base = runtime.answer_nll(None, True, probes)
     trained = {
-        cond: runtime.trial(None, examples[cond], config.train, heldout + drift, guards=guards).nll
+        cond: runtime.trial(
+            None,
+            repeat_passage(examples[cond], config.train.passage_repeats),
+            config.train,
+            probes + drift,
+            guards=guards,
+        ).nll
         for cond in conditions
         if cond != "base"
     }
-    return len(heldout), base, trained
+    out, at = {}, 0
+    for fam in FAMILIES:
+        n = len(heldout[fam])
+        out[fam] = (n, base[at : at + n], {cond: nll[at : at + n] for cond, nll in trained.items()})
+        at += n
+    return out, {cond: nll[at:] for cond, nll in trained.items()}
 
 
 def knowledge_incorporation(
@@ -161,42 +179,56 @@ def knowledge_incorporation(
     jobs = [partial(_passage_scores, p, config, teacher, conditions) for p in passages]
     results = workers.run([_drift_base, *jobs])
     drift_base = next(results)
-    own: dict[str, list[float]] = {c: [] for c in conditions}
     moved: dict[str, list[float]] = {c: [] for c in conditions if c != "base"}
-    per_passage, questions = [], 0
-    for n, (held, base, trained) in enumerate(results, 1):
-        questions += held
-        row = {"base": round(_mean(base), 4)}
-        if "base" in own:
-            own["base"] += base
-        for cond, nll in trained.items():
-            own[cond] += nll[:held]
-            moved[cond].append(_mean(nll[held:]) - drift_base)
-            row[cond] = round(_mean(nll[:held]), 4)
-        per_passage.append(row)
+    own: dict[str, dict[str, list[float]]] = {fam: {c: [] for c in conditions} for fam in FAMILIES}  # per family
+    rows: dict[str, list[dict]] = {fam: [] for fam in FAMILIES}  # per passage, per family: mean NLLs
+    counts = {fam: 0 for fam in FAMILIES}
+    for n, (families, drift) in enumerate(results, 1):
+        for cond, nll in drift.items():
+            moved[cond].append(_mean(nll) - drift_base)
+        for fam, (held, base, trained) in families.items():
+            if not held:
+                continue
+            counts[fam] += held
+            row = {"base": round(_mean(base), 4)}
+            if "base" in own[fam]:
+                own[fam]["base"] += base
+            for cond, nll in trained.items():
+                own[fam][cond] += nll
+                row[cond] = round(_mean(nll), 4)
+            rows[fam].append(row)
+        shown = rows["question"][-1] if families["question"][0] else {}
         log(
             f"passage {n}/{len(passages)}: "
-            + "  ".join(f"{c}={v:.2f}" for c, v in row.items())
+            + "  ".join(f"{c}={v:.2f}" for c, v in shown.items())
             + "  drift "
             + " ".join(f"{c}={v[-1]:+.2f}" for c, v in moved.items())
         )
-    report = {}  # heldout_nll over all questions; changes as means over passages
-    for cond in conditions:
-        out = {"heldout_nll": round(_mean(own[cond]), 4) if own[cond] else None}
-        if cond != "base" and per_passage:
-            own_change = _mean([r[cond] - r["base"] for r in per_passage])
-            drift_change = _mean(moved[cond])
-            out.update(
-                {
-                    "own_change": round(own_change, 4),
-                    "drift_change": round(drift_change, 4),
-                    "specific_gain": round(drift_change - own_change, 4),
-                    "better_than_base": sum(r[cond] < r["base"] for r in per_passage),
-                }
-            )
-        report[cond] = out
+
+    def report_of(fam: str) -> dict:  # held-out NLL over all probes; changes as means over passages
+        report = {}
+        for cond in conditions:
+            out = {"heldout_nll": round(_mean(own[fam][cond]), 4) if own[fam][cond] else None}
+            if cond != "base" and rows[fam]:
+                own_change = _mean([r[cond] - r["base"] for r in rows[fam]])
+                drift_change = _mean(moved[cond])
+                out.update(
+                    {
+                        "own_change": round(own_change, 4),
+                        "drift_change": round(drift_change, 4),
+                        "specific_gain": round(drift_change - own_change, 4),
+                        "better_than_base": sum(r[cond] < r["base"] for r in rows[fam]),
+                    }
+                )
+            report[cond] = out
+        return report
+
+    report = report_of("question")
+    per_passage, questions = rows["question"], counts["question"]
     return {
         "conditions": report,
+        "recall": report_of("recall"),
+        "recall_probes": counts["recall"],
         "per_passage": per_passage,
         "passages": len(passages),
         "heldout_questions": questions,
@@ -206,9 +238,18 @@ def knowledge_incorporation(
 
 
 def _forget_run(name: str, papers: list[PaperDraft], config: SessionConfig, runtime, _start) -> dict:
-    """One run of `forgetting`: the papers through a session in a temporary home."""
+    """One run of `forgetting`: the papers through a session in a temporary home (on a runtime
+    of its own when its LoRA shape differs, as SEAL's preset's does)."""
     from engine.home import Home
+    from engine.runtime.factory import build_runtime
 
+    fits = getattr(runtime, "fits", None)
+    if callable(fits) and not fits(config.train):
+        own = build_runtime(config.model, config.train)
+        try:
+            return _forget_run(name, papers, config, own, _start)
+        finally:
+            own.close()
     with tempfile.TemporaryDirectory() as tmp:
         home = Home(Path(tmp))
         try:

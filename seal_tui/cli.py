@@ -133,10 +133,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--preset",
         choices=list(PRESETS),
-        help="training recipe: default (lr 3e-4, up to 5 epochs, anchor, per-epoch check) or "
-        "seal (SEAL's lr 1e-3, 10 epochs, neither); flags beside it win",
+        help="training recipe: default (rank 16 on every layer, lr 3e-4, 2 epochs with the passage 16 times "
+        "each, anchor, drift guard) or seal (SEAL's rank 32 on q/v, lr 1e-3, 10 epochs, neither); flags beside it win",
     )
-    run.add_argument("--epochs", type=int, help="LoRA epochs per update, at most (default 5)")
+    run.add_argument("--epochs", type=int, help="LoRA epochs per update (default 2)")
     run.add_argument("--lr", type=float, help="LoRA learning rate (default 3e-4)")
     run.add_argument(
         "--anchor", type=float, help="weight of the KL anchor to the base model on the drift guard (default 3; 0: off)"
@@ -150,10 +150,23 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--patience",
         type=int,
-        help="per-epoch check: stop after N epochs without a better reward+guard score, keep the best "
-        "(default 2; 0: off)",
+        help="the older per-epoch check: stop after N epochs without a better reward+guard score, keep the "
+        "best (default 0: off)",
     )
-    run.add_argument("--rank", type=int, help="LoRA rank (default 32; fixed once a session has updates)")
+    run.add_argument(
+        "--drift-guard",
+        type=float,
+        metavar="NATS",
+        help="refuse an epoch that raises the drift set's guard questions by more than this; the latest "
+        "epoch within it is kept (default 0.3; 0: off)",
+    )
+    run.add_argument(
+        "--passage-repeats",
+        type=int,
+        metavar="N",
+        help="the passage trains N times an epoch, each self-edit line once (default 16)",
+    )
+    run.add_argument("--rank", type=int, help="LoRA rank (default 16; fixed once a session has updates)")
     run.add_argument("--max-tokens", type=int, help="longest self-edit in tokens (default 256)")
     run.add_argument("--passage-tokens", type=int, help="passage size when splitting papers (default 300)")
     run.add_argument(
@@ -311,6 +324,8 @@ def _overrides(args) -> dict:
         ("rank", "rank"),
         ("anchor", "anchor"),
         ("patience", "patience"),
+        ("drift_guard", "drift_guard"),
+        ("passage_repeats", "passage_repeats"),
         ("grounding", "grounding"),
     ):
         if getattr(args, arg, None) is not None:

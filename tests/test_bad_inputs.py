@@ -285,6 +285,8 @@ CASES = [
     Case("grounding-over-one", run("{paper}", "--grounding", "1.5"), "grounding must be 0..1"),
     Case("anchor-negative", run("{paper}", "--anchor", "-1"), "anchor must be 0..100"),
     Case("patience-negative", run("{paper}", "--patience", "-1"), "patience must be 0..100"),
+    Case("drift-guard-negative", run("{paper}", "--drift-guard", "-0.5"), "drift_guard must be 0..100"),
+    Case("passage-repeats-zero", run("{paper}", "--passage-repeats", "0"), "passage_repeats must be 1..1000"),
     Case("passage-tokens-one", run("{paper}", "--passage-tokens", "1"), "passage_tokens must be 32..4096"),
     Case("max-passages-zero", run("{paper}", "--max-passages", "0"), "max_passages must be"),
     Case("max-tokens-tiny", run("{paper}", "--max-tokens", "2"), "max_tokens must be 8..4096"),

@@ -33,7 +33,7 @@ Its cells score each passage's *held-out* probes, which nothing in training read
 | `i` | improve the editor (a ReST-EM round): train an editor adapter on the kept self-edits, one per passage, best reward first; the model then writes new candidates with it (cards show `editor r1`, `h` compares acceptance and reward before and after each round) |
 | `u` | run the update on the selected passage (undecided cards go to the accept policy); on a passage without candidates it first writes them and stops, so you see them before anything trains: `u` again learns |
 | `Esc` | cancel the running work; the current version stays |
-| `m` | switch the heatmap metric (METRIC_NAMES) |
+| `m` | switch what the heatmap shows: the probe family (questions, recall) and the metric (METRIC_NAMES) |
 | arrows on the heatmap | pick a cell: every probe of its passage shows below, held-out and reward alike, with its NLL under base and under that version (and the model's answers, with greedy answers on); Tab to it to scroll |
 | `z` | roll back: make the selected heatmap row's version current again (asks first); later versions stay, dimmed, as abandoned |
 | `h` | history: per-strategy acceptance and reward, editor rounds, and per update its parameters, loss curves, accepted and rejected edits (who decided), its passage's NLL before and after against base, timing |

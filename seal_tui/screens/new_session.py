@@ -47,12 +47,12 @@ type). An empty field leaves the setting at its default (epochs: the recipe's)."
 
 TIPS = {
     "replay": "Earlier passages' examples mixed into each update, as a share of the new ones (0: plain SEAL)",
-    "epochs": "LoRA epochs per update, at most (empty: the recipe's, 5; SEAL's preset: 10)",
+    "epochs": "LoRA epochs per update (empty: the recipe's, 2; SEAL's preset: 10)",
     "editor-every": "Train the self-edit editor after every N learned passages (0: only on i)",
     "adapters": "shared: one adapter for all papers; per-paper: one per paper, "
     "so learning one paper cannot move another's scores",
-    "preset": "default: lr 3e-4, anchor, per-epoch check, grounded lines; "
-    "seal: SEAL's lr 1e-3 and 10 epochs, to reproduce the paper",
+    "preset": "default: rank 16 on every layer, lr 3e-4, the passage 16 times an epoch, anchor, drift guard, "
+    "grounded lines; seal: SEAL's rank 32 on q/v, lr 1e-3 and 10 epochs, to reproduce the paper",
     "gguf": "A local GGUF model file (empty: the embedded SmolLM2-135M)",
     "edits-from": "Passages found in this file (SEAL-format JSON) take its completions as self-edits, "
     "e.g. a stronger model's (empty: the model writes them)",

@@ -16,8 +16,12 @@ pytestmark = pytest.mark.slow
 
 FACTS = Path(__file__).resolve().parents[2] / "bench" / "data" / "invented_facts.json"
 DRIFT_TOLERANCE = 0.15
-"""Nats the drift set's report questions may move per update (the benchmark target is 0.1,
-measured over many updates; one update on one passage is noisier)."""
+"""Nats the drift set's report questions may move per update: the benchmark target for one
+update from the base model (seal bench ki); a session's mean over its updates is held to 0.1."""
+OWN_MARGIN = {"question": 0.4, "recall": 1.0}
+"""Nats each update must at least lower its own passage's held-out probes by: well inside what
+the recipe measures on these passages from the passage alone (BENCHMARKS.md), well outside
+what an update that keeps its starting weights, or barely trains, gives (0 to -0.2)."""
 
 
 def _paper(count: int) -> PaperDraft:
@@ -46,24 +50,34 @@ def _passage_only(home_name: str, train: TrainConfig, runtime, count: int = 2):
     return session
 
 
-def test_each_update_teaches_its_held_out_probes_and_holds_the_drift_set(runtime):
+def test_each_update_teaches_its_own_passage_by_a_margin_and_holds_the_drift_set(runtime):
     session = _passage_only("recipe", TrainConfig(), runtime)
+    first, second = session.passages()
+    for family in ("question", "recall"):
+        m = session.matrix(family=family)
+        own = [m.cell(1, first.id) - m.cell(0, first.id), m.cell(2, second.id) - m.cell(1, second.id)]
+        assert all(change <= -OWN_MARGIN[family] for change in own), f"each update teaches its passage's {family}s"
+        # what one update teaches is about its passage: the other passage moves less
+        assert m.cell(1, second.id) - m.cell(0, second.id) > own[0] + OWN_MARGIN[family] / 2
     m = session.matrix()
-    for passage_id, version in m.learned_at.items():
-        assert m.cell(version, passage_id) < m.cell(0, passage_id), "an update lowers its passage's held-out NLL"
-        assert m.drift[version] - m.drift[0] <= DRIFT_TOLERANCE, "an update leaves unrelated questions alone"
+    for version in (1, 2):
+        assert m.drift[version] - m.drift[version - 1] <= DRIFT_TOLERANCE, "an update leaves unrelated questions alone"
     params = session.updates()[0].params
-    assert params["kept_epoch"] >= 1 and params["anchor"] == 3.0
+    assert params["anchor"] == 3.0 and params["kept_epoch"] == params["epochs"] and params["drift_scores"]
     assert m.drift.keys() == {0, 1, 2}
-    first = session.passages()[0]
-    heldout = {q.id for q in first.probes if q.role == "heldout"}
+    heldout = {q.id for q in first.probes if q.role == "heldout" and q.kind == "given"}
     values = [s.answer_nll for s in session.scores(1) if s.probe_id in heldout]
     assert 0 < len(heldout) < len(first.probes) and m.cell(1, first.id) == pytest.approx(sum(values) / len(values))
 
 
-def test_the_anchor_and_the_check_move_the_drift_set_less_than_seals_preset(runtime):
+def test_the_anchor_and_the_drift_guard_move_the_drift_set_less_than_seals_preset(runtime):
     ours = _passage_only("ours", TrainConfig(), runtime, count=1)
-    seal = _passage_only("seal", TrainConfig(**preset("seal")["train"]), runtime, count=1)
+    seal_train = TrainConfig(**preset("seal")["train"])
+    seal_runtime = LocalRuntime(SessionConfig().model, seal_train)  # SEAL's LoRA shape: rank 32 on q/v
+    try:
+        seal = _passage_only("seal", seal_train, seal_runtime, count=1)
+    finally:
+        seal_runtime.close()
     drift = lambda s: s.matrix().drift[1] - s.matrix().drift[0]  # noqa: E731
     assert drift(ours) < drift(seal), "SEAL's settings move the model more than the recipe"
     assert drift(ours) <= DRIFT_TOLERANCE

@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import replace
 
 import pytest
 
@@ -14,13 +15,14 @@ from engine.config import GenerationConfig, SessionConfig, TrainConfig
 from engine.home import Home
 from engine.ingest import read_paper
 from engine.runtime.local import LocalRuntime
+from engine.update_notes import kept_note
 
 pytestmark = pytest.mark.slow
 
 SHORT = SessionConfig(
     accept="all",
     generation=GenerationConfig(candidates=2, max_tokens=64, seed=7),
-    train=TrainConfig(epochs=5),
+    train=TrainConfig(),
 )
 
 
@@ -31,7 +33,7 @@ def runtime():
     rt.close()
 
 
-def test_updates_do_no_harm_and_later_updates_move_earlier_columns(runtime, fixtures):
+def test_each_update_teaches_its_passage_and_later_updates_move_earlier_columns(runtime, fixtures):
     session = Home().open("real", SHORT, runtime)
     passages = session.add_paper(read_paper(fixtures / "velmora.md")[0])
     first, second = passages[0], passages[1]
@@ -40,27 +42,25 @@ def test_updates_do_no_harm_and_later_updates_move_earlier_columns(runtime, fixt
     assert (u1.version, u2.version) == (1, 2)
     edits = session.self_edits(first.id)
     assert len(edits) == 2 and all(e.text for e in edits)
+    # this fixture has no questions: recall probes are shown first, and each update must
+    # lower its own passage's by a margin (one that barely trains moves them 0 to -0.2)
     m = session.matrix()
-    # The model's own short self-edits about the sample rarely teach its held-out cloze
-    # answers (BENCHMARKS.md); what the recipe guarantees is that an update does no harm:
-    # the per-epoch check keeps the starting weights rather than a worse epoch.
+    assert m.family == "recall"
     for passage, update in ((first, u1), (second, u2)):
-        assert m.cell(update.version, passage.id) <= m.cell(0, passage.id) + 0.1
-        assert m.drift[update.version] - m.drift[0] <= 0.15
-        assert update.params["kept_epoch"] in range(0, 6)
-    if u2.params["kept_epoch"] > 0:
-        assert m.cell(2, first.id) != pytest.approx(m.cell(1, first.id), abs=1e-4), (
-            "a later update changes earlier columns"
+        own = m.cell(update.version, passage.id) - m.cell(update.version - 1, passage.id)
+        assert own <= -0.5, f"v{update.version} lowered its passage's recall probes by {-own:.2f} nats only"
+        assert m.drift[update.version] - m.drift[update.version - 1] <= 0.15
+        assert update.params["kept_epoch"] == update.params["epochs"] or "over the drift guard" in kept_note(
+            update.params
         )
-    else:
-        assert m.cell(2, first.id) == pytest.approx(m.cell(1, first.id), abs=1e-4), "a kept start changes nothing"
+    assert m.cell(2, first.id) != pytest.approx(m.cell(1, first.id), abs=1e-4), "a later update changes earlier columns"
     # generation now runs the latest version, exported to GGUF and switched in llama.cpp
     from pathlib import Path
 
     assert Path(runtime.generator().adapters[0][0]) == (session.adapter_for(2) / "adapter.gguf").resolve()
     for u in (u1, u2):
         assert (session.home / "real" / "adapters" / f"v{u.version:04d}" / "adapter_model.safetensors").is_file()
-        assert min(u.losses) < u.losses[0]
+        assert sum(u.losses[-8:]) < sum(u.losses[:8])  # the loss falls over the update
 
 
 def _accepted(db) -> list[int]:
@@ -145,3 +145,29 @@ def test_an_editor_round_learns_the_kept_edits_and_writes_beside_the_knowledge_a
     stored = {s.probe_id: s.answer_nll for s in session.scores(1)}
     rescored = runtime.answer_nll(session.adapter_for(1), False, items)
     assert rescored == pytest.approx([stored[q.id] for q in first.probes], abs=1e-4)
+
+
+def test_a_fact_a_person_writes_into_a_card_teaches_its_held_out_question(runtime):
+    """A person edits a card to state a held-out question's answer and accepts it: the update
+    must lower that question's NLL clearly, and more than the passage alone does."""
+    from importlib import resources
+
+    sample = read_paper(str(resources.files("seal_tui") / "samples" / "velmora.md"))[0]
+    one = replace(sample, passages=sample.passages[:1], sha256="first-passage")
+    after = {}
+    for name in ("fact", "alone"):
+        session = Home().open(name, replace(SHORT, accept="none"), runtime)
+        passage = session.add_paper(one)[0]
+        probe = next(q for q in passage.probes if q.role == "heldout" and q.kind == "given")
+        assert (probe.question, probe.answer) == ("Who founded the Velmora Observatory?", "Ilse Narrowgate")
+        edits = session.generate(passage, count=2)
+        for edit in edits:
+            session.decide(edit.id, False, "not this one")
+        if name == "fact":
+            session.edit_text(edits[0].id, "The Velmora Observatory was founded by the astronomer Ilse Narrowgate.")
+            session.decide(edits[0].id, True)
+        session.step(passage)
+        base = next(s.answer_nll for s in session.scores(0) if s.probe_id == probe.id)
+        after[name] = next(s.answer_nll for s in session.scores(1) if s.probe_id == probe.id)
+    assert after["fact"] <= base - 0.5, f"the stated fact moved its question {after['fact'] - base:+.2f} nats only"
+    assert after["fact"] < after["alone"], "the person's line teaches beyond the passage itself"

@@ -12,7 +12,7 @@ from tools.scripted_runtime import FakeRuntime
 
 
 def open_session(name="demo", runtime=None, **overrides):
-    overrides.setdefault("train", TrainConfig(epochs=2))
+    overrides.setdefault("train", TrainConfig(epochs=2, passage_repeats=1))
     config = SessionConfig(generation=GenerationConfig(candidates=2), **overrides)
     return Home().open(name, config, runtime or FakeRuntime())
 
@@ -267,7 +267,7 @@ def test_rollback_abandons_later_versions_and_continues_from_the_chosen_one(fixt
 
 def test_replay_mixes_earlier_examples_into_later_updates(fixtures):
     runtime = FakeRuntime()
-    session = open_session(runtime=runtime, accept="all", replay=1.0, train=TrainConfig(epochs=1))
+    session = open_session(runtime=runtime, accept="all", replay=1.0, train=TrainConfig(epochs=1, passage_repeats=1))
     session.add_paper(read_paper(fixtures / "velmora.md")[0])
     session.run()
     first, second = session.passages()[:2]
@@ -382,3 +382,29 @@ def test_a_paper_with_its_own_questions_shows_them_first(tmp_path):
     passage = session.add_paper(read_paper(paper)[0])[0]
     assert {q.kind for q in passage.probes} >= {"given", "recall"}
     assert session.families() == ["question", "recall"]
+
+
+def test_an_update_trains_the_passage_many_times_an_epoch_and_each_line_once(fixtures):
+    runtime = FakeRuntime()
+    session = open_session(runtime=runtime, accept="all", train=TrainConfig(epochs=2, passage_repeats=5))
+    passage = session.add_paper(read_paper(fixtures / "velmora.md")[0])[0]
+    update = session.step(passage)
+    passage_example = f"{passage.title}\n{passage.text}"
+    lines = session.examples_for(passage)[:-1]
+    assert runtime.trained[-1].count(passage_example) == 5
+    assert sorted(x for x in runtime.trained[-1] if x != passage_example) == sorted(lines)
+    assert update.examples == len(lines) + 1  # the history counts each example once
+    assert update.params["passage_repeats"] == 5
+
+
+def test_imported_self_edits_train_whole_while_the_models_own_are_grounded(fixtures):
+    from engine.session import IMPORTED
+
+    session = open_session()
+    passage = session.add_paper(read_paper(fixtures / "velmora.md")[0])[0]
+    text = "Stargazers from far away would travel to Quenby.\nThe founder was born in 1840."
+    own = session.store.add_self_edit(passage.id, "implications", text)
+    imported = session.store.add_self_edit(passage.id, IMPORTED, text, writer="file: gpt.json")
+    assert session.training_lines(passage, own) == (0, 2)  # invented: a year and words the passage lacks
+    assert session.training_lines(passage, imported) == (2, 2)
+    assert f"{passage.title}\nThe founder was born in 1840." in session.examples_for(passage, [own, imported])

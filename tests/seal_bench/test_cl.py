@@ -44,7 +44,9 @@ def test_ki_teacher_condition_trains_the_files_first_self_edit(fixtures, tmp_pat
     config = cl.bench_config(edits=1, epochs=1, max_tokens=64)
     result = cl.knowledge_incorporation(runtime, [p], config, lambda line: None, load_edits(path), ("base", "teacher"))
     assert set(result["conditions"]) == {"base", "teacher"}
-    assert [f"{p.title}\n{p.title} is in Ostrand.", f"{p.title}\n{p.text}"] in runtime.trials
+    repeats = config.train.passage_repeats  # the passage trains as many times an epoch as in a session
+    assert [f"{p.title}\n{p.title} is in Ostrand.", *[f"{p.title}\n{p.text}"] * repeats] in runtime.trials
+    assert set(result["recall"]) == {"base", "teacher"} and result["recall_probes"] > 0
 
 
 def test_ki_reward_against_the_passage_trials_the_passage_first(fixtures):

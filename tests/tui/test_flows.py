@@ -44,7 +44,8 @@ async def test_create_a_session_with_the_form_and_add_a_paper(sample):
         assert screen.session.config.generation.candidates == 3
         assert screen.session.config.adapters == "per-paper"
         train = screen.session.config.train  # the epochs field left empty: the recipe's
-        assert (train.lr, train.epochs, train.anchor, train.patience, train.grounding) == (3e-4, 5, 3.0, 2, 0.6)
+        assert (train.lr, train.epochs, train.anchor, train.drift_guard, train.grounding) == (3e-4, 2, 3.0, 0.3, 0.6)
+        assert (train.rank, train.passage_repeats, len(train.target_modules)) == (16, 16, 7)
         await pilot.press("p")
         await pilot.pause()
         app.screen.query_one("#path").value = str(sample)
@@ -62,7 +63,8 @@ async def test_form_recipe_seal_gives_seals_inner_loop():
         await pilot.click("#create")
         await until(pilot, lambda: isinstance(app.screen, SessionScreen), what="session screen")
         train = app.screen.session.config.train
-        assert (train.lr, train.epochs, train.anchor, train.patience, train.grounding) == (1e-3, 10, 0.0, 0, 0.0)
+        assert (train.lr, train.epochs, train.anchor, train.drift_guard, train.grounding) == (1e-3, 10, 0.0, 0.0, 0.0)
+        assert (train.rank, train.passage_repeats, train.target_modules) == (32, 1, ("q_proj", "v_proj"))
 
 
 async def test_form_refuses_a_bad_setting():

@@ -101,7 +101,9 @@ async def test_cell_details_show_every_probe_under_base_and_the_version(sample):
         detail = screen.query_one("#detail")
         text = detail.text
         assert text.count("\n  gold ") == len(passage.probes)  # every probe, not half of them
-        assert text.count("held-out ? ") + text.count("reward ? ") == len(passage.probes)
+        questions = [q for q in passage.probes if q.kind != "recall"]
+        assert text.count("held-out ? ") + text.count("reward ? ") == len(questions)
+        assert text.count("held-out … ") + text.count("reward … ") == len(passage.probes) - len(questions) > 0
         for probe in passage.probes:
             assert probe.question in text.replace("\n", " ") or probe.question[:30] in text
         assert "NLL base 6.00 → v1 2.00 (-4.00)" in text
