@@ -1,7 +1,10 @@
-"""Seconds of one update on the first sample passage, the recipe against SEAL's preset,
-measured alternately in one run (the same examples: a self-edit's lines and the passage).
+"""Seconds of one update, the recipe against the one it replaced and SEAL's preset, measured
+in turn in one run on the same examples: each sample passage alone (grounding often keeps no
+self-edit line), with three lines, and with one line per sentence.
 
-    .venv/bin/python bench/update_time.py [--reps 2]
+    .venv/bin/python bench/update_time.py [--reps 1]
+
+Prints one JSON line: seconds per configuration and case, and the totals' ratios.
 """
 
 from __future__ import annotations
@@ -16,41 +19,60 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.config import ModelConfig, TrainConfig, preset  # noqa: E402
 from engine.drift import drift_items  # noqa: E402
-from engine.evaluate import probe_prompt  # noqa: E402
+from engine.evaluate import probe_text  # noqa: E402
 from engine.ingest import read_paper  # noqa: E402
-from engine.probes import split_probes  # noqa: E402
-from engine.runtime.factory import build_runtime  # noqa: E402
+from engine.probes import recall_roles, split_probes  # noqa: E402
+from engine.runtime.local import LocalRuntime  # noqa: E402
 from engine.runtime.protocol import TrainingGuards  # noqa: E402
+from engine.selfedit import repeat_passage  # noqa: E402
 from seal_bench.speed import update_examples  # noqa: E402
+
+BEFORE = TrainConfig(
+    rank=32, alpha=64, target_modules=("q_proj", "v_proj"), epochs=5, patience=2, drift_guard=0.0, passage_repeats=1
+)
+"""The recipe this one replaced: rank 32 on q/v, at most 5 epochs, the reward+guard check (patience 2)."""
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--reps", type=int, default=2)
+    parser.add_argument("--reps", type=int, default=1)
     args = parser.parse_args()
-    passage = read_paper(str(resources.files("seal_tui") / "samples" / "velmora.md"))[0].passages[0]
-    examples = update_examples(passage)
-    roles = split_probes(passage.title, passage.text, [], "cloze")
-    reward = tuple((probe_prompt(passage.title, q), a) for _, q, a, r in roles if r == "reward")
-    guards = TrainingGuards(reward, tuple(drift_items("guard")))
-    configs = {"recipe": TrainConfig(), "seal": TrainConfig(**preset("seal")["train"])}
-    runtime = build_runtime(ModelConfig(), TrainConfig())
-    seconds: dict[str, list[float]] = {name: [] for name in configs}
-    epochs: dict[str, list[int]] = {name: [] for name in configs}
+    configs = {"before": BEFORE, "recipe": TrainConfig(), "seal": TrainConfig(**preset("seal")["train"])}
+    runtimes: dict[tuple, LocalRuntime] = {}
+    for config in configs.values():
+        shape = (config.rank, config.target_modules)
+        runtimes.setdefault(shape, LocalRuntime(ModelConfig(), config))
+    sample = read_paper(str(resources.files("seal_tui") / "samples" / "velmora.md"))[0]
+    seconds: dict[str, dict[str, list[float]]] = {name: {} for name in configs}
+    kept: dict[str, list] = {name: [] for name in configs}
     for _ in range(args.reps):
-        for name, config in configs.items():
-            result = runtime.train(None, examples, config, guards=guards)
-            seconds[name].append(round(result.seconds, 2))
-            epochs[name].append(result.kept_epoch if result.kept_epoch is not None else config.epochs)
-    runtime.close()
-    best = {name: min(v) for name, v in seconds.items()}
+        for n, passage in enumerate(sample.passages, 1):
+            lines = update_examples(passage)[:-1]
+            roles = split_probes(passage.title, passage.text, list(passage.questions), "given")
+            roles += recall_roles(passage.title, passage.text)
+            reward = tuple((probe_text(passage.title, k, q), a) for k, q, a, r in roles if r == "reward")
+            guards = TrainingGuards(reward, tuple(drift_items("guard")))
+            cases = {"alone": [], "3 lines": lines[:3], "all lines": lines}
+            for case, chosen in cases.items():
+                examples = [*chosen, f"{passage.title}\n{passage.text}"]
+                for name, config in configs.items():  # in turn, so a noisy moment hits each
+                    runtime = runtimes[(config.rank, config.target_modules)]
+                    result = runtime.train(
+                        None, repeat_passage(examples, config.passage_repeats), config, guards=guards
+                    )
+                    seconds[name].setdefault(f"p{n} {case}", []).append(round(result.seconds, 2))
+                    kept[name].append(result.kept_epoch)
+    for runtime in runtimes.values():
+        runtime.close()
+    total = {name: round(sum(min(v) for v in cases.values()), 1) for name, cases in seconds.items()}
     print(
         json.dumps(
             {
-                "examples": len(examples),
                 "seconds": seconds,
-                "kept_epoch": epochs,
-                "recipe_vs_seal": round(best["recipe"] / best["seal"], 2),
+                "kept_epoch": kept,
+                "total_s": total,
+                "recipe_vs_before": round(total["recipe"] / total["before"], 2),
+                "recipe_vs_seal": round(total["recipe"] / total["seal"], 2),
             }
         )
     )
