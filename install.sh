@@ -36,6 +36,6 @@ if ! ls "$wheels"/llama_cpp_python-*.whl >/dev/null 2>&1; then
 fi
 pip install --force-reinstall --no-deps "$wheels"/llama_cpp_python-*.whl
 echo "llama-cpp-python built with: $cmake_args"
+pip install -e ".[$extras]"  # also llama-cpp-python's own dependencies (diskcache, jinja2, ...)
 "$py" -c 'import llama_cpp; print("llama.cpp build:", llama_cpp.llama_print_system_info().decode().strip())'
-pip install -e ".[$extras]"
 "$py" -c 'import llama_cpp, engine, seal_tui' && echo "seal installed in $venv"

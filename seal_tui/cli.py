@@ -249,7 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--passages", type=int, help="passages (cycle: scoring scale-up, default 20; ki: default 20)")
     bench.add_argument("--steps", type=int, default=8, help="forget: passages applied in sequence")
     bench.add_argument("--edits", type=int, default=3, help="ki/forget: self-edit candidates per passage")
-    bench.add_argument("--epochs", type=int, help="ki/forget: epochs per update, at most (default: the recipe's 5)")
+    bench.add_argument("--epochs", type=int, help="ki/forget: epochs per update (default: the recipe's 2)")
     bench.add_argument("--first", type=int, default=0, help="ki/forget: skip this many passages (a split's start)")
     bench.add_argument(
         "--conditions",
