@@ -2,7 +2,7 @@
 in turn in one run on the same examples: each sample passage alone (grounding often keeps no
 self-edit line), with three lines, and with one line per sentence.
 
-    .venv/bin/python bench/update_time.py [--reps 1]
+    .venv/bin/python bench/update_time.py [--reps 1] [--cases "alone,3 lines,all lines"]
 
 Prints one JSON line: seconds per configuration and case, and the totals' ratios.
 """
@@ -36,6 +36,7 @@ BEFORE = TrainConfig(
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--reps", type=int, default=1)
+    parser.add_argument("--cases", default="alone,3 lines,all lines", help="which of the cases, comma-separated")
     args = parser.parse_args()
     configs = {"before": BEFORE, "recipe": TrainConfig(), "seal": TrainConfig(**preset("seal")["train"])}
     runtimes: dict[tuple, LocalRuntime] = {}
@@ -53,7 +54,8 @@ def main() -> None:
             reward = tuple((probe_text(passage.title, k, q), a) for k, q, a, r in roles if r == "reward")
             guards = TrainingGuards(reward, tuple(drift_items("guard")))
             cases = {"alone": [], "3 lines": lines[:3], "all lines": lines}
-            for case, chosen in cases.items():
+            for case in args.cases.split(","):
+                chosen = cases[case]
                 examples = [*chosen, f"{passage.title}\n{passage.text}"]
                 for name, config in configs.items():  # in turn, so a noisy moment hits each
                     runtime = runtimes[(config.rank, config.target_modules)]
