@@ -56,7 +56,7 @@ class SessionDecisions(SessionState):
             self.refresh_cards()
 
     def action_regenerate(self) -> None:
-        if (passage := self._selected()) and self._may_change(passage) and self._can_start():
+        if (passage := self._selected()) and self._may_decide() and self._can_start() and self._may_change(passage):
             self._generate(passage, True)
 
     def on_candidate_decided(self, message: CandidateDecided) -> None:
