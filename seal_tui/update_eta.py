@@ -71,6 +71,9 @@ class Timings:
 
     per_probe: float | None = None
     """Seconds per probe scored (with greedy answers when the session scores them)."""
+    after_per_probe: float | None = None
+    """The same in the scoring after the last update's training: every passage seen, in
+    fuller batches than one passage's scoring before training, so cheaper per probe."""
     drift: float | None = None
     check: float | None = None
     export: float | None = None
@@ -109,6 +112,8 @@ class UpdateEta:
                 count = sum(self.probes.get(p, 0) for p in scored)
                 if count and seconds > 0:
                     t.per_probe = seconds / count
+                    if self.phase == "score":
+                        t.after_per_probe = t.per_probe
                 if self.phase == "score":
                     self._next("drift", now)
             case ev.DriftScored(version=version):
@@ -143,7 +148,8 @@ class UpdateEta:
         if phase == "export":
             return EXPORT_S if t.export is None else t.export
         if phase == "score":
-            return None if t.per_probe is None else t.per_probe * self.after
+            per_probe = t.after_per_probe if t.after_per_probe is not None else t.per_probe
+            return None if per_probe is None else per_probe * self.after
         if phase == "drift":
             return t.drift
         return 0.0
