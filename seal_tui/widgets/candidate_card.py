@@ -25,11 +25,15 @@ class CandidateCard(Static, can_focus=True):
     BINDINGS = [
         Binding("a", "accept", "Accept"),
         Binding("r", "reject", "Reject"),
-        Binding("x", "reject_why", "Reject+why", tooltip="Reject with a reason"),
+        Binding("x", "reject_why", "Why✗", tooltip="Reject with a reason"),
         Binding("e", "edit", "Edit"),
-        Binding("o", "original", "Original", tooltip="Show the model's text of an edited card"),
+        Binding("o", "original", "Orig", tooltip="Show the model's text of an edited card"),
         Binding("A", "screen.decide_all(True)", "All✓", key_display="A", tooltip="Accept all"),
         Binding("R", "screen.decide_all(False)", "All✗", key_display="R", tooltip="Reject all"),
+        # the screen's keys that matter less while deciding, kept but not listed: the card's fit
+        Binding("p", "screen.add_paper", "Paper", show=False),
+        Binding("s", "screen.generate", "Generate", show=False),
+        Binding("f", "screen.filter", "Filter", show=False),
         Binding("down", "sibling(1)", "Next card", show=False),
         Binding("up", "sibling(-1)", "Previous card", show=False),
     ]
