@@ -8,6 +8,7 @@ the per-epoch check), `report` questions are only ever shown and benchmarked.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
@@ -32,3 +33,17 @@ def drift_questions(part: str) -> list[tuple[str, str, str]]:
 def drift_items(part: str) -> list[tuple[str, str]]:
     """(closed-book prompt, answer) pairs of one half, as probes are scored."""
     return [(probe_prompt(topic, question), answer) for topic, question, answer in drift_questions(part)]
+
+
+@dataclass(frozen=True)
+class DriftAnswer:
+    """One report question under the base model and a version (Session.drift_detail)."""
+
+    topic: str
+    question: str
+    answer: str
+    base_nll: float
+    nll: float
+    base_said: str | None = None
+    """The base model's greedy answer (None: the session does not score answers)."""
+    said: str | None = None

@@ -363,7 +363,12 @@ class Session(Writing, Scoring):
         while it trains."""
         accepted = self.store.self_edits(passage.id, status="accepted")
         examples = self.examples_for(passage, accepted)
-        record = {"edit_ids": [e.id for e in accepted], "edits": {str(e.id): e.text for e in accepted}}
+        record = {
+            "edit_ids": [e.id for e in accepted],
+            "edits": {str(e.id): e.text for e in accepted},
+            "deciders": {str(e.id): e.decided_by for e in accepted},
+            "lines": {str(e.id): list(self.training_lines(passage, e)) for e in accepted},
+        }  # what trained, as it stood: the history reads these, whatever is decided later
         if callable(identity := getattr(self.runtime, "identity", None)):  # a fake may have none
             record["model"] = identity()
         version = self.start_version(passage)

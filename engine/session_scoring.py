@@ -5,6 +5,7 @@ config, passages(), updates(), serving(), adapter_for(), timings)."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from threading import Event
 from typing import TYPE_CHECKING
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING
 from engine import events as ev
 from engine.domain import Passage, Score, version_label
 from engine.drift import PARTS as DRIFT_PARTS
-from engine.drift import drift_items
+from engine.drift import DriftAnswer, drift_items, drift_questions
 from engine.evaluate import Matrix, build_matrix, contains_match, probe_text, token_f1
 from engine.faults import crash_point
 from engine.probes import family as family_of
@@ -42,6 +43,68 @@ class Scoring:
 
     def scores(self, version: int | None = None) -> list[Score]:
         return self.store.scores(self.info.id, version)
+
+    @writes
+    def set_greedy_answers(self, on: bool) -> None:
+        """Score the model's greedy answers from now on (or stop); stored with the session.
+        Scores made before keep what they have (fill_answers adds the missing answers)."""
+        config = replace(self.config, greedy_answers=on)
+        self.store.update_session_config(self.info.id, config.to_dict())
+        self.config = config
+
+    def missing_answers(self) -> dict[int, list[Passage]]:
+        """version -> the passages whose scores at that version have no greedy answer yet."""
+        passages = {p.id: p for p in self.passages()}
+        out: dict[int, list[Passage]] = {}
+        for s in self.store.scores(self.info.id):
+            if s.answer is None and s.passage_id in passages and passages[s.passage_id] not in out.get(s.version, []):
+                out.setdefault(s.version, []).append(passages[s.passage_id])
+        return out
+
+    @writes
+    def fill_answers(self, on_event: ev.OnEvent = ev.ignore, stop: Event | None = None) -> int:
+        """Score the greedy answers that scores made without them lack (a session that
+        turned answers on later), version by version, each with the adapter that scored its
+        NLL; stops between versions when asked. Returns how many answers it added."""
+        added = 0
+        for version, passages in sorted(self.missing_answers().items()):
+            if stop is not None and stop.is_set():
+                break
+            stored = {(s.probe_id, s.passage_id): s for s in self.store.scores(self.info.id, version)}
+            on_event(ev.Stage("answers", f"{version_label(version)} on {sum(len(p.probes) for p in passages)} probes"))
+            served = self.serving(version, passages)
+            filled = []
+            for by in sorted(set(served.values())):
+                probes = [(p, q) for p in passages if served[p.id] == by for q in p.probes if (q.id, p.id) in stored]
+                prompts = [probe_text(p.title, q.kind, q.question) for p, q in probes]
+                answers = self.runtime.greedy_answers(self.adapter_for(by), by == 0, prompts)
+                filled += [
+                    replace(
+                        stored[(q.id, p.id)], f1=token_f1(a, q.answer), contains=contains_match(a, q.answer), answer=a
+                    )
+                    for (p, q), a in zip(probes, answers)
+                ]
+            self.store.add_scores(self.info.id, filled)
+            added += len(filled)
+        return added
+
+    def drift_detail(self, version: int) -> list[DriftAnswer]:
+        """Each report question of the drift set under the base model and under `version`
+        (its answer NLL, and the greedy answers when the session scores them): what the
+        heatmap's drift column averages, computed now (the store keeps only the means)."""
+        questions, items = drift_questions("report"), drift_items("report")
+        adapter = self.adapter_for(version)
+        base = self.runtime.answer_nll(None, True, items)
+        now = base if version == 0 else self.runtime.answer_nll(adapter, False, items)
+        said: tuple[list, list] = ([None] * len(items), [None] * len(items))
+        if self.config.greedy_answers:
+            prompts = [prompt for prompt, _ in items]
+            before = self.runtime.greedy_answers(None, True, prompts)
+            said = (before, before if version == 0 else self.runtime.greedy_answers(adapter, False, prompts))
+        return [
+            DriftAnswer(topic, question, answer, b, v, sb, sv)
+            for (topic, question, answer), b, v, sb, sv in zip(questions, base, now, *said)
+        ]
 
     def families(self) -> list[str]:
         """The probe families this session's passages have held-out probes of, the one the

@@ -235,6 +235,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--merged", metavar="DIR", help="a Hugging Face model folder with the adapter merged in")
     export.add_argument("--edits", metavar="FILE", help="accepted self-edits as chat-format JSONL")
 
+    from seal_tui.serve import add_parser as add_serve
+
+    add_serve(sub)
+
     bench = sub.add_parser("bench", help="benchmarks (figures in BENCHMARKS.md)")
     bench.add_argument(
         "what",
@@ -565,6 +569,8 @@ def main(argv: list[str] | None = None) -> int:
         from seal_tui.bench import cmd_bench as handler
     elif args.command == "editor":
         from seal_tui.editor_cli import cmd_editor as handler
+    elif args.command == "serve":
+        from seal_tui.serve import cmd_serve as handler
     else:
         handler = {
             None: _launch,

@@ -1,11 +1,17 @@
 """Starts the Textual app; kept apart so `seal --help` never imports textual.
 
 Textual draws the app on stderr and reads keys from stdin: with either redirected (`seal
-2>log`) the terminal would stay blank, so the app does not start and one line says why."""
+2>log`) the terminal would stay blank, so the app does not start and one line says why.
+Under textual-serve (`seal serve`) the app talks to the browser through pipes, through the
+web driver named in TEXTUAL_DRIVER, and needs no terminal."""
 
 from __future__ import annotations
 
+import os
 import sys
+
+WEB_DRIVER = "textual.drivers.web_driver"
+"""The module of the driver textual-serve names in TEXTUAL_DRIVER for the apps it starts."""
 
 
 def _tty(stream) -> bool:
@@ -16,7 +22,10 @@ def _tty(stream) -> bool:
 
 
 def terminal_problem(stdin, stderr) -> str:
-    """Why the app cannot draw with these streams, in one line; empty when it can."""
+    """Why the app cannot draw with these streams, in one line; empty when it can (always
+    under the web driver, which draws through the pipes it is given)."""
+    if os.environ.get("TEXTUAL_DRIVER", "").split(":")[0] == WEB_DRIVER:
+        return ""
     redirected = [name for name, stream in (("stdin", stdin), ("stderr", stderr)) if not _tty(stream)]
     if not redirected:
         return ""

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from engine import events as ev
+from engine.drift import DriftAnswer
 
 
 @dataclass
@@ -43,6 +44,24 @@ class RuntimeReady(Message):
     name: str
     placement: str = ""
     """Where it runs (LocalRuntime.placement), e.g. "llama.cpp: all layers on GPU · torch: ..."."""
+
+
+@dataclass
+class LoadStep(Message):
+    """The model's load began its step `index` (1-based) of `count`."""
+
+    index: int
+    count: int
+    name: str
+
+
+@dataclass
+class DriftDetail(Message):
+    """The drift set's questions scored one by one at a version (Session.drift_detail)."""
+
+    version: int
+    greedy: bool
+    answers: list[DriftAnswer]
 
 
 @dataclass
@@ -88,10 +107,10 @@ class PassageSelected(Message):
 
 @dataclass
 class CellSelected(Message):
-    """The heatmap's cursor moved to a (version, passage) cell."""
+    """The heatmap's cursor moved to a (version, passage) cell; passage None: the drift column."""
 
     version: int
-    passage_id: int
+    passage_id: int | None
 
 
 @dataclass

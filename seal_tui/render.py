@@ -81,17 +81,31 @@ def change_style(matrix: Matrix, change: float) -> str:
     return "bold red" if _worse(matrix.metric, change) else "green" if _worse(matrix.metric, -change) else ""
 
 
+def change_word(matrix: Matrix, change: float) -> str:
+    """A change against base in a word: better, worse, or same (within WORSE)."""
+    return "worse" if _worse(matrix.metric, change) else "better" if _worse(matrix.metric, -change) else "same"
+
+
+def signed_style(value: float) -> str:
+    """For a number signed so that positive is better (gain, BWT; forgetting negated):
+    green when better, red when worse."""
+    return "green" if value > WORSE else "bold red" if value < -WORSE else ""
+
+
+def signed_word(value: float) -> str:
+    """signed_style in a word."""
+    return "better" if value > WORSE else "worse" if value < -WORSE else "same"
+
+
 def update_note(matrix: Matrix, version: int, passage_id: int, labels: dict[int, str]) -> tuple[str, str]:
     """What an update did, against the base model as well as the version before: the line
-    under the progress bar ("v1 learned P1: 2.24 → 2.10 vs base (-0.14)") and, when the new
+    under the progress bar ("v1 learned P1: 2.24 → 2.10 vs base (-0.14, better)") and, when the new
     version scores any passage worse than base, a warning naming each (empty otherwise)."""
     name = labels.get(passage_id, "?")
     note = f"{version_label(version)} learned {name}"
     if (found := vs_base(matrix, version, passage_id)) is not None:
         base, value, change = found
-        note += f": {base:.2f} → {value:.2f} vs base ({change:+.2f})"
-        if worse_than_base(matrix, version, passage_id):
-            note += ", worse than base"
+        note += f": {base:.2f} → {value:.2f} vs base ({change:+.2f}, {change_word(matrix, change)})"
     return note, base_warning(matrix, version, labels)
 
 

@@ -132,11 +132,18 @@ class LocalRuntime:
 
     def load(self) -> None:
         """Load both copies now (otherwise each loads on first use); a bad model fails here."""
+        for _, step in self.load_steps():
+            step()
+
+    def load_steps(self) -> list[tuple[str, Callable[[], object]]]:
+        """load() as named steps, for a caller that shows which one is running (the app)."""
         from engine.runtime.gguf_adapter import prepare_base
 
-        self.peft()
-        self.generator()
-        prepare_base(self.gguf)
+        return [
+            ("reading the weights for training and scoring (torch)", self.peft),
+            ("starting llama.cpp, which writes the self-edits", self.generator),
+            ("preparing the base model for adapters", lambda: prepare_base(self.gguf)),
+        ]
 
     # -- the version generation uses ------------------------------------------------
     def activate(self, adapter: Path | None, editor: Path | None = None, editor_scale: float = 1.0) -> float | None:

@@ -58,21 +58,51 @@ def answer_nll(model, tokenizer, items: list[tuple[str, str]], batch_size: int =
     return out
 
 
-def greedy_answers(model, tokenizer, prompts: list[str], max_new_tokens: int = 32) -> list[str]:
-    """Greedy continuation of each prompt, cut at the first line break."""
-    import torch
+def greedy_answers(model, tokenizer, prompts: list[str], max_new_tokens: int = 32, batch_size: int = 16) -> list[str]:
+    """Greedy continuation of each prompt, cut at the first line break after any text.
 
-    answers = []
+    Prompts of similar length decode together (left-padded), and a batch stops once every
+    row has ended its first line: most answers are a few tokens, so this costs a fraction
+    of decoding each prompt alone to the token limit (BENCHMARKS.md)."""
+    import torch
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    def answer(ids) -> str:
+        return tokenizer.decode(ids, skip_special_tokens=True).strip().split("\n", 1)[0].strip()
+
+    class LineEnded(StoppingCriteria):
+        """Rows whose text, leading blanks aside, holds a line break: their answer is known."""
+
+        def __init__(self, width: int) -> None:
+            self.width = width
+
+        def __call__(self, input_ids, scores, **kwargs):
+            ended = [
+                "\n" in tokenizer.decode(row[self.width :], skip_special_tokens=True).lstrip() for row in input_ids
+            ]
+            return torch.tensor(ended, dtype=torch.bool, device=input_ids.device)
+
+    encoded = [tokenizer(p, add_special_tokens=False)["input_ids"] for p in prompts]
+    order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
+    answers = [""] * len(prompts)
     model.eval()
     with torch.inference_mode():
-        for prompt in prompts:
-            enc = tokenizer(prompt, return_tensors="pt", add_special_tokens=False).to(model.device)
+        for k in range(0, len(order), batch_size):
+            chunk = order[k : k + batch_size]
+            width = max(len(encoded[i]) for i in chunk)
+            ids = torch.full((len(chunk), width), tokenizer.pad_token_id, dtype=torch.long)
+            mask = torch.zeros((len(chunk), width), dtype=torch.long)
+            for row, i in enumerate(chunk):  # left-padded: every row's next token is at the end
+                ids[row, width - len(encoded[i]) :] = torch.tensor(encoded[i])
+                mask[row, width - len(encoded[i]) :] = 1
             out = model.generate(
-                **enc,
+                input_ids=ids.to(model.device),
+                attention_mask=mask.to(model.device),
                 max_new_tokens=max_new_tokens,
                 do_sample=False,
                 pad_token_id=tokenizer.pad_token_id,
+                stopping_criteria=StoppingCriteriaList([LineEnded(width)]),
             )
-            text = tokenizer.decode(out[0, enc["input_ids"].shape[1] :], skip_special_tokens=True)
-            answers.append(text.strip().split("\n", 1)[0].strip())
+            for row, i in enumerate(chunk):
+                answers[i] = answer(out[row, width:])
     return answers

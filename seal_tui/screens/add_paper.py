@@ -3,7 +3,9 @@
 Before anything is added, the dialog shows what the paper will become (read in a worker,
 with the session's passage size and limit, a moment after the path or text last changed):
 how many passages, each one's title and first words, or why the file cannot be read. Add
-confirms it (its label says how many passages), Esc cancels.
+confirms it (its label says how many passages), Esc cancels. A paper that cannot be read is
+not added: the dialog stays, with what was typed and why. Text of several lines pasted into
+the path field goes to the paste box, which keeps its size when the preview shows.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rich.text import Text
-from textual import work
+from textual import events, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -34,8 +36,8 @@ from seal_tui.messages import PaperRequested
 
 PREVIEW_DELAY_S = 0.3
 """How long the path or text must stay unchanged before the paper is read for the preview."""
-PREVIEW_LINES = 4
-"""Passages listed in the preview; the rest are counted."""
+PREVIEW_LINES = 3
+"""Passages listed in the preview; the rest are counted (the preview fits 5 lines)."""
 Source = tuple[str, str, str]
 """What a preview is of: (path, pasted text, title); the path wins when both are given."""
 
@@ -53,6 +55,18 @@ def describe(drafts: list[PaperDraft], width: int = 70) -> Text:
     for line in lines:
         line.truncate(width, overflow="ellipsis")
     return Text("\n").join(lines)
+
+
+class PathInput(Input):
+    """The path field; a paste of several lines is a paper's text, and goes to the paste box."""
+
+    def _on_paste(self, event: events.Paste) -> None:
+        if len([line for line in event.text.splitlines() if line.strip()]) > 1:
+            event.prevent_default()  # Input's own handler would keep the first line
+            event.stop()
+            box = self.screen.query_one("#pasted", TextArea)
+            box.text = event.text
+            box.focus()
 
 
 class AddPaperScreen(ModalScreen[PaperRequested | None]):
@@ -76,13 +90,19 @@ class AddPaperScreen(ModalScreen[PaperRequested | None]):
         self._timer: Timer | None = None
         self.previewed: Source | None = None
         """The source the preview shows."""
+        self.readable = False
+        """Whether the source the preview shows can be added (it was read without an error)."""
+        self.problem = ""
+        """Why it cannot, when it cannot."""
+        self.adding = False
+        """Add was asked for before the preview had read what is typed: add once it has, if it can."""
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog", classes="dialog"):
             yield Label(f"[b]Add a paper[/] ({SUPPORTED}), or paste text below", classes="dialog-title")
-            yield Input(placeholder="path to a paper, e.g. ~/papers/velmora.md", id="path")
+            yield PathInput(placeholder="path to a paper, e.g. ~/papers/velmora.md", id="path", compact=True)
             yield Label("…or paste the text (title optional):", classes="dim")
-            yield Input(placeholder="title of the pasted text", id="title")
+            yield Input(placeholder="title of the pasted text", id="title", compact=True)
             yield TextArea(id="pasted", soft_wrap=True)
             preview = Static("", id="preview")
             preview.display = False  # until there is something to read
@@ -115,7 +135,7 @@ class AddPaperScreen(ModalScreen[PaperRequested | None]):
         preview stays in place meanwhile (the dialog does not jump at every key)."""
         if self._timer is not None:
             self._timer.stop()
-        self.previewed = None
+        self.previewed, self.readable, self.adding = None, False, False
         self.query_one("#add", Button).label = "Add"
         self._timer = self.set_timer(PREVIEW_DELAY_S, self._start_preview)
 
@@ -147,10 +167,18 @@ class AddPaperScreen(ModalScreen[PaperRequested | None]):
     def on_add_paper_screen_previewed(self, message: Previewed) -> None:
         if message.source == self.source():
             self._show(message)
+            if self.adding:
+                self.adding = False
+                self.action_add()
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group == "preview" and event.state == WorkerState.ERROR:
-            self._say(Text(f"cannot read it: {event.worker.error}", style="red"))
+            asked, self.adding = self.adding, False
+            self.readable, self.problem = False, f"cannot read it: {event.worker.error}"
+            self.previewed = self.source()
+            self._say(Text(self.problem, style="red"))
+            if asked:
+                self.notify(f"Cannot add it: {self.problem}", severity="warning")
 
     def _say(self, text: Text | None) -> None:
         shown = self.query_one("#preview", Static)
@@ -162,6 +190,8 @@ class AddPaperScreen(ModalScreen[PaperRequested | None]):
         """Show a preview (None: none yet); the Add button says what it will add."""
         add = self.query_one("#add", Button)
         self.previewed = preview.source if preview else None
+        self.readable = preview is not None and not preview.error
+        self.problem = preview.error if preview is not None else ""
         if preview is None:
             self._say(None)
             add.label = "Add"
@@ -178,14 +208,26 @@ class AddPaperScreen(ModalScreen[PaperRequested | None]):
             self.action_add()
 
     def action_add(self) -> None:
-        path = self.query_one("#path", Input).value.strip()
-        text = self.query_one("#pasted", TextArea).text
-        if path:
-            self.dismiss(PaperRequested(path=str(Path(path).expanduser())))
-        elif text.strip():
-            self.dismiss(PaperRequested(text=text, title=self.query_one("#title", Input).value.strip()))
-        else:
+        """Add what the preview read; read it first when the preview has not yet. A source
+        that cannot be read keeps the dialog open, with the reason in the preview."""
+        source = self.source()
+        path, text, title = source
+        if not path and not text:
             self.notify("Type a path or paste some text first.", severity="warning")
+            return
+        if self.previewed != source:  # not read yet: read it now, and add once it is
+            if self._timer is not None:
+                self._timer.stop()
+                self._timer = None
+            self.adding = True
+            self._say(Text("reading…", style="dim"))
+            self._preview(source)
+            return
+        if not self.readable:
+            self.notify(f"Cannot add it: {self.problem}", severity="warning")
+            self.query_one("#path" if path else "#pasted").focus()
+            return
+        self.dismiss(PaperRequested(path=path) if path else PaperRequested(text=text, title=title))
 
     def action_browse(self) -> None:
         from seal_tui.screens.file_picker import FilePickerScreen

@@ -24,7 +24,7 @@ Its cells score each passage's *held-out* probes, which nothing in training read
 |-----|--------------|
 | `p` | add a paper (path, file picker with ctrl+o, or pasted text) |
 | `s` | start: the model writes candidates for the selected passage |
-| `a` / `r` / `e` | accept / reject / edit the focused candidate card (Tab to the cards, up/down between them) |
+| `a` / `r` / `e` | accept / reject / edit the focused candidate card, marked ▶ (Tab from the passages to the cards, up/down between them); after a decision the next undecided card has focus |
 | `x` | reject the focused card with a reason (a one-line note kept with the decision) |
 | `o` | on an edited card: show or hide the model's original text |
 | `A` / `R` | accept all / reject all candidates of the passage |
@@ -34,7 +34,8 @@ Its cells score each passage's *held-out* probes, which nothing in training read
 | `u` | run the update on the selected passage (undecided cards go to the accept policy); on a passage without candidates it first writes them and stops, so you see them before anything trains: `u` again learns |
 | `Esc` | cancel the running work; the current version stays |
 | `m` | switch what the heatmap shows: the probe family (questions, recall) and the metric (METRIC_NAMES) |
-| arrows on the heatmap | pick a cell: every probe of its passage shows below, held-out and reward alike, with its NLL under base and under that version (and the model's answers, with greedy answers on); Tab to it to scroll |
+| `w` | the model's answers: score them in this session (the versions so far too) or stop; they show in a cell's details, and F1 and contains need them |
+| arrows on the heatmap | pick a cell: every probe of its passage shows below, held-out and reward alike, with its NLL under base and under that version (and the model's answers); right of the last passage, the drift column's questions. The cards, `s` and `u` stay on the passage the list selects; Tab to the details to scroll |
 | `z` | roll back: make the selected heatmap row's version current again (asks first); later versions stay, dimmed, as abandoned |
 | `h` | history: per-strategy acceptance and reward, editor rounds, and per update its parameters, loss curves, accepted and rejected edits (who decided), its passage's NLL before and after against base, timing |
 | `b` | back to the session list |
@@ -67,7 +68,9 @@ In the passage list ○ is new, ◐ has candidates, ● is learned.
   drift set); red above +0.1 means an update moved the whole model, not only what it learned.
 - The colour of a cell runs over the values in view, from the best (green) to the worst
   (red); it is a scale, not a before and after.
-Tab moves focus between the passage list, the cards and the heatmap.
+Tab moves focus from the passage list to the cards, the heatmap and the cell details, and
+round again (shift+Tab back). A learned passage keeps the decisions its update trained on:
+to decide again, roll back to before it (`z`).
 Undecided candidates are decided by the session's accept policy when the update starts
 (by default the heuristic gate, whose verdict each card shows; with the policy `filter`,
 the reward filter). The new-session form also sets the replay share: earlier passages'

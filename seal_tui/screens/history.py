@@ -38,12 +38,23 @@ def nll_around(matrix, update) -> tuple[float | None, float | None, float | None
 
 
 def trained_edits(session, update) -> list:
-    """The self-edits an update trained on, with the texts it recorded (a later rewrite or
-    veto does not change what it learned)."""
+    """The self-edits an update trained on, with the texts and deciders it recorded (a later
+    rewrite, veto or rollback does not change what it learned, nor who accepted it then).
+    An update recorded before deciders were names the decider only while the edit is still
+    accepted ("accepted then" otherwise)."""
     texts = update.params.get("edits", {})
+    deciders = update.params.get("deciders", {})
     trained = set(update.params.get("edit_ids", []))
+
+    def then(e) -> str | None:
+        if str(e.id) in deciders:
+            return deciders[str(e.id)]
+        return e.decided_by if e.status == "accepted" else "accepted then"
+
     return [
-        replace(e, text=texts.get(str(e.id), e.text)) for e in session.self_edits(update.passage_id) if e.id in trained
+        replace(e, text=texts.get(str(e.id), e.text), status="accepted", decided_by=then(e))
+        for e in session.self_edits(update.passage_id)
+        if e.id in trained
     ]
 
 

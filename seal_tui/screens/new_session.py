@@ -108,7 +108,7 @@ class NewSessionScreen(ModalScreen[tuple[str, SessionConfig] | None]):
             )
             yield from row(
                 ("strategy", choice("strategy", [s.name for s in STRATEGIES.values()], SessionConfig.strategy)),
-                ("answers", choice("greedy", ["off", "on"], "on" if SessionConfig.greedy_answers else "off")),
+                ("answers", choice("greedy", ["off", "on"], "on")),  # what a newcomer looks for in a cell
             )
             yield from row(
                 ("candidates", text_field("candidates", str(GenerationConfig.candidates), kind="integer")),

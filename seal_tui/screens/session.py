@@ -2,7 +2,9 @@
 
 It composes the widgets and routes their messages; every engine call that takes time runs
 in a declared thread worker (session_workers.py) that reports through messages, and the
-widgets change only in the handlers below. Decisions and edits are single quick writes, done in place.
+widgets change only in the handlers below and in the mixins': what the scores show and where
+focus goes (session_view.py), a person's decisions (session_decisions.py), and what the
+screen may do now (session_access.py). Decisions and edits are single quick writes, done in place.
 
 A session another process writes opens read-only: no model loads, every key that would write
 is refused with one warning, and the view follows what the writer stores. While an update,
@@ -13,6 +15,7 @@ what was decided before it started, and the cards always show what the store hol
 from __future__ import annotations
 
 import threading
+import time
 from urllib.parse import urlsplit
 
 from textual import on
@@ -25,25 +28,22 @@ from textual.worker import Worker, WorkerState
 
 from engine import events as ev
 from engine.domain import version_label
-from engine.evaluate import METRICS
 from engine.probes import kinds_label
 from seal_tui.app import seal_app
 from seal_tui.failure_text import failure_text
 from seal_tui.messages import (
-    CandidateDecided,
-    CandidateEditRequested,
-    CandidateReasonRequested,
-    CellSelected,
     EngineEvent,
+    LoadStep,
     PaperRequested,
-    PassageSelected,
     RuntimeFailed,
     RuntimeReady,
     TrainProgress,
     WorkDone,
 )
 from seal_tui.screens.session_access import OPEN_FAILURES, WATCH_S, SessionAccess
-from seal_tui.screens.session_workers import SessionWorkers
+from seal_tui.screens.session_decisions import SessionDecisions
+from seal_tui.screens.session_view import SessionView
+from seal_tui.screens.session_workers import WORK, SessionWorkers
 from seal_tui.widgets.candidate_list import CandidateList
 from seal_tui.widgets.heatmap import Heatmap
 from seal_tui.widgets.passage_list import PassageList, label
@@ -55,7 +55,7 @@ MACHINE_S = 2.0
 """How often running work checks whether other programs hold cores."""
 
 
-class SessionScreen(SessionAccess, SessionWorkers, Screen):
+class SessionScreen(SessionView, SessionDecisions, SessionAccess, SessionWorkers, Screen):
     BINDINGS = [
         Binding("p", "add_paper", "Paper", tooltip="Add paper"),
         Binding("s", "generate", "Generate", tooltip="Generate candidates"),
@@ -67,9 +67,14 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
         Binding("u", "update", "Update", tooltip="Run the update"),
         Binding("escape", "cancel", "Cancel", tooltip="Cancel the running work"),
         Binding("m", "metric", "Metric", show=False, tooltip="Switch metric"),
+        Binding(
+            "w", "answers", "Answers", show=False, tooltip="The model's answers: score them in this session, or stop"
+        ),
         Binding("z", "rollback", "Roll back", show=False, tooltip="Roll back to the selected heatmap row's version"),
         Binding("h", "history", "History", show=False, tooltip="Update history"),
         Binding("b", "sessions", "Sessions", show=False, tooltip="Back to sessions"),
+        Binding("tab", "focus_region(1)", show=False),
+        Binding("shift+tab", "focus_region(-1)", show=False),
     ]
 
     def __init__(self, name: str, paper: str | None = None) -> None:
@@ -92,6 +97,12 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
         self._guard = threading.Lock()
         self._working = 0
         self._seen = None
+        self._last_card = 0
+        """The card focused last: Tab comes back to it."""
+        self._drift: dict[tuple[int, bool], list] = {}
+        """(version, greedy) -> the drift set's questions scored at that version."""
+        self._told_what_trains = True
+        """Whether the running update has said what it trains (when it learns the passage alone)."""
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=False)
@@ -155,7 +166,7 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
         name = self.model_name.removesuffix(".gguf")
         state = "has closed it (reopen to write)" if self.writer_gone else "is writing it"
         model = {
-            "loading": "model loading…",
+            "loading": "loading the model…",
             "ready": name,
             "failed": "model failed to load",
             "read-only": f"read-only: {self.writer or 'another process'} {state}",
@@ -180,6 +191,12 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
         self.refresh_cards()
         self.refresh_matrix()
 
+    def select_passage_cell(self) -> None:
+        """Put the heatmap's cursor on the selected passage's column, and show its details."""
+        if self.passage_id is not None:
+            self.query_one(Heatmap).select_column(self.passage_id)
+        self.show_detail()
+
     def refresh_cards(self) -> None:
         passage = self.passage
         edits = self.opened_session.self_edits(passage.id) if passage else []
@@ -190,33 +207,6 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
         lines = {e.id: self.opened_session.training_lines(passage, e) for e in edits} if passage else {}
         cards.show(passage.id if passage else None, self.opened_session.strategy.name, edits, verdicts, lines)
         cards.border_title = f"Candidates · {label(passage)} {passage.title}" if passage else "Candidates"
-
-    def refresh_matrix(self) -> None:
-        passages = self.opened_session.passages()
-        matrix = self.opened_session.matrix(self.metric, self.family)
-        heatmap = self.query_one(Heatmap)
-        heatmap.show(matrix, {p.id: label(p) for p in passages})
-        self.query_one(SessionStats).show(matrix, self.opened_session.current_version, len(passages))
-        self.show_detail()
-
-    def show_detail(self) -> None:
-        heatmap = self.query_one(Heatmap)
-        m = heatmap.matrix
-        passage = self.passage
-        if m is None or passage is None or not m.rows:
-            self.query_one(ProbeDetail).show(None, "", None, [])
-            return
-        row, col = heatmap.cursor
-        if m.cols[col] != passage.id:
-            heatmap.select_column(passage.id)
-            row, col = heatmap.cursor
-        version = m.rows[row]
-        scores = self.opened_session.scores(version)
-        scores = [s for s in scores if s.passage_id == passage.id]
-        base = scores if version == 0 else [s for s in self.opened_session.scores(0) if s.passage_id == passage.id]
-        self.query_one(ProbeDetail).show(
-            passage, label(passage), version, scores, base, self.opened_session.config.greedy_answers
-        )
 
     # -- actions -------------------------------------------------------------------
     def check_action(self, action: str, parameters) -> bool | None:
@@ -234,6 +224,9 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
         from seal_tui.screens.add_paper import AddPaperScreen
 
         if not self._writable():
+            return
+        if doing := self.busy():  # keys meant for the screen would land in the dialog's fields
+            self.notify(f"Busy {doing}; add the paper after it ends (Esc cancels it).", severity="warning")
             return
         cfg = self.opened_session.config
 
@@ -256,10 +249,6 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
                 return
             self._generate(passage, False)
 
-    def action_regenerate(self) -> None:
-        if self._may_decide() and (passage := self._selected()) and self._can_start():
-            self._generate(passage, True)
-
     def action_update(self) -> None:
         if (passage := self._selected()) and self._can_start():
             if passage.status == "learned":
@@ -272,7 +261,12 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
                 self.query_one(UpdateProgress).start(f"writing candidates for {label(passage)} to review…")
                 self._generate(passage, False, review=True)
                 return
-            self.query_one(UpdateProgress).start(f"learning {label(passage)}…")
+            seen = [p for p in self.opened_session.passages() if p.position <= passage.position]
+            probes = {p.id: len(p.probes) for p in self.opened_session.passages()}
+            self.query_one(UpdateProgress).begin_update(
+                f"learning {label(passage)}…", sum(len(p.probes) for p in seen), probes
+            )
+            self._told_what_trains = False
             self._update(passage)
 
     def action_filter(self) -> None:
@@ -341,22 +335,6 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
             self.query_one(UpdateProgress).note(f"cancelling {self.busy()}: it stops after the step in flight…")
             self.notify("Cancelling… the current version stays.", severity="warning")
 
-    def action_decide_all(self, accept: bool) -> None:
-        if self._may_decide() and (passage := self._selected()):
-            for edit in self.opened_session.self_edits(passage.id):
-                self.opened_session.decide(edit.id, accept, "all at once")
-            self.refresh_cards()
-
-    def action_metric(self) -> None:
-        """The next view of the heatmap: each probe family the session has (questions, recall),
-        under each metric."""
-        views = [(f, m) for f in self.opened_session.families() for m in METRICS.names()]
-        current = (self.family or views[0][0], self.metric)
-        self.family, self.metric = views[(views.index(current) + 1) % len(views)] if current in views else views[0]
-        self.refresh_matrix()
-        if METRICS[self.metric].needs_answer and not self.opened_session.config.greedy_answers:
-            self.notify(f"{self.metric} needs greedy answers (greedy_answers=true); only NLL is scored here.")
-
     def action_history(self) -> None:
         from seal_tui.screens.history import HistoryScreen
 
@@ -371,74 +349,28 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
             self.app.pop_screen()
 
     # -- messages ------------------------------------------------------------------
+    def on_load_step(self, message: LoadStep) -> None:
+        self.query_one(UpdateProgress).model_loading(message.name, message.index, message.count)
+
     def on_runtime_ready(self, message: RuntimeReady) -> None:
         self.model_state, self.model_name = "ready", message.name
         self._subtitle()
+        progress = self.query_one(UpdateProgress)
+        progress.loaded()
+        if progress.loaded_in is not None and not self.busy():
+            progress.idle(f"model loaded in {progress.loaded_in:.0f}s · [b]u[/] learns the selected passage")
         if "GPU" in message.placement:  # on a CPU, as usual, nothing to say
             self.notify(message.placement, title="model on the GPU")
 
     def on_runtime_failed(self, message: RuntimeFailed) -> None:
         self.model_state, self.model_error = "failed", message.reason
         self._subtitle()
-
-    # Moving a cursor repaints the cursor first; the cards and the probe detail, which read
-    # the history and may mount widgets, follow a frame later (keys stay quick under load).
-    def on_passage_selected(self, message: PassageSelected) -> None:
-        if message.passage_id != self.passage_id:
-            self.passage_id = message.passage_id
-            self.call_after_refresh(self._follow_selection, message.passage_id, True)
-
-    def on_cell_selected(self, message: CellSelected) -> None:
-        changed = message.passage_id != self.passage_id
-        if changed:
-            self.passage_id = message.passage_id
-            self.query_one(PassageList).select(self.passage_id)
-        self.call_after_refresh(self._follow_selection, message.passage_id, changed)
-
-    def _follow_selection(self, passage_id: int, cards: bool) -> None:
-        if passage_id != self.passage_id or self.session is None:
-            return  # the cursor has moved on; its own callback follows
-        if cards:
-            self.refresh_cards()
-        self.show_detail()
-
-    def on_candidate_decided(self, message: CandidateDecided) -> None:
-        if self._may_decide():
-            self.opened_session.decide(message.edit_id, message.accept, message.reason)
-        self.refresh_cards()
-
-    def on_candidate_reason_requested(self, message: CandidateReasonRequested) -> None:
-        """Ask for the reason, then reject; Esc at the question decides nothing."""
-        from seal_tui.screens.reject_reason import RejectReasonScreen
-
-        if not self._may_decide():
-            return
-
-        def rejected(reason: str | None) -> None:
-            if reason is not None:
-                self.post_message(CandidateDecided(message.edit_id, False, reason))
-
-        self.app.push_screen(RejectReasonScreen(), rejected)
-
-    def on_candidate_edit_requested(self, message: CandidateEditRequested) -> None:
-        from seal_tui.screens.edit_candidate import EditCandidateScreen
-
-        if not self._may_decide():
-            return
-
-        def save(text: str | None) -> None:
-            if text is None or not self._may_decide():
-                return
-            try:
-                self.opened_session.edit_text(message.edit_id, text)
-            except ValueError as exc:
-                self.notify(str(exc), severity="error")
-            self.refresh_cards()
-
-        self.app.push_screen(EditCandidateScreen(message.text), save)
+        self.query_one(UpdateProgress).loaded()
+        self.query_one(UpdateProgress).idle("the model failed to load")
 
     def on_engine_event(self, message: EngineEvent) -> None:
         event, cards, progress = message.event, self.query_one(CandidateList), self.query_one(UpdateProgress)
+        progress.engine_event(event, time.monotonic())
         match event:
             case ev.Stage(name=name, detail=detail, passage_id=pid):
                 if name == "generate" and cards.failure is not None and cards.failure.passage_id == pid:
@@ -450,6 +382,9 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
                     progress.write(f"writing {detail}", int(count) if count.isdigit() else None)
                 else:
                     progress.stage(f"{name}: {detail}")
+                if name == "train" and not self._told_what_trains:
+                    self._told_what_trains = True
+                    self.say_what_trains(pid)
                 if name == "filter":
                     self.notify(f"Reward filter: {detail}.", title="Estimate")
             case ev.Token(passage_id=pid, index=index, text=text):
@@ -504,15 +439,18 @@ class SessionScreen(SessionAccess, SessionWorkers, Screen):
             self.passage_id = message.passage_id
             self._subtitle()  # the probe kinds the new passages were given
         self.refresh_all()
+        if message.kind == "paper":
+            self.select_passage_cell()
         if message.kind == "update":
             self.query_one(Heatmap).select_last_row()
-            self.show_detail()
+            self.select_passage_cell()
         losses = (
             self.opened_session.updates()[-1].losses
             if message.kind == "update" and self.opened_session.updates()
             else ()
         )
-        self.query_one(UpdateProgress).idle(message.note, tuple(losses))
+        if not [w for w in self._mine(WORK) if w.group != message.kind]:  # work started since keeps the lines
+            self.query_one(UpdateProgress).idle(message.note, tuple(losses))
 
     @on(Worker.StateChanged)
     def worker_changed(self, event: Worker.StateChanged) -> None:

@@ -5,11 +5,12 @@ sets every attribute in its __init__."""
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from textual.screen import Screen as _Base
 
+    from engine.domain import Passage
     from engine.session import Session
 else:
     _Base = object
@@ -39,8 +40,30 @@ class SessionState(_Base):
         workers, timers)."""
         return cast("Session", self.session)
 
-    if TYPE_CHECKING:  # defined by SessionScreen
+    if TYPE_CHECKING:  # defined by SessionScreen and its other mixins
+
+        @property
+        def passage(self) -> Passage | None: ...
 
         def refresh_all(self) -> None: ...
 
+        def refresh_cards(self) -> None: ...
+
         def _subtitle(self) -> None: ...
+
+        def _selected(self) -> Passage | None: ...
+
+        def busy(self) -> str: ...
+
+        def _writable(self) -> bool: ...
+
+        def _may_decide(self) -> bool: ...
+
+        def _can_start(self, needs_model: bool = True) -> bool: ...
+
+        # thread workers (session_workers.py): Textual's @work gives them this signature
+        def _generate(self, *args: Any, **kwargs: Any) -> Any: ...
+
+        def _fill_answers(self, *args: Any, **kwargs: Any) -> Any: ...
+
+        def _score_drift(self, *args: Any, **kwargs: Any) -> Any: ...

@@ -23,12 +23,20 @@ from engine.domain import version_label
 from engine.ingest import paper_from_text, read_paper
 from engine.session import NoModel
 from seal_tui.app import seal_app
-from seal_tui.messages import EngineEvent, PaperRequested, RuntimeReady, TrainProgress, WorkDone
+from seal_tui.messages import (
+    DriftDetail,
+    EngineEvent,
+    LoadStep,
+    PaperRequested,
+    RuntimeReady,
+    TrainProgress,
+    WorkDone,
+)
 from seal_tui.render import update_note
 from seal_tui.screens.session_state import SessionState
 from seal_tui.widgets.passage_list import label
 
-WORK = ("paper", "generate", "update", "filter", "swap", "editor")
+WORK = ("paper", "generate", "update", "filter", "swap", "editor", "answers", "drift")
 """Worker groups that count as the screen's running work (one at a time, Esc cancels)."""
 TOKEN_BATCH_S = 1 / 30
 
@@ -125,8 +133,13 @@ class SessionWorkers(SessionState):
         if self.closed:
             return
         runtime = seal_app(self).runtime_factory(self.opened_session.config)
+        steps = getattr(runtime, "load_steps", None)
         try:
-            runtime.load()  # both model copies, after the first frame; a bad model fails here
+            # both model copies, after the first frame, each step shown as it begins; a bad model fails here
+            named = steps() if callable(steps) else [("loading the model", runtime.load)]
+            for index, (name, step) in enumerate(named, 1):
+                self.post_message(LoadStep(index, len(named), name))
+                step()
             with self._guard:
                 attached = not self.closed
                 if attached:
@@ -211,3 +224,16 @@ class SessionWorkers(SessionState):
         made = self.opened_session.improve_editor(self._reporter(), self.stop)
         note = "editor round cancelled" if made is None else f"editor round {made.number} writes the next candidates"
         self.post_message(WorkDone("editor", None, note))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="answers", description="scoring the model's answers")
+    @holds_session
+    def _fill_answers(self) -> None:
+        added = self.opened_session.fill_answers(self._reporter(), self.stop)
+        note = "answers scoring cancelled" if self.stop.is_set() else f"{added} answers scored"
+        self.post_message(WorkDone("answers", None, note))
+
+    @work(thread=True, exclusive=True, exit_on_error=False, group="drift", description="scoring the drift questions")
+    @holds_session
+    def _score_drift(self, version: int) -> None:
+        greedy = self.opened_session.config.greedy_answers
+        self.post_message(DriftDetail(version, greedy, self.opened_session.drift_detail(version)))

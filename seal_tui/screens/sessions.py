@@ -1,5 +1,7 @@
 """Pick a session, create one, or (on a first run) start the demo on the sample paper.
-A session another process writes is marked; it opens read-only."""
+A session another process writes is marked; it opens read-only. Each session's line names
+its probes as its own screen does (as made), and its current version against the base
+model: better or worse on the passages it learned, and any passage it scores worse than base."""
 
 from __future__ import annotations
 
@@ -15,9 +17,14 @@ from textual.widgets import Button, Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from engine.config import ConfigError, SessionConfig
+from engine.evaluate import summarize
 from engine.home import Home
+from engine.probes import kinds_label
+from engine.session import NoModel
 from engine.session_lock import Holder, WriterLock
 from seal_tui.app import seal_app
+from seal_tui.render import change_style, change_word, vs_base, worse_than_base
+from seal_tui.screens.session_access import OPEN_FAILURES
 
 SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "velmora.md"
 DEMO = "velmora-demo"
@@ -29,6 +36,34 @@ WELCOME = (
     "Press [b]d[/] to start the demo on a short sample paper about an invented observatory "
     "(facts the model cannot already know), or [b]n[/] to create your own session."
 )
+
+
+def standing(home: Home, name: str) -> tuple[str, Text]:
+    """(the probes as made, the current version against base) of a session, read-only;
+    ("", empty) when it cannot be read now."""
+    try:
+        session = home.open(name, runtime=NoModel("listed only"), read_only=True)
+    except OPEN_FAILURES:
+        return "", Text()
+    try:
+        passages = session.passages()
+        probes = kinds_label(session.config.probes, (q for p in passages for q in p.probes))
+        version, matrix = session.current_version, session.matrix()
+        out = Text()
+        if version == 0:
+            return probes, out
+        names = {p.id: f"P{p.position + 1}" for p in passages}
+        learned = [s.passage_id for s in summarize(matrix)[0] if s.learned_at is not None]
+        changes = [found[2] for pid in learned if (found := vs_base(matrix, version, pid)) is not None]
+        if changes:
+            change = sum(changes) / len(changes)
+            out.append(f"  vs base {change:+.2f} {change_word(matrix, change)}", style=change_style(matrix, change))
+        worse = [names.get(pid, "?") for pid in matrix.cols if worse_than_base(matrix, version, pid)]
+        if worse:
+            out.append(f"  ⚠ v{version} worse than base: {', '.join(worse)}", style="bold red")
+        return probes, out
+    finally:
+        session.close()
 
 
 def writer_of(home: Home, name: str) -> Holder | None:
@@ -72,12 +107,15 @@ class SessionsScreen(Screen):
         options.clear_options()
         for s in sessions:
             cfg = s.config
+            probes, against_base = standing(seal_app(self).home, s.name)
             text = Text.assemble(
                 (s.name, "bold"),
-                (f"  v{s.current_version}", "green"),
+                (f"  v{s.current_version}", "bold"),
+                against_base,
                 (
                     f"  {s.passages} passage(s) · {s.updates} update(s) · {cfg.get('strategy', '')} · "
-                    f"{cfg.get('generation', {}).get('candidates', '?')} candidates · probes {cfg.get('probes', '')}",
+                    f"{cfg.get('generation', {}).get('candidates', '?')} candidates · "
+                    f"probes {probes or cfg.get('probes', '')}",
                     "dim",
                 ),
             )
@@ -120,8 +158,9 @@ class SessionsScreen(Screen):
             seal_app(self).open_session(DEMO)
             return
         try:
-            # short enough to watch: 3 candidates of at most 160 tokens, SEAL's update settings
-            config = home.config_for(DEMO, {"generation": {"candidates": 3, "max_tokens": 160}})
+            # short enough to watch: 3 candidates of at most 160 tokens, the recipe's update, and
+            # the model's answers scored so that a cell's details show them (BENCHMARKS.md: their cost)
+            config = home.config_for(DEMO, {"generation": {"candidates": 3, "max_tokens": 160}, "greedy_answers": True})
         except ConfigError as exc:
             self.notify(str(exc), severity="error")
             return

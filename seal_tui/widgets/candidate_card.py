@@ -19,14 +19,21 @@ MARK = {"pending": ("? pending", "yellow"), "accepted": ("✓ accepted", "green"
 
 class CandidateCard(Static, can_focus=True):
     """Shows one candidate; a, r and e decide or rewrite it while it has focus, x rejects it
-    with a reason, o shows the model's own text of an edited one."""
+    with a reason, o shows the model's own text of an edited one, A and R decide all the
+    passage's cards. The focused card is marked ▶ and framed; the footer lists every card key."""
 
     BINDINGS = [
         Binding("a", "accept", "Accept"),
         Binding("r", "reject", "Reject"),
-        Binding("x", "reject_why", "Reject+why", show=False, tooltip="Reject with a reason"),
+        Binding("x", "reject_why", "Why✗", tooltip="Reject with a reason"),
         Binding("e", "edit", "Edit"),
-        Binding("o", "original", "Original", show=False, tooltip="Show the model's text of an edited card"),
+        Binding("o", "original", "Orig", tooltip="Show the model's text of an edited card"),
+        Binding("A", "screen.decide_all(True)", "All✓", key_display="A", tooltip="Accept all"),
+        Binding("R", "screen.decide_all(False)", "All✗", key_display="R", tooltip="Reject all"),
+        # the screen's keys that matter less while deciding, kept but not listed: the card's fit
+        Binding("p", "screen.add_paper", "Paper", show=False),
+        Binding("s", "screen.generate", "Generate", show=False),
+        Binding("f", "screen.filter", "Filter", show=False),
         Binding("down", "sibling(1)", "Next card", show=False),
         Binding("up", "sibling(-1)", "Previous card", show=False),
     ]
@@ -87,6 +94,12 @@ class CandidateCard(Static, can_focus=True):
         self.reward, self.damage = reward, damage
         self.refresh(layout=True)
 
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
     def watch_status(self, old: str, new: str) -> None:
         self.remove_class(f"-{old}")
         self.add_class(f"-{new}")
@@ -94,7 +107,8 @@ class CandidateCard(Static, can_focus=True):
 
     # -- drawing -------------------------------------------------------------------
     def render(self):
-        head = Text.assemble((f"#{self.index + 1} ", "bold"), (self.strategy, "italic"))
+        head = Text.assemble(("▶ " if self.has_focus else "", "bold"), (f"#{self.index + 1} ", "bold"))
+        head.append(self.strategy, style="italic")
         if self.editor_round is not None:
             head.append(f" · editor r{self.editor_round}", style="magenta")
         if self.status == "streaming":

@@ -5,10 +5,12 @@ that version. The colour scale runs over the values in view, with a legend under
 the passages do not fit the width, a window of columns follows the cursor. The last column,
 always in view, is drift: each version's change in answer NLL on unrelated questions (the
 drift set) against the base model, so a model that got worse as a whole shows apart from
-what it learned. Cells score held-out probes only (engine.evaluate's Matrix). Under the rows:
-gain (against the version before learning), forgetting (since its best) and the current
-version against base, since a gain can hide a passage that still sits above the base model;
-a cell worse than base is marked "!".
+what it learned; the cursor stops on it too, and the screen then shows its questions. Cells
+score held-out probes only (engine.evaluate's Matrix). Under the rows: gain (against the
+version before learning), forgetting (since its best) and the current version against base,
+since a gain can hide a passage that still sits above the base model; a cell worse than
+base is marked "!". The legend says which sign of each is better, for the metric shown, and
+each number is green when it is better, red when worse.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from engine.domain import version_label
 from engine.evaluate import LOWER_IS_BETTER, Matrix, summarize
 from engine.metrics import METRICS
 from seal_tui.messages import CellSelected
-from seal_tui.render import FAMILY_WORDS, change_style, drift_cell, vs_base, worse_than_base
+from seal_tui.render import FAMILY_WORDS, change_style, drift_cell, signed_style, vs_base, worse_than_base
 
 CELL = 7
 LABEL = 8
@@ -52,18 +54,35 @@ class Heatmap(Widget, can_focus=True):
         self.matrix: Matrix | None = None
         self.labels: dict[int, str] = {}
         self._first = 0  # the first column in view when not all fit
+        self.empty = "no scores for this metric yet"
+        """What the legend says when the metric shown has no values."""
 
-    def show(self, matrix: Matrix, labels: dict[int, str]) -> None:
+    def show(self, matrix: Matrix, labels: dict[int, str], empty: str = "") -> None:
+        """empty: what to say when the metric has no values (default: none yet)."""
         self.matrix, self.labels = matrix, labels
+        self.empty = empty or "no scores for this metric yet"
         row, col = self.cursor
-        if row >= len(matrix.rows) or col >= len(matrix.cols):
-            self.cursor = (max(0, len(matrix.rows) - 1), max(0, min(col, len(matrix.cols) - 1)))
+        if row >= len(matrix.rows) or col > len(matrix.cols):
+            self.cursor = (max(0, len(matrix.rows) - 1), max(0, min(col, len(matrix.cols))))
         self.border_title = f"Forgetting · {matrix.label} · held-out {FAMILY_WORDS[matrix.family]}"
         self.refresh(layout=True)
 
     def select_column(self, passage_id: int) -> None:
         if self.matrix and passage_id in self.matrix.cols:
             self.cursor = (self.cursor[0], self.matrix.cols.index(passage_id))
+
+    @property
+    def on_drift(self) -> bool:
+        """Whether the cursor is on the drift column (after the passages)."""
+        return self.matrix is not None and bool(self.matrix.cols) and self.cursor[1] == len(self.matrix.cols)
+
+    def cell(self) -> tuple[int, int | None] | None:
+        """(version, passage id) under the cursor, the passage None on the drift column."""
+        m = self.matrix
+        if m is None or not m.rows or not m.cols:
+            return None
+        row, col = self.cursor
+        return m.rows[min(row, len(m.rows) - 1)], (m.cols[col] if col < len(m.cols) else None)
 
     def select_version(self, version: int) -> None:
         if self.matrix and version in self.matrix.rows:
@@ -74,12 +93,14 @@ class Heatmap(Widget, can_focus=True):
             self.cursor = (len(self.matrix.rows) - 1, self.cursor[1])
 
     def action_move(self, drow: int, dcol: int) -> None:
-        if not self.matrix or not self.matrix.cols:
+        """Move the cursor; right of the last passage is the drift column."""
+        if not self.matrix or not self.matrix.cols or not self.matrix.rows:
             return
         row = min(max(0, self.cursor[0] + drow), len(self.matrix.rows) - 1)
-        col = min(max(0, self.cursor[1] + dcol), len(self.matrix.cols) - 1)
+        col = min(max(0, self.cursor[1] + dcol), len(self.matrix.cols))
         self.cursor = (row, col)
-        self.post_message(CellSelected(self.matrix.rows[row], self.matrix.cols[col]))
+        cols = self.matrix.cols
+        self.post_message(CellSelected(self.matrix.rows[row], cols[col] if col < len(cols) else None))
 
     def watch_cursor(self) -> None:
         self.refresh()
@@ -99,7 +120,7 @@ class Heatmap(Widget, can_focus=True):
 
     def get_content_height(self, container, viewport, width) -> int:
         rows = len(self.matrix.rows) if self.matrix else 0
-        return rows + 7 if self.matrix and self.matrix.cols else 1
+        return rows + 8 if self.matrix and self.matrix.cols else 1  # header, 3 summaries, colour, 3 legend lines
 
     def _window(self, m: Matrix, width: int) -> range:
         """The columns in view: all when they fit, else a window that keeps the cursor in it."""
@@ -109,7 +130,7 @@ class Heatmap(Widget, can_focus=True):
         if fit >= count:
             self._first, shown, note = 0, range(count), ""
         else:
-            col = self.cursor[1]
+            col = min(self.cursor[1], count - 1)  # on the drift column: the last passages
             self._first = min(max(self._first, col - fit + 1), col, count - fit)
             shown = range(self._first, self._first + fit)
             note = f"{shown.start + 1}–{shown.stop} of {count} passages · ←/→"
@@ -162,14 +183,17 @@ class Heatmap(Widget, can_focus=True):
                 out.append(f"{value:.2f}{mark}".center(CELL - 1), style=style)
                 out.append(" ")
             text, style = drift_cell(m, version)
+            if (r, len(m.cols)) == self.cursor:
+                text, style = f"[{text}]", f"{style} reverse"
             out.append(text.center(CELL), style="dim" if gone else style)
         summaries, _bwt = summarize(m)
-        for name, attr in (("gain", "gain"), ("forget", "forgetting")):
+        for name, attr, sign in (("gain", "gain", 1), ("forget", "forgetting", -1)):
             out.append("\n")
             out.append(name.ljust(width), style="italic")
             for s in summaries[shown.start : shown.stop]:
                 v = getattr(s, attr)
-                out.append(("-" if v is None else f"{v:+.2f}").center(CELL), style="dim" if v is None else "")
+                text = "-" if v is None else f"{v:+.2f}"
+                out.append(text.center(CELL), style="dim" if v is None else signed_style(sign * v))
         out.append("\n")
         out.append("vs base".ljust(width), style="italic")
         for col in m.cols[shown.start : shown.stop]:
@@ -187,7 +211,20 @@ class Heatmap(Widget, can_focus=True):
                 out.append(" ", style=f"on {colour(good + (bad - good) * i / 3, lo, hi, lower)}")
             out.append(f" {bad:.2f} ({'high' if lower else 'low'})", style="dim")
         else:
-            out.append("no scores for this metric yet", style="dim")
-        out.append("\ngain: vs version before · forget: since best", style="dim")
-        out.append("\n! worse than base · drift: unrelated questions", style="dim")
+            out.append(self.empty, style="dim")
+        for line in legend(m.metric):
+            out.append(f"\n{line}", style="dim")
         return out
+
+
+def legend(metric: str) -> list[str]:
+    """What each number under the rows means and which sign of it is better, in lines that
+    fit the narrow layout (46 columns): vs base is a plain difference, so its good sign
+    follows the metric."""
+    lower = LOWER_IS_BETTER[metric]
+    name = METRICS[metric].short_label
+    return [
+        "gain: when learned, + better · forget: + worse",
+        f"vs base: {'−' if lower else '+'} better ({'lower' if lower else 'higher'} {name}) · ! = worse",
+        "drift: unrelated questions vs base, + worse",
+    ]

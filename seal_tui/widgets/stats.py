@@ -1,6 +1,7 @@
-"""The session at a glance: version, passages learned, mean gain and forgetting, BWT, and
-the learned passages against the base model, with a warning for any passage the current
-version scores worse than base (a gain over the version before can hide one)."""
+"""The session at a glance: the version, the learned passages against the base model, mean
+gain and forgetting, passages learned, BWT, each with whether it is better or worse; and a
+warning for any passage the current version scores worse than base (a gain over the version
+before can hide one)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from engine.evaluate import Matrix, summarize
-from seal_tui.render import change_style, vs_base, worse_than_base
+from seal_tui.render import WORSE, change_style, change_word, signed_style, signed_word, vs_base, worse_than_base
 
 
 def _mean(values: list[float]) -> float | None:
@@ -21,24 +22,13 @@ def _fmt(value: float | None) -> str:
 
 class SessionStats(Static):
     def show(self, matrix: Matrix, version: int, passages: int, labels: dict[int, str] | None = None) -> None:
-        """labels: passage id -> its name (default P1, P2... in the matrix's order)."""
+        """labels: passage id -> its name (default P1, P2... in the matrix's order). Each
+        number is followed by whether it is better or worse, in its colour."""
         labels = labels or {col: f"P{i + 1}" for i, col in enumerate(matrix.cols)}
         summaries, bwt = summarize(matrix)
-        gains = [s.gain for s in summaries if s.gain is not None]
-        forgets = [s.forgetting for s in summaries if s.forgetting is not None]
+        gain = _mean([s.gain for s in summaries if s.gain is not None])
+        forgetting = _mean([s.forgetting for s in summaries if s.forgetting is not None])
         learned = sum(1 for s in summaries if s.learned_at is not None)
-        text = Text.assemble(
-            ("version ", "dim"),
-            (f"v{version}", "bold"),
-            ("  learned ", "dim"),
-            (f"{learned}/{passages}", "bold"),
-            ("  gain ", "dim"),
-            (_fmt(_mean(gains)), "bold red" if (_mean(gains) or 0) < 0 else "bold green"),
-            ("  forgetting ", "dim"),
-            (_fmt(_mean(forgets)), "bold red"),
-            ("  BWT ", "dim"),
-            (_fmt(bwt), "bold"),
-        )
         now = [
             found
             for s in summaries
@@ -47,8 +37,29 @@ class SessionStats(Static):
             and (found := vs_base(matrix, version, s.passage_id)) is not None
         ]
         change = _mean([found[2] for found in now])
-        text.append("  vs base ", "dim")
-        text.append(_fmt(change), "bold " + change_style(matrix, change) if change is not None else "bold")
+        if version == 0 and not learned:
+            self.update(Text.assemble(("base model", "bold"), (" · nothing learned yet", "dim")))
+            return
+        text = Text.assemble((f"v{version}", "bold"), ("  vs base ", "dim"))
+        if change is None:
+            text.append("-", "bold")
+        else:
+            style = change_style(matrix, change)
+            text.append(f"{change:+.2f} {change_word(matrix, change)}", f"bold {style}" if style else "bold")
+        signed = None if forgetting is None else -forgetting  # forgetting is a loss: positive is worse
+        for name, value, better in (("gain", gain, gain), ("forget", forgetting, signed)):
+            text.append(f"  {name} ", "dim")
+            text.append(_fmt(value), "bold")
+            if better is not None:
+                word = "none" if name == "forget" and better >= -WORSE else signed_word(better)
+                text.append(f" {word}", signed_style(better))
+        text.append("  learned ", "dim")
+        text.append(f"{learned}/{passages}", "bold")
+        text.append("  BWT ", "dim")
+        text.append(_fmt(bwt), "bold")
+        if bwt is not None:
+            text.append(f" {signed_word(bwt)}", signed_style(bwt))
+        text.append(" (earlier passages since learned, − forgot)", "dim")
         worse = [
             (col, scored)
             for col in matrix.cols

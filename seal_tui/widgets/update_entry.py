@@ -44,6 +44,14 @@ def nll_line(label: str, update: Update, base: float | None, before: float | Non
     return out
 
 
+def trained_lines(kept: int, total: int) -> Text:
+    """ " (trained 2 of 3 lines)", or a warning when none of them trained."""
+    unit = "line" if total == 1 else "lines"
+    if total and not kept:
+        return Text(f" (trained none of its {total} {unit})", style="bold yellow")
+    return Text(f" (trained {kept} of {total} {unit})", style="dim")
+
+
 class UpdateEntry(Vertical):
     def __init__(
         self,
@@ -87,8 +95,17 @@ class UpdateEntry(Vertical):
         yield Static(head)
         yield Sparkline(list(u.losses), classes="update-loss")
         edits = Text(f"{len(self.accepted)} accepted edit(s):", style="dim")
+        lines = u.params.get("lines", {})
         for edit in self.accepted:
             edits.append(f"\n  ✓ [{edit.decided_by}] {gist(edit.text)}", style="")
+            if (counted := lines.get(str(edit.id))) is not None:
+                edits.append_text(trained_lines(*counted))
+        if "lines" in u.params and not any(kept for kept, _ in lines.values()):
+            edits.append("\n  ⚠ only the passage itself trained: ", style="bold yellow")
+            edits.append(
+                "no accepted edit" if not self.accepted else "grounding kept none of the accepted edits' lines",
+                style="yellow",
+            )
         if self.rejected:
             edits.append(f"\n{len(self.rejected)} rejected edit(s):", style="dim")
         for edit in self.rejected:

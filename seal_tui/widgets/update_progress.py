@@ -1,6 +1,7 @@
-"""The running work: candidates being written (candidate n of K, with an ETA from those
-written so far), the update's steps, epoch, a steady ETA and the loss so far as a line; or
-the reward filter's trials as they finish."""
+"""The running work: the model's load (its step, the time so far), candidates being written
+(candidate n of K, with an ETA from those written so far), the update's steps, epoch, an
+ETA for the whole update (training and the scoring after it: seal_tui.update_eta) and the
+loss so far as a line; or the reward filter's trials as they finish."""
 
 from __future__ import annotations
 
@@ -11,54 +12,15 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Label, ProgressBar, Sparkline
 
+from engine import events as ev
+from seal_tui.update_eta import Eta, Timings, UpdateEta
+
 IDLE = "idle: [b]u[/] learns the selected passage"
 
 
 def duration(seconds: float) -> str:
     """A wait in words: "45s", "3.5m"."""
     return f"{seconds:.0f}s" if seconds < 120 else f"{seconds / 60:.1f}m"
-
-
-class Eta:
-    """A steady estimate of the time left in a run of steps.
-
-    The time per step is the mean over every step since the first report (which only starts
-    the clock: its steps carry the warm-up), so an end-of-epoch check counts for its share
-    rather than for the step it fell in; and the estimate shown counts down with the clock
-    and moves only part of the way toward each new one. A slow first step or a check does not
-    swing it (it went 14.9m, 6.5m, 2.2m within a minute when it divided by all steps so far).
-    """
-
-    PULL = 0.3
-    """How far the shown estimate moves toward each new one."""
-
-    def __init__(self) -> None:
-        self.reset()
-
-    def reset(self) -> None:
-        self._first: tuple[int, float] | None = None
-        self._last = 0
-        self._shown: tuple[float, float] | None = None
-
-    def update(self, done: int, total: int, seconds: float) -> float | None:
-        """Seconds left after `done` of `total` steps, `seconds` after the run began; None
-        until two reports have come."""
-        if done < self._last:
-            self.reset()  # a new run
-        self._last = done
-        if done >= total:
-            return 0.0
-        if self._first is None:
-            self._first = (done, seconds)
-        if done <= self._first[0]:
-            return None
-        left = (seconds - self._first[1]) / (done - self._first[0]) * (total - done)
-        if self._shown is not None:
-            shown, at = self._shown
-            expected = max(0.0, shown - (seconds - at))
-            left = expected + self.PULL * (left - expected)
-        self._shown = (left, seconds)
-        return left
 
 
 @dataclass
@@ -93,6 +55,14 @@ class UpdateProgress(Vertical):
         super().__init__(**kwargs)
         self.eta = Eta()
         self.writing: WritingRun | None = None
+        self.update_eta: UpdateEta | None = None
+        """The running update's estimate (None: no update runs)."""
+        self.timings = Timings()
+        """What the parts of an update after training took last, kept across updates."""
+        self.load_step: tuple[str, float] | None = None
+        """The model's load step now running, and when the load began."""
+        self.loaded_in: float | None = None
+        """Seconds the model's load took, once it has loaded."""
 
     def compose(self) -> ComposeResult:
         yield Label(IDLE, id="update-status")
@@ -105,6 +75,68 @@ class UpdateProgress(Vertical):
     def on_mount(self) -> None:
         self.border_title = "Update"
         self.idle(IDLE)
+        self.set_interval(0.5, self._tick)
+
+    def _tick(self) -> None:
+        """Count the time on: the load's time so far, and the update's ETA after training."""
+        if self.load_step is not None and not self.has_class("-busy"):
+            self._show_load()
+        elif (u := self.update_eta) is not None and u.phase not in ("before", "train"):
+            self._show_update_eta()
+
+    # -- the model's load ---------------------------------------------------------------
+    def model_loading(self, name: str, index: int, count: int) -> None:
+        """The load began step `index` of `count`; the line counts the seconds so far."""
+        began = self.load_step[1] if self.load_step is not None else time.monotonic()
+        self.load_step = (f"{name} ({index} of {count})", began)
+        if not self.has_class("-busy"):  # other work (the first paper) keeps the lines until it ends
+            self.query_one(ProgressBar).update(total=count, progress=index - 1)
+            self._show_load()
+
+    def _show_load(self) -> None:
+        assert self.load_step is not None  # only while loading
+        name, began = self.load_step
+        self.query_one("#update-status", Label).update(
+            f"loading the model: {name}… {duration(time.monotonic() - began)}"
+        )
+        self.query_one("#update-loss", Label).update(
+            "the first load of a model reads its weights for torch and for llama.cpp; later steps wait for it"
+        )
+
+    def loaded(self) -> None:
+        """The model has loaded (or failed to): the load's lines give way."""
+        if self.load_step is not None:
+            self.loaded_in = time.monotonic() - self.load_step[1]
+            self.load_step = None
+
+    # -- an update's ETA ------------------------------------------------------------------
+    def begin_update(self, text: str, after: int, probes: dict[int, int]) -> None:
+        """An update begins: `after` probes are scored once it has trained (UpdateEta)."""
+        self.start(text)
+        self.update_eta = UpdateEta(after, probes, self.timings)
+
+    def engine_event(self, event: ev.Event, now: float) -> None:
+        """What the running update's estimate learns from an engine event."""
+        if self.update_eta is not None:
+            self.update_eta.event(event, now)
+            if self.update_eta.phase not in ("before", "train"):
+                self._show_update_eta()
+
+    def _show_update_eta(self) -> None:
+        assert self.update_eta is not None
+        left = self.update_eta.left(time.monotonic())
+        text = "" if left is None else f"ETA {duration(left)}" if left >= 0.5 else "ETA <1s"
+        self.query_one("#update-loss", Label).update(text)
+
+    def _update_eta_text(self, now: float) -> str:
+        """During training: the whole update's ETA, with the part after training named."""
+        assert self.update_eta is not None
+        training, after = self.update_eta.training(now), self.update_eta.after_training(now)
+        if training is None:
+            return "ETA …"
+        if after is None:
+            return f"ETA {duration(training)}, then scoring"
+        return f"ETA {duration(training + after)} (then scoring ~{duration(after)})"
 
     def machine(self, text: str) -> None:
         """Why the running work is slow, when other programs hold cores (empty: hidden)."""
@@ -113,13 +145,16 @@ class UpdateProgress(Vertical):
         line.display = bool(text)
 
     def stage(self, text: str) -> None:
-        """A long step began (scoring, training...): an indeterminate bar."""
+        """A long step began (scoring, training...): an indeterminate bar (and the update's
+        ETA, once it has one)."""
         self.add_class("-busy")
         self.writing = None
         self.eta.reset()
         self.query_one("#update-status", Label).update(text)
         self.query_one(ProgressBar).update(total=None, progress=0)
         self.query_one("#update-loss", Label).update("")
+        if self.update_eta is not None and self.update_eta.phase not in ("before", "train"):
+            self._show_update_eta()
 
     def write(self, text: str, total: int | None) -> None:
         """Candidates are being written: a bar over `total` of them (None: not known)."""
@@ -173,8 +208,14 @@ class UpdateProgress(Vertical):
     def step(self, step: int, total: int, epoch: int, loss: float, seconds: float, losses: tuple[float, ...]) -> None:
         self.add_class("-busy")
         self.query_one(ProgressBar).update(total=total, progress=step)
+        if self.update_eta is not None:
+            now = time.monotonic()
+            self.update_eta.train_step(step, total, seconds, now)
+            eta = self._update_eta_text(now)
+        else:
+            eta = self._eta(step, total, seconds)
         self.query_one("#update-loss", Label).update(
-            f"step {step}/{total} · epoch {epoch + 1} · loss {loss:.3f} · {self._eta(step, total, seconds)}"
+            f"step {step}/{total} · epoch {epoch + 1} · loss {loss:.3f} · {eta}"
         )
         self.query_one(Sparkline).data = list(losses)
 
@@ -193,9 +234,12 @@ class UpdateProgress(Vertical):
     def idle(self, text: str, losses: tuple[float, ...] = ()) -> None:
         self.remove_class("-busy")
         self.writing = None
+        self.update_eta = None
         self.eta.reset()
         self.machine("")
         self.query_one("#update-status", Label).update(text)
         self.query_one(ProgressBar).update(total=100, progress=0)
         self.query_one("#update-loss", Label).update("")
         self.query_one(Sparkline).data = list(losses)
+        if self.load_step is not None:  # the model is still loading: that is what runs
+            self._show_load()

@@ -208,10 +208,14 @@ async def test_a_bad_path_is_a_notification_not_a_crash():
         screen = await open_session(pilot)
         await pilot.press("p")
         await pilot.pause()
+        dialog = app.screen
         app.screen.query_one("#path").value = "/no/such/paper.md"
         await pilot.press("enter")
         await until(pilot, lambda: any("/no/such/paper.md" in m for m in messages(app)), what="error note")
-        assert app.screen is screen and screen.session.passages() == []
+        assert app.screen is dialog  # the dialog stays, with what was typed and why it cannot be added
+        await pilot.press("escape")
+        await until(pilot, lambda: app.screen is screen, what="dialog closed")
+        assert screen.session.passages() == []
 
 
 async def test_a_generation_crash_is_a_notification(sample):
@@ -346,8 +350,10 @@ async def test_a_heatmap_cell_shows_its_probes_and_scores(sample):
         assert "base" in detail and "NLL base 6.00" in detail
         await pilot.press("down")
         assert "v1" in screen.query_one("#detail").text
-        await pilot.press("right")  # the next passage becomes the selected one
-        assert screen.passage_id == screen.session.passages()[1].id
+        await pilot.press("right")  # the next passage's cell: its probes, the selection stays
+        await pilot.pause()
+        assert screen.passage_id == screen.session.passages()[0].id
+        assert screen.query_one("#detail").text.startswith("P2 ")
 
 
 async def test_file_picker_and_screenshot(sample, tmp_path):
@@ -394,7 +400,7 @@ async def test_a_wide_heatmap_shows_a_window_of_passages_that_follows_the_cursor
         await pilot.pause()
         assert heatmap.border_subtitle.startswith("1–") and "of 12 passages" in heatmap.border_subtitle
         lines = str(heatmap.render()).splitlines()
-        assert len(lines) == len(heatmap.matrix.rows) + 7  # nothing wraps (the last line explains drift)
+        assert len(lines) == len(heatmap.matrix.rows) + 8  # nothing wraps (the last line explains drift)
         heatmap.focus()
         for _ in range(11):
             await pilot.press("right")

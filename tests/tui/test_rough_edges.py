@@ -54,7 +54,7 @@ async def test_an_update_that_leaves_its_passage_worse_than_base_says_so(sample)
         screen = await open_session(pilot, paper=sample)
         await write_then_learn(pilot, screen)
         status = shown(screen.query_one(UpdateProgress).query_one("#update-status"))
-        assert "v1 learned P1: 2.24 → 7.19 vs base (+4.95), worse than base" in status
+        assert "v1 learned P1: 2.24 → 7.19 vs base (+4.95, worse)" in status
         warnings = [
             n for n in app._notifications if n.severity == "warning" and "worse than the base model" in n.message
         ]
@@ -66,7 +66,7 @@ async def test_an_update_that_leaves_its_passage_worse_than_base_says_so(sample)
         assert "vs base  +4.95" in heatmap
         assert "colour: 2.24 (low NLL, good)" in heatmap and "7.19 (high)" in heatmap
         assert "2.24 → 7.19" not in heatmap  # the colour scale no longer reads as before → after
-        assert "! worse than base" in heatmap
+        assert "! = worse" in heatmap
 
 
 @pytest.mark.asyncio
@@ -76,7 +76,7 @@ async def test_a_good_update_reads_against_base_too(sample):
         screen = await open_session(pilot, paper=sample)
         await write_then_learn(pilot, screen)
         status = shown(screen.query_one(UpdateProgress).query_one("#update-status"))
-        assert "v1 learned P1: 6.00 → 2.00 vs base (-4.00)" in status and "worse" not in status
+        assert "v1 learned P1: 6.00 → 2.00 vs base (-4.00, better)" in status and "worse" not in status
         assert not any("worse than the base model" in m for m in messages(app))
         assert "vs base -4.00" in shown(screen.query_one("#stats"))
 
@@ -106,7 +106,7 @@ async def test_cell_details_show_every_probe_under_base_and_the_version(sample):
         assert text.count("held-out … ") + text.count("reward … ") == len(passage.probes) - len(questions) > 0
         for probe in passage.probes:
             assert probe.question in text.replace("\n", " ") or probe.question[:30] in text
-        assert "NLL base 6.00 → v1 2.00 (-4.00)" in text
+        assert "NLL base 6.00 → v1 2.00 (-4.00, better)" in text
         assert "says base 'I do not know' → v1 '1873'" in text
         # it scrolls: more than fits, and focus + keys reach the end
         assert detail.virtual_size.height > detail.size.height
@@ -122,7 +122,7 @@ async def test_cell_details_say_how_to_see_answers_when_greedy_is_off(sample):
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await open_session(pilot, paper=sample)
         text = screen.query_one("#detail").text
-        assert "greedy answers are off" in text and "--greedy" in text
+        assert "does not score its answers" in text and "w scores them" in text
         assert "NLL base ·" in text  # nothing scored before the first update
 
 

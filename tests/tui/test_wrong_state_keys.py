@@ -91,9 +91,13 @@ def add_paper(path: str) -> Steps:
         (tmp / "empty.md").write_bytes(b"")
         await pilot.press("p")
         await until(pilot, lambda: isinstance(pilot.app.screen, AddPaperScreen), what="add-paper dialog")
-        pilot.app.screen.query_one("#path").value = path.replace("{tmp}", str(tmp))
+        dialog = pilot.app.screen
+        dialog.query_one("#path").value = path.replace("{tmp}", str(tmp))
         await pilot.press("enter")
-        await until(pilot, lambda: pilot.app.screen is screen and not screen.busy(), what="the paper read")
+        await until(pilot, lambda: pilot.app._notifications, what="the paper read")
+        assert pilot.app.screen is dialog  # it stays, with the path typed and why it cannot be added
+        await pilot.press("escape")
+        await until(pilot, lambda: pilot.app.screen is screen and not screen.busy(), what="the dialog closed")
 
     return steps
 
@@ -139,6 +143,8 @@ CASES = [
     Case("paper-that-is-no-pdf", "empty", add_paper("{tmp}/paper.pdf"), "not a PDF file"),
     Case("paper-that-is-empty", "empty", add_paper("{tmp}/empty.md"), "empty.md: empty file"),
     Case("add-paper-with-nothing-typed", "demo", add_nothing, "Type a path or paste some text first"),
+    Case("reject-all-on-learned-passage", "demo", keys("R"), "P1 is learned (v1 trained on these decisions)"),
+    Case("regenerate-on-learned-passage", "demo", keys("g"), "P1 is learned (v1 trained on these decisions)"),
 ]
 
 
