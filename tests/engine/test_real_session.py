@@ -141,9 +141,9 @@ def test_an_editor_round_learns_the_kept_edits_and_writes_beside_the_knowledge_a
     new = session.generate(first, count=1)
     assert new[0].text and new[0].editor_round == 1
     # the knowledge adapter's weights come back for scoring after the editor trained in their slot
-    from engine.evaluate import probe_prompt
+    from engine.evaluate import probe_text
 
-    items = [(probe_prompt(first.title, q.question), q.answer) for q in first.probes]
+    items = [(probe_text(first.title, q.kind, q.question), q.answer) for q in first.probes]
     stored = {s.probe_id: s.answer_nll for s in session.scores(1)}
     rescored = runtime.answer_nll(session.adapter_for(1), False, items)
     assert rescored == pytest.approx([stored[q.id] for q in first.probes], abs=1e-4)
