@@ -32,7 +32,7 @@ from engine.session_access import NoModel  # noqa: E402
 
 def learning(session) -> dict:
     """Per family: own change, specific gain, end minus base and drift change per update."""
-    out = {}
+    out: dict[str, object] = {}
     for family in session.families():
         m = session.matrix("answer_nll", family)
         own, specific, drift = [], [], []

@@ -31,9 +31,9 @@ class CandidateCard(Static, can_focus=True):
         Binding("A", "screen.decide_all(True)", "All✓", key_display="A", tooltip="Accept all"),
         Binding("R", "screen.decide_all(False)", "All✗", key_display="R", tooltip="Reject all"),
         # the screen's keys that matter less while deciding, kept but not listed: the card's fit
-        Binding("p", "screen.add_paper", "Paper", show=False),
-        Binding("s", "screen.generate", "Generate", show=False),
-        Binding("f", "screen.filter", "Filter", show=False),
+        Binding("p", "screen.add_paper", "Paper", show=False, tooltip="Add paper"),
+        Binding("s", "screen.generate", "Generate", show=False, tooltip="Generate candidates"),
+        Binding("f", "screen.filter", "Filter", show=False, tooltip="Run the reward filter on undecided candidates"),
         Binding("down", "sibling(1)", "Next card", show=False),
         Binding("up", "sibling(-1)", "Previous card", show=False),
     ]

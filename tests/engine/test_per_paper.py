@@ -6,6 +6,7 @@ from engine.config import ConfigError, GenerationConfig, SessionConfig, TrainCon
 from engine.domain import PaperDraft
 from engine.home import Home
 from engine.ingest import read_paper
+from engine.selfedit import repeat_passage
 from tools.scripted_runtime import FakeRuntime
 
 
@@ -76,8 +77,9 @@ def test_per_paper_replay_and_generation_stay_within_the_paper(fixtures):
     session.generate(a1)
     assert runtime.active == [session.adapter_for(1)]  # paper A's adapter writes for paper A
     session.step(a1)
-    assert runtime.trained[1] == session.examples_for(b0)  # nothing of paper A replayed
-    replayed = runtime.trained[2][len(session.examples_for(a1)) :]
+    repeats = session.config.train.passage_repeats
+    assert runtime.trained[1] == repeat_passage(session.examples_for(b0), repeats)  # nothing of paper A replayed
+    replayed = runtime.trained[2][len(repeat_passage(session.examples_for(a1), repeats)) :]
     assert replayed and set(replayed) <= set(session.examples_for(a0))
 
 

@@ -15,6 +15,7 @@ from engine.ingest import read_paper
 from engine.metrics import METRICS, Metric, of_answer
 from engine.policies import POLICIES, Decision, Policy
 from engine.reward_filter import FilterVerdict, Trial, verdicts
+from engine.selfedit import repeat_passage
 from tools.scripted_runtime import FakeRuntime
 
 FIRST = Policy(
@@ -103,7 +104,7 @@ def test_the_command_line_and_the_config_take_their_choices_from_the_declaration
     assert parser.parse_args(["show", "x", "--metric", "answer_length"]).metric == "answer_length"
     from seal_tui.screens.help import help_text
 
-    assert "switch the heatmap metric (answer NLL, F1, contains, answer length)" in help_text()
+    assert "the metric (answer NLL, F1, contains, answer length)" in help_text()
     with pytest.raises(SystemExit):
         parser.parse_args(["run", "--help"])
     assert "first: accept only the first candidate" in " ".join(capsys.readouterr().out.split())
@@ -156,8 +157,10 @@ def test_an_older_session_stored_with_train_replay_opens_with_its_replay(fixture
     session.add_paper(read_paper(fixtures / "velmora.md")[0])
     session.run()
     first, second = session.passages()[:2]
-    assert set(runtime.trained[1][len(session.examples_for(second)) :]) <= set(session.examples_for(first))
-    assert runtime.trained[1] != session.examples_for(second)  # something was replayed
+    own = repeat_passage(session.examples_for(second), session.config.train.passage_repeats)
+    assert runtime.trained[1][: len(own)] == own
+    assert set(runtime.trained[1][len(own) :]) <= set(session.examples_for(first))
+    assert runtime.trained[1] != own  # something was replayed
 
 
 def test_the_filter_verdict_is_a_record_that_reads_back_from_what_is_stored():
