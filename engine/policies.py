@@ -71,14 +71,13 @@ def _heuristic(pending: Pending) -> dict[int, Decision]:
 
 
 def _filter(pending: Pending) -> dict[int, Decision]:
-    """The gate first; each candidate that passes gets a trial update (engine.reward_filter)."""
-    from engine import reward_filter
-
+    """The gate first; each candidate that passes gets a trial update, which the session runs
+    (engine.reward_filter sits on the runtime, and this vocabulary sits below both)."""
     out = {e.id: Decision(False, "heuristic", v.reason) for e in pending.edits if not (v := pending.verdicts[e.id]).ok}
     passed = [e for e in pending.edits if e.id not in out]
-    trials = reward_filter.run_trials(pending.session, pending.passage, passed, pending.on_event, pending.stop)
-    f = pending.session.config.filter
-    for edit_id, verdict in reward_filter.verdicts(trials, f.min_gain, f.budget, f.top_k).items():
+    for edit_id, verdict in pending.session.filter_verdicts(
+        pending.passage, passed, pending.on_event, pending.stop
+    ).items():
         out[edit_id] = Decision(verdict.kept, "filter", verdict.reason)
     return out
 

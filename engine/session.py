@@ -19,7 +19,7 @@ from dataclasses import asdict
 from pathlib import Path
 from threading import Event
 
-from engine import editor, routing
+from engine import editor, reward_filter, routing
 from engine import events as ev
 from engine.config import GenerationConfig, SessionConfig
 from engine.domain import EditorRound, PaperDraft, Passage, SelfEdit, SessionInfo, Update
@@ -279,6 +279,14 @@ class Session(Writing, Scoring):
             crash_point("decided")
             on_event(ev.GateDecision(edit_id, decision.accepted, decision.by, decision.reason))
         return self.store.self_edits(passage.id)
+
+    def filter_verdicts(
+        self, passage: Passage, candidates: list[SelfEdit], on_event: ev.OnEvent = ev.ignore, stop: Event | None = None
+    ) -> dict[int, reward_filter.FilterVerdict]:
+        """The reward filter's verdict on each candidate, from a trial update each (engine.reward_filter)."""
+        trials = reward_filter.run_trials(self, passage, candidates, on_event, stop)
+        f = self.config.filter
+        return reward_filter.verdicts(trials, f.min_gain, f.budget, f.top_k)
 
     def strategy_stats(self) -> dict[str, dict]:
         """Per strategy: candidates written, accepted, acceptance rate, mean filter reward."""

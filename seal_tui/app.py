@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, cast
 
 from textual.app import App, SystemCommand
 from textual.binding import Binding
-from textual.dom import DOMNode
 from textual.screen import Screen
 from textual.widget import Widget
 
@@ -25,6 +24,7 @@ from seal_tui.failure_text import failure_text
 
 if TYPE_CHECKING:
     from engine.runtime.protocol import Runtime
+    from seal_tui.host import SealHost
     from seal_tui.screens.session import SessionScreen
 
 
@@ -44,11 +44,6 @@ def _declared_by_seal(cls: type) -> set[str]:
             for binding in vars(klass).get("BINDINGS", []):
                 actions.add(binding.action if isinstance(binding, Binding) else binding[1])
     return actions
-
-
-def seal_app(node: DOMNode) -> SealApp:
-    """The app a seal widget or screen runs in: Textual types `node.app` as `App[Any]`."""
-    return cast(SealApp, node.app)
 
 
 class SealApp(App):
@@ -166,3 +161,9 @@ class SealApp(App):
         yield SystemCommand(
             "Screenshot", "Save an SVG of the screen into the session home (ctrl+s)", self.action_screenshot
         )
+
+
+if TYPE_CHECKING:
+
+    def _a_host(app: SealApp) -> SealHost:
+        return app  # mypy: SealApp gives the screens what seal_tui.host promises them

@@ -33,7 +33,7 @@ from engine.runtime.models import ModelFileError, check_model_files
 from engine.selfedit import STRATEGIES
 from engine.store import StoreError
 from engine.store.names import check_session_name
-from seal_tui.app import seal_app
+from seal_tui.host import seal_app
 
 NUMBERS = (
     ("candidates", "generation", "candidates", int),

@@ -29,8 +29,8 @@ from textual.worker import Worker, WorkerState
 from engine import events as ev
 from engine.domain import version_label
 from engine.probes import kinds_label
-from seal_tui.app import seal_app
 from seal_tui.failure_text import failure_text
+from seal_tui.host import seal_app
 from seal_tui.messages import (
     EngineEvent,
     LoadStep,

@@ -15,7 +15,7 @@ from engine.config import ConfigError
 from engine.session import NoModel
 from engine.session_lock import SessionLocked, WriterLock
 from engine.store import StoreError
-from seal_tui.app import seal_app
+from seal_tui.host import seal_app
 from seal_tui.screens.session_state import SessionState
 from seal_tui.screens.session_workers import WORK
 

@@ -22,7 +22,7 @@ from engine import events as ev
 from engine.domain import version_label
 from engine.ingest import paper_from_text, read_paper
 from engine.session import NoModel
-from seal_tui.app import seal_app
+from seal_tui.host import seal_app
 from seal_tui.messages import (
     DriftDetail,
     EngineEvent,

@@ -22,7 +22,7 @@ from engine.home import Home
 from engine.probes import kinds_label
 from engine.session import NoModel
 from engine.session_lock import Holder, WriterLock
-from seal_tui.app import seal_app
+from seal_tui.host import seal_app
 from seal_tui.render import change_style, change_word, vs_base, worse_than_base
 from seal_tui.screens.session_access import OPEN_FAILURES
 
