@@ -32,7 +32,7 @@ from seal_tui.messages import (
     TrainProgress,
     WorkDone,
 )
-from seal_tui.render import update_note
+from seal_tui.render import base_warning, update_note
 from seal_tui.screens.session_state import SessionState
 from seal_tui.widgets.passage_list import label
 
@@ -193,7 +193,13 @@ class SessionWorkers(SessionState):
             )
         else:
             labels = {p.id: label(p) for p in self.opened_session.passages()}
-            note, warning = update_note(self.opened_session.matrix("answer_nll"), update.version, passage.id, labels)
+            session = self.opened_session
+            note, warning = update_note(session.matrix("answer_nll"), update.version, passage.id, labels)
+            # the family the heatmap opens on may look fine while another got worse: warn for each
+            others = [
+                base_warning(session.matrix("answer_nll", f), update.version, labels) for f in session.families()[1:]
+            ]
+            warning = "\n".join(w for w in [warning, *others] if w)
             if warning:
                 note = f"[bold red]{note}[/]"
                 self.notify(warning, title="Worse than base", severity="warning", timeout=20)

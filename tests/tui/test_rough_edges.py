@@ -81,6 +81,27 @@ async def test_a_good_update_reads_against_base_too(sample):
         assert "vs base -4.00" in shown(screen.query_one("#stats"))
 
 
+class QuestionsWorse(FakeRuntime):
+    """Learning helps the recall probes (the family a paper without questions opens on) and
+    makes its fill-in-the-blank questions worse."""
+
+    def answer_nll(self, adapter, base, items):
+        scored = super().answer_nll(adapter, base, items)
+        return [(2.24 if base else 7.19) if "\nQuestion:" in prompt else v for (prompt, _), v in zip(items, scored)]
+
+
+@pytest.mark.asyncio
+async def test_an_update_worse_on_the_family_not_shown_still_warns(sample):
+    app = make_app(QuestionsWorse())
+    async with app.run_test(size=(100, 30)) as pilot:
+        screen = await open_session(pilot, paper=sample)
+        await write_then_learn(pilot, screen)
+        status = shown(screen.query_one(UpdateProgress).query_one("#update-status"))
+        assert "better" in status  # the recall probes the heatmap opens on improved
+        warnings = [n.message for n in app._notifications if n.severity == "warning"]
+        assert any("worse than the base model" in m and "held-out questions" in m for m in warnings), warnings
+
+
 def test_help_explains_the_numbers():
     numbers = HELP[HELP.index("## What the numbers mean") :]
     for term in ("**NLL**", "**gain**", "**forget**", "**BWT**", "**drift**", "**vs base**", "held-out", "reward"):
