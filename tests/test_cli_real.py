@@ -21,6 +21,8 @@ def test_run_with_editor_every_then_an_editor_round_on_demand(fixtures, capsys):
         "all",
         "--epochs",
         "1",
+        "--passage-repeats",
+        "2",
         "--max-tokens",
         "32",
         "--seed",

@@ -34,6 +34,8 @@ RUN = [
     "32",
     "--epochs",
     "1",
+    "--passage-repeats",
+    "2",
     "--accept",
     "all",
     "--seed",

@@ -24,7 +24,7 @@ BENCH = cl.bench_config(edits=2, epochs=1, max_tokens=40)
 CONFIG = replace(
     BENCH,
     # every epoch runs and every line trains, so the numbers move; no anchor, to keep the test short
-    train=replace(BENCH.train, patience=0, grounding=0.0, anchor=0.0),
+    train=replace(BENCH.train, patience=0, grounding=0.0, anchor=0.0, passage_repeats=2),
     filter=FilterConfig(trial_epochs=1),
 )
 
