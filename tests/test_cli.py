@@ -9,6 +9,7 @@ from engine.config import GenerationConfig, SessionConfig, TrainConfig
 from engine.home import Home
 from engine.ingest import read_paper
 from seal_tui.cli import main
+from tools.pilot import WorseThanBase
 from tools.scripted_runtime import FakeRuntime
 
 
@@ -140,13 +141,6 @@ def test_sessions_lists_and_show_draws_the_heatmap(learned_session, capsys):
     out = capsys.readouterr().out
     assert "base" in out and "v3" in out and "BWT" in out
     assert "worse than the base model" not in out  # the scripted model learns
-
-
-class WorseThanBase(FakeRuntime):
-    """Learning makes every answer less likely: 2.24 under the base model, 7.19 after."""
-
-    def answer_nll(self, adapter, base, items):
-        return [2.24 if base else 7.19 for _ in items]
 
 
 def test_show_says_so_when_the_current_version_is_worse_than_base(fixtures, capsys):

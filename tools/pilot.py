@@ -70,3 +70,18 @@ async def settle(pilot) -> None:
     for cards in pilot.app.screen.query("#cards"):
         cards.scroll_home(animate=False, immediate=True)
     await pilot.pause()
+
+
+class WorseThanBase(FakeRuntime):
+    """Learning makes every answer less likely: 2.24 under the base model, 7.19 after."""
+
+    def answer_nll(self, adapter, base, items):
+        return [2.24 if base else 7.19 for _ in items]
+
+
+async def write_then_learn(pilot, screen) -> None:
+    await screen.run_action("update")  # writes the candidates and stops
+    await until(pilot, lambda: not screen.busy(), what="candidates written")
+    await screen.run_action("update")
+    await until(pilot, lambda: not screen.busy() and screen.session.current_version >= 1, what="update")
+    await pilot.pause()

@@ -18,7 +18,7 @@ from seal_tui.screens.new_session import NewSessionScreen
 from seal_tui.screens.sessions import SessionsScreen
 from seal_tui.widgets.heatmap import Heatmap
 from seal_tui.widgets.update_progress import UpdateProgress
-from tools.pilot import SAMPLE_CONFIG, make_app, open_session, until
+from tools.pilot import SAMPLE_CONFIG, WorseThanBase, make_app, open_session, until, write_then_learn
 from tools.scripted_runtime import FakeRuntime
 
 pytestmark = pytest.mark.asyncio
@@ -31,21 +31,6 @@ def shown(widget) -> str:
 
 def messages(app) -> list[str]:
     return [n.message for n in app._notifications]
-
-
-class WorseThanBase(FakeRuntime):
-    """Learning makes every answer less likely: 2.24 under the base model, 7.19 after."""
-
-    def answer_nll(self, adapter, base, items):
-        return [2.24 if base else 7.19 for _ in items]
-
-
-async def write_then_learn(pilot, screen) -> None:
-    await screen.run_action("update")  # writes the candidates and stops
-    await until(pilot, lambda: not screen.busy(), what="candidates written")
-    await screen.run_action("update")
-    await until(pilot, lambda: not screen.busy() and screen.session.current_version >= 1, what="update")
-    await pilot.pause()
 
 
 # 3 -- every number says which way is better, where it stands ------------------------------

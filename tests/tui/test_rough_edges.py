@@ -19,7 +19,15 @@ from seal_tui.screens.help import HELP
 from seal_tui.screens.history import HistoryScreen
 from seal_tui.widgets.heatmap import Heatmap
 from seal_tui.widgets.update_progress import Eta, UpdateProgress
-from tools.pilot import SAMPLE_CONFIG, learn_two_passages, make_app, open_session, until
+from tools.pilot import (
+    SAMPLE_CONFIG,
+    WorseThanBase,
+    learn_two_passages,
+    make_app,
+    open_session,
+    until,
+    write_then_learn,
+)
 from tools.scripted_runtime import FakeRuntime
 
 
@@ -29,21 +37,6 @@ def messages(app) -> list[str]:
 
 def shown(widget) -> str:
     return str(widget.render())
-
-
-class WorseThanBase(FakeRuntime):
-    """Learning makes every answer less likely: 2.24 under the base model, 7.19 after."""
-
-    def answer_nll(self, adapter, base, items):
-        return [2.24 if base else 7.19 for _ in items]
-
-
-async def write_then_learn(pilot, screen) -> None:
-    await screen.run_action("update")  # writes the candidates and stops
-    await until(pilot, lambda: not screen.busy(), what="candidates written")
-    await screen.run_action("update")
-    await until(pilot, lambda: not screen.busy() and screen.session.current_version >= 1, what="update")
-    await pilot.pause()
 
 
 # 1 -- every number against base too --------------------------------------------------
