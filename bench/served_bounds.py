@@ -45,7 +45,7 @@ def run_against(mode: str, timeout: float, work: Path) -> dict:
         home = work / mode
         paper = work / "paper.md"
         paper.write_text(PAPER)
-        command = [sys.executable, "-m", "seal_tui.cli", "run", str(paper), "--session", "bounds"]
+        command = [sys.executable, "-m", "seal_cli.main", "run", str(paper), "--session", "bounds"]
         command += ["--writer-url", url, "--writer-timeout", f"{timeout:g}", "--edits", "1", "--epochs", "1"]
         env = {**os.environ, "SEAL_HOME": str(home)}
         started = time.perf_counter()

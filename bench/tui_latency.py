@@ -17,7 +17,7 @@ returns for the first frame that paints the moved cursor, i.e. the compositor ha
 rendered the update. In a headless run `_display` renders everything but does not write
 the escape codes to a terminal. Keys are pressed `--interval` seconds apart.
 
-First frame: a child process (`python -c 'import seal_tui.cli; ...'`, the import path of the
+First frame: a child process (`python -c 'import seal_cli.main; ...'`, the import path of the
 `seal` command) starts the app headless on an empty home and prints when the first
 frame is displayed; the figure is parent's spawn -> that line. Also reported: Pilot's
 `run_test` entry -> first frame, in this process (imports already done).
@@ -51,7 +51,7 @@ SAMPLE = ROOT / "seal_tui" / "samples" / "velmora.md"
 
 FIRST_FRAME_CHILD = r"""
 import sys
-import seal_tui.cli  # what the `seal` command imports first
+import seal_cli.main  # what the `seal` command imports first
 from seal_tui.app import SealApp
 from engine.home import Home
 

@@ -14,7 +14,7 @@ from engine.atomic import copy_file
 from engine.config import ConfigError, SessionConfig
 from engine.recovery import recover
 from engine.runtime.protocol import Runtime
-from engine.selfedit import STRATEGIES
+from engine.selfedit import STRATEGIES, resolve_strategy
 from engine.session import Session, check_model
 from engine.session_lock import WriterLock
 from engine.store import Store, StoreError
@@ -54,13 +54,7 @@ class Home:
         if info is None and (same := self.store.session_named_like(name)):
             raise StoreError(f"a session named {same!r} already exists (names differ only in case)")
         base = SessionConfig.from_dict(info.config) if info else SessionConfig()
-        merged = base.to_dict()
-        for key, value in (overrides or {}).items():
-            if isinstance(value, dict):
-                merged[key] = {**merged[key], **value}
-            else:
-                merged[key] = value
-        config = SessionConfig.from_dict(merged)
+        config = base.with_overrides(overrides or {})
         if info and self.store.updates(info.id):
             fixed = [("adapters", config.adapters, base.adapters)]
             fixed += [(f, getattr(config.train, f), getattr(base.train, f)) for f in LORA_SHAPE]
@@ -73,6 +67,18 @@ class Home:
                         f"{field} cannot change once a session has updates (session {name!r} uses {kept}){hint}"
                     )
         return config
+
+    def check_inputs(self, config: SessionConfig) -> None:
+        """What the settings name outside the session, checked before it is touched: the
+        strategy template, the file of imported self-edits, the model files (StrategyError,
+        ImportedEditsError or ModelFileError names the first that fails)."""
+        from engine.imported_edits import load_edits
+        from engine.runtime.models import check_model_files
+
+        resolve_strategy(config.strategy, self.path)
+        if config.generation.edits_from:
+            load_edits(config.generation.edits_from)
+        check_model_files(config.model)
 
     def check_model(self, name: str, identity: str) -> None:
         """Refuse (ModelMismatch) a model other than the one the session was trained on,

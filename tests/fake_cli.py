@@ -10,7 +10,7 @@ import sys
 
 def main() -> int:
     import engine.runtime.factory as factory
-    from seal_tui.cli import main as seal
+    from seal_cli.main import main as seal
     from tools.scripted_runtime import FakeRuntime
 
     factory.build_runtime = lambda model, train: FakeRuntime()  # a test's stand-in

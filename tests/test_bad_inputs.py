@@ -23,7 +23,7 @@ import pytest
 from engine.config import GenerationConfig, SessionConfig, TrainConfig
 from engine.home import Home
 from engine.ingest import read_paper
-from seal_tui.cli import main
+from seal_cli.main import main
 from tests.home_snapshot import snapshot
 from tools.scripted_runtime import FakeRuntime
 
@@ -430,7 +430,7 @@ def test_the_real_command_prints_one_line_for_a_deeply_nested_paper(learned_home
     deep.write_text("[" * 100_000 + "]" * 100_000)
     before = snapshot(learned_home)
     done = subprocess.run(
-        [sys.executable, "-m", "seal_tui.cli", "run", str(deep), "--session", "demo"],
+        [sys.executable, "-m", "seal_cli.main", "run", str(deep), "--session", "demo"],
         capture_output=True,
         text=True,
         cwd=Path(__file__).parents[1],

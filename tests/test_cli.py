@@ -8,7 +8,7 @@ import pytest
 from engine.config import GenerationConfig, SessionConfig, TrainConfig
 from engine.home import Home
 from engine.ingest import read_paper
-from seal_tui.cli import main
+from seal_cli.main import main
 from tools.pilot import WorseThanBase
 from tools.scripted_runtime import FakeRuntime
 
@@ -116,21 +116,23 @@ def test_bad_edits_file_is_refused_before_anything_changes(
 
 
 def test_edits_from_is_stored_as_an_absolute_path(tmp_path, monkeypatch):
-    from seal_tui.cli import _overrides, build_parser
+    from seal_cli.flags import overrides
+    from seal_cli.main import build_parser
 
     monkeypatch.chdir(tmp_path)
     args = build_parser().parse_args(["run", "--session", "x", "--edits-from", "edits.json"])
-    assert _overrides(args)["generation"]["edits_from"] == str(tmp_path.resolve() / "edits.json")
+    assert overrides(args, "run")["generation"]["edits_from"] == str(tmp_path.resolve() / "edits.json")
     args = build_parser().parse_args(["run", "--session", "x", "--edits-from", ""])
-    assert _overrides(args)["generation"]["edits_from"] is None
+    assert overrides(args, "run")["generation"]["edits_from"] is None
 
 
 def test_adapters_flag_reaches_the_sessions_config():
-    from seal_tui.cli import _overrides, build_parser
+    from seal_cli.flags import overrides
+    from seal_cli.main import build_parser
 
     args = build_parser().parse_args(["run", "--session", "x", "--adapters", "per-paper"])
-    assert Home().config_for("x", _overrides(args)).adapters == "per-paper"
-    assert "adapters" not in _overrides(build_parser().parse_args(["run", "--session", "x"]))
+    assert Home().config_for("x", overrides(args, "run")).adapters == "per-paper"
+    assert "adapters" not in overrides(build_parser().parse_args(["run", "--session", "x"]), "run")
 
 
 def test_sessions_lists_and_show_draws_the_heatmap(learned_session, capsys):

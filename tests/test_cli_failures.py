@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from engine.failures import describe
-from seal_tui.cli import main
+from seal_cli.main import main
 from seal_tui.failure_text import failure_text
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -71,7 +71,7 @@ def test_the_real_command_prints_no_traceback(tmp_path):
     (tmp_path / "file").write_text("x")
     env = {"SEAL_HOME": str(tmp_path / "file" / "sub"), "PATH": "/usr/bin:/bin"}
     done = subprocess.run(
-        [sys.executable, "-m", "seal_tui.cli", "sessions"],
+        [sys.executable, "-m", "seal_cli.main", "sessions"],
         capture_output=True,
         text=True,
         env=env,

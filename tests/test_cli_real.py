@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from seal_tui.cli import main
+from seal_cli.main import main
 
 pytestmark = pytest.mark.slow
 

@@ -5,7 +5,7 @@ import pytest
 
 from engine.home import Home
 from engine.runtime.served import ServedWriter
-from seal_tui.cli import main
+from seal_cli.main import main
 from tools.openai_stub import Reply, StubServer
 from tools.scripted_runtime import FakeRuntime
 

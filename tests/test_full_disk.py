@@ -175,7 +175,7 @@ def test_a_real_run_that_fills_the_disk_while_saving_an_adapter_resumes_once_the
         if not disk.mounted:
             pytest.skip(f"cannot mount a tmpfs here ({disk.why})")
         home = disk.path / "home"
-        real = ["-m", "seal_tui.cli", "run", str(cr.PAPER), "--session", "k", "--edits", "1", "--max-tokens", "32"]
+        real = ["-m", "seal_cli.main", "run", str(cr.PAPER), "--session", "k", "--edits", "1", "--max-tokens", "32"]
         real += ["--epochs", "1", "--passage-repeats", "2", "--accept", "all", "--seed", "3"]
         done = seal(home, real)
         assert done.returncode == 1, done.stderr[-3000:]

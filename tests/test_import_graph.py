@@ -11,7 +11,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("engine", "seal_tui", "seal_bench")
+PACKAGES = ("engine", "seal_tui", "seal_cli", "seal_bench")
 
 
 def module_name(path: Path) -> str:

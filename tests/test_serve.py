@@ -12,8 +12,8 @@ import threading
 
 import pytest
 
+from seal_cli.main import main
 from seal_tui import launch
-from seal_tui.cli import main
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WEB_DRIVER = "textual.drivers.web_driver:WebDriver"
@@ -25,7 +25,7 @@ def test_the_app_starts_under_textual_serves_web_driver(seal_home):
     driver named in the environment; it must answer with the driver's prelude."""
     env = {**os.environ, "TEXTUAL_DRIVER": WEB_DRIVER, "COLUMNS": "100", "ROWS": "30", "PYTHONPATH": ROOT}
     child = subprocess.Popen(
-        [sys.executable, "-m", "seal_tui.cli"],
+        [sys.executable, "-m", "seal_cli.main"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -57,13 +57,13 @@ def test_the_terminal_check_still_refuses_redirected_streams_without_the_web_dri
     [("127.0.0.1", True), ("localhost", True), ("::1", True), ("127.0.0.5", True), ("0.0.0.0", False), ("::", False)],
 )
 def test_loopback_addresses(host, loopback):
-    from seal_tui.serve import is_loopback
+    from seal_cli.serve import is_loopback
 
     assert is_loopback(host) is loopback
 
 
 def test_a_bind_other_machines_can_reach_needs_expose(capsys, monkeypatch):
-    monkeypatch.setattr("seal_tui.serve.serve_app", lambda *a, **k: pytest.fail("served without --expose"))
+    monkeypatch.setattr("seal_cli.serve.serve_app", lambda *a, **k: pytest.fail("served without --expose"))
     assert main(["serve", "--host", "0.0.0.0"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--expose" in err and "0.0.0.0" in err
@@ -71,7 +71,7 @@ def test_a_bind_other_machines_can_reach_needs_expose(capsys, monkeypatch):
 
 def test_expose_says_what_it_exposes_before_serving(capsys, monkeypatch, seal_home):
     served = []
-    monkeypatch.setattr("seal_tui.serve.serve_app", lambda *args: served.append(args))
+    monkeypatch.setattr("seal_cli.serve.serve_app", lambda *args: served.append(args))
     assert main(["serve", "--host", "0.0.0.0", "--port", "8123", "--expose"]) == 0
     out = capsys.readouterr().out
     assert served and served[0][1:3] == ("0.0.0.0", 8123)

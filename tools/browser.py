@@ -81,7 +81,7 @@ def served(home: Path, port: int | None = None, timeout: float = 60.0) -> Iterat
     env = {**os.environ, "SEAL_HOME": str(home), "PYTHONPATH": str(ROOT)}
     log = tempfile.TemporaryFile()
     server = subprocess.Popen(
-        [sys.executable, "-m", "seal_tui.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "seal_cli.main", "serve", "--port", str(port)],
         cwd=ROOT,
         env=env,
         stdout=log,

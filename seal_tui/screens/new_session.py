@@ -1,8 +1,6 @@
-"""The create-session form: name, strategy, candidates per passage, the replay share, epochs
-per update, how often the editor trains itself, probe kind, shared or per-paper adapters,
-accept policy (heuristic gate, reward filter, all, none), the model, a file of self-edits
-written by someone else, and a served model that writes them (an OpenAI-compatible URL, the
-model name it serves, and how long one of its replies may take)."""
+"""The create-session form: a name, the recipe (preset), and every setting declared with a
+form field (engine.config.SETTINGS: FormField), each in its slot, two to a row, with the
+setting's help as its tooltip."""
 
 from __future__ import annotations
 
@@ -16,71 +14,53 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select
 
-from engine.config import (
-    ADAPTER_MODES,
-    PRESETS,
-    PROBE_KINDS,
-    ConfigError,
-    EditorConfig,
-    GenerationConfig,
-    ModelConfig,
-    SessionConfig,
-    preset,
-)
-from engine.imported_edits import ImportedEditsError, load_edits
+from engine.config import PRESETS, SETTINGS, ConfigError, SessionConfig, Setting, overrides
+from engine.imported_edits import ImportedEditsError
 from engine.policies import POLICIES
-from engine.runtime.models import ModelFileError, check_model_files
-from engine.selfedit import STRATEGIES
+from engine.runtime.models import ModelFileError
+from engine.selfedit import STRATEGIES, StrategyError
 from engine.store import StoreError
 from engine.store.names import check_session_name
 from seal_tui.host import seal_app
 
-NUMBERS = (
-    ("candidates", "generation", "candidates", int),
-    ("epochs", "train", "epochs", int),
-    ("editor-every", "editor", "every", int),
-    ("replay", None, "replay", float),
-)
-"""The form's number fields: (input id, config section or None for the session level, setting,
-type). An empty field leaves the setting at its default (epochs: the recipe's)."""
+NAME_SLOT, PRESET_SLOT = 0, 11
+"""The two fields that are no setting: the session's name and its recipe."""
+KINDS: dict[type, Literal["integer", "number", "text"]] = {int: "integer", float: "number", str: "text"}
 
 
-TIPS = {
-    "replay": "Earlier passages' examples mixed into each update, as a share of the new ones (0: plain SEAL)",
-    "epochs": "LoRA epochs per update (empty: the recipe's, 2; SEAL's preset: 10)",
-    "editor-every": "Train the self-edit editor after every N learned passages (0: only on i)",
-    "adapters": "shared: one adapter for all papers; per-paper: one per paper, "
-    "so learning one paper cannot move another's scores",
-    "preset": "default: rank 16 on every layer, lr 3e-4, the passage 16 times an epoch, anchor, drift guard, "
-    "grounded lines; seal: SEAL's rank 32 on q/v, lr 1e-3 and 10 epochs, to reproduce the paper",
-    "gguf": "A local GGUF model file (empty: the embedded SmolLM2-135M)",
-    "edits-from": "Passages found in this file (SEAL-format JSON) take its completions as self-edits, "
-    "e.g. a stronger model's (empty: the model writes them)",
-    "writer-url": "An OpenAI-compatible server (llama.cpp's, vLLM, Ollama, e.g. http://127.0.0.1:8000) writes "
-    "the self-edits; the local model still learns and is scored. Its API key is read from $SEAL_WRITER_API_KEY",
-    "writer-model": "The model name sent to the server (empty: the first model it lists)",
-    "writer-timeout": "Seconds one reply of the server may take; a server still sending then is cut off "
-    f"(empty: {ModelConfig.writer_timeout:g})",
-    "greedy": "on: every version also writes its answer to each probe, shown in the cell details beside the NLL, "
-    "with F1 and contains as heatmap metrics (scoring takes longer)",
-}
-"""Each field's tooltip, by its id."""
-EDITS_FROM_PLACEHOLDER = "SEAL-format JSON (optional)"
-WRITER = ("writer_url", "writer_model")
-"""The served writer's settings (ModelConfig), each from the field of the same name."""
-TIMEOUT_FIELD = "writer-timeout"
-"""ModelConfig.writer_timeout's field: a number of seconds, empty for the default."""
+def form_settings() -> list[Setting]:
+    """The settings the form shows, in slot order."""
+    return sorted((s for s in SETTINGS.values() if s.form is not None), key=lambda s: s.form.slot if s.form else 0)
 
 
 def text_field(
-    field_id: str, value: str = "", *, placeholder: str = "", kind: Literal["integer", "number", "text"] = "text"
+    field_id: str,
+    value: str = "",
+    *,
+    placeholder: str = "",
+    kind: Literal["integer", "number", "text"] = "text",
+    tooltip: str | None = None,
 ) -> Input:
-    return Input(value, placeholder=placeholder, type=kind, id=field_id, compact=True, tooltip=TIPS.get(field_id))
+    return Input(value, placeholder=placeholder, type=kind, id=field_id, compact=True, tooltip=tooltip)
 
 
-def choice(field_id: str, names: list[str], value: str) -> Select:
+def choice(field_id: str, names: list[str], value: str, tooltip: str | None = None) -> Select:
     options = [(k, k) for k in names]
-    return Select(options, value=value, allow_blank=False, id=field_id, compact=True, tooltip=TIPS.get(field_id))
+    return Select(options, value=value, allow_blank=False, id=field_id, compact=True, tooltip=tooltip)
+
+
+def setting_field(s: Setting) -> Widget:
+    """The form's field for a setting: a Select for choices and on/off, else a typed Input that
+    starts with the default, or empty with the placeholder where one is declared."""
+    assert s.form is not None
+    start = s.default if s.form.start is None else s.form.start
+    if s.kind is bool:
+        return choice(s.form.id, ["off", "on"], "on" if start else "off", s.flag_help())
+    if s.choices is not None:
+        return choice(s.form.id, list(s.choices), start, s.flag_help())
+    placeholder = s.form.placeholder.format(default=s.default_text())
+    value = "" if placeholder else s.default_text()
+    return text_field(s.form.id, value, placeholder=placeholder, kind=KINDS[s.kind], tooltip=s.flag_help())
 
 
 def row(*fields: tuple[str, Widget]) -> ComposeResult:
@@ -99,42 +79,14 @@ class NewSessionScreen(ModalScreen[tuple[str, SessionConfig] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(id="new-session", classes="dialog"):
             yield Label("[b]New session[/]", classes="dialog-title")
-            yield from row(  # the served writer's deadline: room here, none left beside its other fields
-                ("name", text_field("name", placeholder="e.g. velmora")),
-                (
-                    "writer timeout",
-                    text_field(TIMEOUT_FIELD, placeholder=f"{ModelConfig.writer_timeout:g} s", kind="number"),
-                ),
-            )
-            yield from row(
-                ("strategy", choice("strategy", [s.name for s in STRATEGIES.values()], SessionConfig.strategy)),
-                ("answers", choice("greedy", ["off", "on"], "on")),  # what a newcomer looks for in a cell
-            )
-            yield from row(
-                ("candidates", text_field("candidates", str(GenerationConfig.candidates), kind="integer")),
-                ("replay", text_field("replay", f"{SessionConfig.replay:g}", kind="number")),
-            )
-            yield from row(
-                ("epochs", text_field("epochs", placeholder="recipe's", kind="integer")),
-                ("editor every", text_field("editor-every", str(EditorConfig.every), kind="integer")),
-            )
-            yield from row(
-                ("probes", choice("probes", list(PROBE_KINDS), SessionConfig.probes)),
-                ("adapters", choice("adapters", list(ADAPTER_MODES), SessionConfig.adapters)),
-            )
-            yield from row(
-                ("accept", choice("accept", list(POLICIES), SessionConfig.accept)),
-                ("recipe", choice("preset", list(PRESETS), "default")),
-            )
-            # The served writer shares these two rows, so the form still fits 30 lines.
-            yield from row(
-                ("model", text_field("gguf", placeholder="GGUF (empty: SmolLM2)")),
-                ("writer URL", text_field("writer-url", placeholder="http://host:port")),
-            )
-            yield from row(
-                ("edits from", text_field("edits-from", placeholder=EDITS_FROM_PLACEHOLDER)),
-                ("writer model", text_field("writer-model", placeholder="first listed")),
-            )
+            fields: dict[int, tuple[str, Widget]] = {
+                NAME_SLOT: ("name", text_field("name", placeholder="e.g. velmora"))
+            }
+            fields[PRESET_SLOT] = ("recipe", choice("preset", list(PRESETS), "default", PRESETS.describe()))
+            fields |= {s.form.slot: (s.form.label, setting_field(s)) for s in form_settings() if s.form}
+            slots = sorted(fields)
+            for pair in zip(slots[::2], slots[1::2] + [None]):
+                yield from row(*(fields[slot] for slot in pair if slot is not None))
             yield Label("", id="strategy-help", classes="dim")
             yield Label("", id="form-error")
             with Horizontal(classes="buttons"):
@@ -177,49 +129,22 @@ class NewSessionScreen(ModalScreen[tuple[str, SessionConfig] | None]):
         if home.exists(name):
             error.update(f"[red]A session called {name!r} exists already.[/]")
             return
-        overrides = {
-            "strategy": self._choice("#strategy"),
-            "probes": self._choice("#probes"),
-            "adapters": self._choice("#adapters"),
-            "accept": self._choice("#accept"),
-            "greedy_answers": self._choice("#greedy") == "on",
-            "generation": {},
-            "train": preset(self._choice("#preset"))["train"],
-            "editor": {},
-        }
-        for field, section, key, kind in NUMBERS:
-            text = self.query_one(f"#{field}", Input).value.strip()
-            if not text:
-                continue
-            try:
-                value = kind(text)
-            except ValueError:
-                what = "a whole number" if kind is int else "a number"
-                error.update(f"[red]{field} must be {what}, got {text!r}[/]")
-                return
-            (overrides if section is None else overrides[section])[key] = value
-        gguf = self.query_one("#gguf", Input).value.strip()
-        served: dict = {key: self.query_one(f"#{key.replace('_', '-')}", Input).value.strip() or None for key in WRITER}
-        if timeout := self.query_one(f"#{TIMEOUT_FIELD}", Input).value.strip():
-            try:
-                served["writer_timeout"] = float(timeout)
-            except ValueError:
-                error.update(f"[red]timeout must be a number of seconds, got {escape(timeout)!r}[/]")
-                return
-        if gguf or any(served.values()):
-            overrides["model"] = {"gguf_path": gguf or None, **served}
-        if edits_from := self.query_one("#edits-from", Input).value.strip():
-            try:
-                found = load_edits(edits_from)
-            except ImportedEditsError as exc:
-                error.update(f"[red]{escape(str(exc))}[/]")
-                return
-            overrides["generation"]["edits_from"] = str(found.path.resolve())
+        given = {}
+        for s in form_settings():
+            assert s.form is not None
+            if s.kind is bool or s.choices is not None:
+                value = self._choice(f"#{s.form.id}")
+                given[s.key] = value == "on" if s.kind is bool else value
+            elif text := self.query_one(f"#{s.form.id}", Input).value.strip():
+                try:
+                    given[s.key] = s.parse(text)
+                except ValueError as exc:
+                    error.update(f"[red]{escape(str(exc))}[/]")
+                    return
         try:
-            config = home.config_for(name, overrides)
-            if gguf:  # a file that is no model is named now, before the session is created
-                check_model_files(config.model)
-        except (ConfigError, ModelFileError, StoreError) as exc:
+            config = home.config_for(name, overrides(given, self._choice("#preset")))
+            home.check_inputs(config)  # a file that is no model is named now, before the session is created
+        except (ConfigError, ModelFileError, StoreError, ImportedEditsError, StrategyError) as exc:
             error.update(f"[red]{escape(str(exc))}[/]")
             return
         self.dismiss((name, config))

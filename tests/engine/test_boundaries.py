@@ -1,5 +1,5 @@
 """The engine stands alone: importing all of it never pulls in the UI, and no engine module
-names the app, the benchmarks or the dev tools (seal_tui, seal_bench and tools sit above it)."""
+names the app, the benchmarks or the dev tools (seal_tui, seal_cli, seal_bench and tools sit above it)."""
 
 import ast
 import pkgutil
@@ -30,7 +30,7 @@ def test_engine_never_imports_textual_rich_or_seal_tui():
 
 def test_seal_help_imports_nothing_heavy():
     code = (
-        "import sys\nfrom seal_tui.cli import build_parser\nbuild_parser()\n"
+        "import sys\nfrom seal_cli.main import build_parser\nbuild_parser()\n"
         "print(','.join(m for m in ('torch', 'transformers', 'llama_cpp', 'textual', 'ray') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
@@ -38,9 +38,10 @@ def test_seal_help_imports_nothing_heavy():
 
 
 NEVER_IMPORTS = {
-    "engine": {"seal_tui", "seal_bench", "tools", "tests", "textual", "rich"},
-    "seal_bench": {"seal_tui", "tools", "tests", "textual"},
-    "seal_tui": {"tools", "tests"},
+    "engine": {"seal_tui", "seal_cli", "seal_bench", "tools", "tests", "textual", "rich"},
+    "seal_bench": {"seal_tui", "seal_cli", "tools", "tests", "textual"},
+    "seal_tui": {"seal_cli", "tools", "tests"},
+    "seal_cli": {"tools", "tests"},
     "tools": {"tests"},
     "bench": {"tests"},
 }

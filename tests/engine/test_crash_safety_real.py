@@ -23,7 +23,7 @@ pytestmark = [
 
 RUN = [
     "-m",
-    "seal_tui.cli",
+    "seal_cli.main",
     "run",
     str(cr.PAPER),
     "--session",

@@ -151,12 +151,13 @@ def test_max_passages_must_be_a_positive_whole_number(bad):
 
 def test_seal_run_max_passages_flag_reaches_the_config_and_the_reader(tmp_path, capsys):
     from engine.home import Home
-    from seal_tui.cli import _overrides, build_parser, main
+    from seal_cli.flags import overrides
+    from seal_cli.main import build_parser, main
 
     args = build_parser().parse_args(["run", "--session", "x", "--max-passages", "7"])
-    assert _overrides(args) == {"max_passages": 7}
-    assert Home().config_for("x", _overrides(args)).max_passages == 7
-    assert "max_passages" not in _overrides(build_parser().parse_args(["run", "--session", "x"]))
+    assert overrides(args, "run") == {"max_passages": 7}
+    assert Home().config_for("x", overrides(args, "run")).max_passages == 7
+    assert "max_passages" not in overrides(build_parser().parse_args(["run", "--session", "x"]), "run")
 
     paper = tmp_path / "long.txt"
     paper.write_text("Long Title\n\n" + paragraphs(4))

@@ -14,7 +14,8 @@ from engine.config import ConfigError, FilterConfig, GenerationConfig, SessionCo
 from engine.home import Home
 from engine.ingest import read_paper
 from engine.runtime.ray_pool import RayPoolError, Serial, _Worker, pack
-from seal_tui.cli import _overrides, build_parser, main
+from seal_cli.flags import overrides
+from seal_cli.main import build_parser, main
 from tools.scripted_runtime import FakeRuntime
 
 INSTALL = "install the ray extra: pip install -e '.[ray]'"
@@ -77,12 +78,12 @@ print("ray" in sys.modules)
 
 def test_the_filter_setting_is_stored_and_old_sessions_load_without_it():
     args = build_parser().parse_args(["run", "--session", "x", "--filter-ray", "--filter-ray-workers", "3"])
-    config = Home().config_for("x", _overrides(args))
+    config = Home().config_for("x", overrides(args, "run"))
     assert (config.filter.ray, config.filter.ray_workers) == ("local", 3)
     args = build_parser().parse_args(["run", "--session", "x", "--filter-ray", "head:6379"])
-    assert Home().config_for("x", _overrides(args)).filter.ray == "head:6379"
+    assert Home().config_for("x", overrides(args, "run")).filter.ray == "head:6379"
     args = build_parser().parse_args(["run", "--session", "x", "--filter-ray", ""])
-    assert _overrides(args)["filter"]["ray"] is None
+    assert overrides(args, "run")["filter"]["ray"] is None
     old = SessionConfig().to_dict()
     old["filter"] = {k: v for k, v in old["filter"].items() if k not in ("ray", "ray_workers")}
     assert SessionConfig.from_dict(old).filter == FilterConfig()

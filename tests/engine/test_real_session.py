@@ -78,7 +78,7 @@ def test_killed_run_resumes_with_nothing_accepted_lost(seal_home, fixtures):
     cmd = [
         sys.executable,
         "-m",
-        "seal_tui.cli",
+        "seal_cli.main",
         "run",
         str(fixtures / "velmora.md"),
         "--session",

@@ -78,7 +78,7 @@ def test_a_person_decision_stands_against_a_declared_policy(declared, fixtures):
 
 
 def test_a_metric_declared_once_fills_the_matrix_and_seal_show(declared, fixtures, capsys):
-    from seal_tui.cli import main
+    from seal_cli.main import main
 
     session = open_session(greedy_answers=True)
     session.add_paper(read_paper(fixtures / "velmora.md")[0])
@@ -96,11 +96,12 @@ def test_a_metric_declared_once_fills_the_matrix_and_seal_show(declared, fixture
 
 
 def test_the_command_line_and_the_config_take_their_choices_from_the_declarations(declared, capsys):
-    from seal_tui.cli import _overrides, build_parser
+    from seal_cli.flags import overrides
+    from seal_cli.main import build_parser
 
     parser = build_parser()
     args = parser.parse_args(["run", "--session", "x", "--accept", "first"])
-    assert SessionConfig.from_dict({**SessionConfig().to_dict(), **_overrides(args)}).accept == "first"
+    assert SessionConfig.from_dict({**SessionConfig().to_dict(), **overrides(args, "run")}).accept == "first"
     assert parser.parse_args(["show", "x", "--metric", "answer_length"]).metric == "answer_length"
     from seal_tui.screens.help import help_text
 

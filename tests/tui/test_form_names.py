@@ -40,7 +40,7 @@ async def test_the_form_turns_on_the_models_answers():
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("n")
         app.screen.query_one("#name").value = "answers"
-        app.screen.query_one("#greedy").value = "on"
+        app.screen.query_one("#answers").value = "on"
         await pilot.click("#create")
         await pilot.pause()
     assert Home().open("answers", read_only=True).config.greedy_answers

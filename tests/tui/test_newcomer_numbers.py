@@ -59,7 +59,7 @@ async def test_answers_are_on_in_a_new_session_and_in_the_demo():
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.press("n")
         await until(pilot, lambda: isinstance(app.screen, NewSessionScreen), what="form")
-        assert app.screen.query_one("#greedy").value == "on"
+        assert app.screen.query_one("#answers").value == "on"
         await pilot.press("escape")
         await until(pilot, lambda: isinstance(app.screen, SessionsScreen), what="list")
         await pilot.press("d")

@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import json
 
-from seal_tui.cli_common import model_work, require_session
+from seal_cli.common import model_work, require_session
+from seal_cli.flags import add_setting_flags, overrides
+
+
+def add_parser(sub) -> None:
+    editor = sub.add_parser("editor", help="train the self-edit editor on the kept self-edits now (ReST-EM round)")
+    editor.add_argument("session")
+    editor.add_argument("--list", action="store_true", help="only list the rounds and how each changed acceptance")
+    editor.add_argument("--json", action="store_true", help="print the rounds as JSON")
+    add_setting_flags(editor, "editor")
+    editor.set_defaults(handler=cmd_editor)
 
 
 def cmd_editor(args) -> int:
@@ -18,8 +28,7 @@ def cmd_editor(args) -> int:
 
     home = Home()
     require_session(home, args.session)
-    settings = _settings(args)
-    config = home.config_for(args.session, {"editor": settings} if settings else {})
+    config = home.config_for(args.session, overrides(args, "editor"))
     # a round writes: the session's writer lock is taken before the model loads
     session = first = home.open(args.session, runtime=NoModel("the model is not loaded yet"), read_only=args.list)
     if not args.list:
@@ -58,16 +67,3 @@ def cmd_editor(args) -> int:
     else:
         print(f"{args.session}: no editor rounds yet (run `seal editor {args.session}`)")
     return 0
-
-
-def _settings(args) -> dict:
-    return {
-        key: value
-        for key, value in (
-            ("epochs", args.epochs),
-            ("per_passage", args.per_passage),
-            ("min_pairs", args.min_pairs),
-            ("scale", args.scale),
-        )
-        if value is not None
-    }

@@ -28,7 +28,7 @@ def model_work(runtime, interrupted: str):
     """A progress display on stderr that starts by loading the model; yields (report, stop)
     for the engine's work. Ctrl+C sets stop and ends the command as Interrupted(interrupted)."""
     from engine.events import Stage
-    from seal_tui.progress import ProgressReporter
+    from seal_cli.progress import ProgressReporter
 
     stop = threading.Event()
     try:

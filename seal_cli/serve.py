@@ -14,7 +14,7 @@ import ipaddress
 import shlex
 import sys
 
-from seal_tui.cli_common import UsageError
+from seal_cli.common import UsageError
 
 INSTALL = 'seal serve needs textual-serve: .venv/bin/pip install -e ".[serve]"'
 DEFAULT_PORT = 8000
@@ -36,6 +36,7 @@ def add_parser(sub) -> None:
         metavar="URL",
         help="the address browsers use when it is not http://HOST:PORT (a proxy, or a tunnel on another port)",
     )
+    serve.set_defaults(handler=cmd_serve)
 
 
 def is_loopback(host: str) -> bool:
@@ -50,7 +51,7 @@ def is_loopback(host: str) -> bool:
 
 def app_command() -> str:
     """The command textual-serve runs for each page: this Python's `seal` (bare: the app)."""
-    return shlex.join([sys.executable, "-m", "seal_tui.cli"])
+    return shlex.join([sys.executable, "-m", "seal_cli.main"])
 
 
 def page_url(host: str, port: int) -> str:

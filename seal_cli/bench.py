@@ -8,7 +8,70 @@ from dataclasses import replace
 from importlib import resources
 from pathlib import Path
 
-from seal_tui.cli_common import UsageError
+from seal_cli.common import UsageError
+
+
+def add_parser(sub) -> None:
+    from engine.config import LOCAL_RAY, REWARD_BASELINES, FilterConfig
+
+    bench = sub.add_parser("bench", help="benchmarks (figures in BENCHMARKS.md)")
+    bench.add_argument(
+        "what",
+        choices=["cycle", "speed", "ki", "forget"],
+        help="cycle: one passage cycle; speed: adapted generation, swap, padding, memory; "
+        "ki: SEAL's conditions; forget: sequential updates, plain vs replay",
+    )
+    bench.add_argument(
+        "data", nargs="?", help="cycle: a paper (default: the shipped sample); ki/forget: SQuAD/SEAL JSON"
+    )
+    bench.add_argument("--json", action="store_true")
+    bench.add_argument("--passages", type=int, help="passages (cycle: scoring scale-up, default 20; ki: default 20)")
+    bench.add_argument("--steps", type=int, default=8, help="forget: passages applied in sequence")
+    bench.add_argument("--edits", type=int, default=3, help="ki/forget: self-edit candidates per passage")
+    bench.add_argument("--epochs", type=int, help="ki/forget: epochs per update (default: the recipe's 2)")
+    bench.add_argument("--first", type=int, default=0, help="ki/forget: skip this many passages (a split's start)")
+    bench.add_argument(
+        "--conditions",
+        help="ki: conditions to run (base,passage,edits,filtered,teacher); forget: runs (plain,replay,seal,per-paper)",
+    )
+    bench.add_argument(
+        "--edits-from",
+        dest="edits_from",
+        metavar="FILE.json",
+        help="ki: a SEAL-format file whose first self-edit per passage trains the teacher condition",
+    )
+    bench.add_argument("--max-tokens", type=int, default=128, help="ki/forget: longest self-edit")
+    bench.add_argument("--replay", type=float, default=0.5, help="forget: replay share for the replay run")
+    bench.add_argument(
+        "--busy",
+        type=int,
+        metavar="N",
+        help="speed: the figures alone and beside N CPU-bound programs it starts, with ratios",
+    )
+    bench.add_argument(
+        "--reward-vs",
+        choices=list(REWARD_BASELINES),
+        default=FilterConfig.reward_vs,
+        help="ki: the filter's reward against the model (SEAL) or against training on the passage alone",
+    )
+    bench.add_argument(
+        "--ray",
+        nargs="?",
+        const=LOCAL_RAY,
+        metavar="ADDRESS",
+        help="ki/forget: run passages (ki) or runs (forget) on Ray workers that each hold the model; "
+        "alone: a local Ray, else a cluster's host:port, ray://host:port or auto (needs the ray extra)",
+    )
+    bench.add_argument(
+        "--ray-workers", type=int, default=2, metavar="N", help="ki/forget: Ray workers with --ray (default 2)"
+    )
+    bench.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="ki/forget: threads per model (default: the free cores; with a local --ray, cores/workers each)",
+    )
+    bench.set_defaults(handler=cmd_bench)
 
 
 def cmd_bench(args) -> int:
