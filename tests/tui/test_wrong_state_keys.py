@@ -205,8 +205,8 @@ async def test_escape_with_nothing_running_does_nothing(home):
         ("name", "DEMO", "'demo' already exists (names differ only in case)"),
         ("name", "..", "invalid session name"),
         ("candidates", "-1", "candidates must be 0..64"),
-        ("gguf", str(PAPER), "not a GGUF file"),
-        ("gguf", "GGUF", "truncated GGUF"),
+        ("model", str(PAPER), "not a GGUF file"),
+        ("model", "GGUF", "truncated GGUF"),
         ("edits-from", "/no/such/edits.json", "no such file"),
     ],
 )
