@@ -170,6 +170,20 @@ class Session(Writing, Scoring):
         return self.store.editor_rounds(self.info.id)
 
     @writes
+    def add_editor_round(
+        self,
+        trigger: str,
+        edit_ids: list[int],
+        params: dict,
+        losses: list[float],
+        adapter: str,
+        seconds: float,
+        learned: int,
+    ) -> EditorRound:
+        """Record a trained editor round (engine.editor.run_round); it gets the next round number."""
+        return self.store.add_editor_round(self.info.id, trigger, edit_ids, params, losses, adapter, seconds, learned)
+
+    @writes
     def improve_editor(self, on_event: ev.OnEvent = ev.ignore, stop: Event | None = None) -> EditorRound | None:
         """Run an editor round now on the kept self-edits (raises EditorError when too few)."""
         return editor.run_round(self, "person", on_event, stop)
