@@ -12,6 +12,9 @@ are kept, best first, at most top_k. The trials never change the session's versi
 With FilterConfig.ray set, the candidates' trials run on Ray workers that each hold the
 model (engine.runtime.ray_pool), and are read back in candidate order, so the verdicts are
 the ones a run without Ray gives.
+`run_trials` runs them for a session (storing each reward as it comes); the rules it follows
+(trial_recipe, trial_examples, reference_nll, reward_and_damage, verdicts) are plain
+functions that seal bench ki calls too.
 """
 
 from __future__ import annotations
