@@ -24,7 +24,7 @@ from engine.ingest import read_paper  # noqa: E402
 from engine.probes import recall_roles, split_probes  # noqa: E402
 from engine.runtime.local import LocalRuntime  # noqa: E402
 from engine.runtime.protocol import TrainingGuards  # noqa: E402
-from engine.selfedit import repeat_passage  # noqa: E402
+from engine.training_examples import repeat_passage  # noqa: E402
 from seal_bench.speed import update_examples  # noqa: E402
 
 BEFORE = TrainConfig(

@@ -46,7 +46,7 @@ def kept_edits(session, per_passage: int | None = None) -> list[tuple[Passage, S
     limit = per_passage or session.config.editor.per_passage
     out = []
     for passage in session.passages():
-        accepted = session.store.self_edits(passage.id, status="accepted")
+        accepted = [e for e in session.self_edits(passage.id) if e.status == "accepted"]
         accepted.sort(key=lambda e: (e.reward is None, -(e.reward or 0.0), e.id))
         out += [(passage, e) for e in accepted[:limit]]
     return out
@@ -78,7 +78,7 @@ def check_enough(kept: int, min_pairs: int) -> None:
 
 def current_round(session) -> EditorRound | None:
     """The round generation writes with: the newest, unless the editor's scale is 0."""
-    rounds = session.store.editor_rounds(session.info.id)
+    rounds = session.editor_rounds()
     return rounds[-1] if rounds and session.config.editor.scale > 0 else None
 
 
@@ -89,7 +89,7 @@ def run_round(
     config = session.config.editor
     pairs = training_pairs(session, kept_edits(session))
     check_enough(len(pairs), config.min_pairs)
-    rounds = session.store.editor_rounds(session.info.id)
+    rounds = session.editor_rounds()
     number = (rounds[-1].number if rounds else 0) + 1
     # a prompt holds a whole passage and its instructions: room for it and a long self-edit
     train = replace(
@@ -114,8 +114,7 @@ def run_round(
         "alpha": train.alpha,
         "per_passage": config.per_passage,
     }
-    made = session.store.add_editor_round(
-        session.info.id,
+    made = session.add_editor_round(
         trigger,
         [e.id for e, _ in pairs],
         params,
@@ -135,7 +134,7 @@ def auto_round_due(session) -> bool:
     every = session.config.editor.every
     if every <= 0:
         return False
-    rounds = session.store.editor_rounds(session.info.id)
+    rounds = session.editor_rounds()
     learned = sum(p.status == "learned" for p in session.passages())
     return learned - (rounds[-1].learned_passages if rounds else 0) >= every
 
@@ -154,10 +153,10 @@ def maybe_auto_round(session, on_event: ev.OnEvent = ev.ignore, stop: Event | No
 def round_stats(session) -> dict[int | None, RoundStats]:
     """Per editor round (None: before any round), the stats of the candidates it wrote."""
     groups: dict[int | None, list[SelfEdit]] = {None: []}
-    for r in session.store.editor_rounds(session.info.id):
+    for r in session.editor_rounds():
         groups[r.number] = []
     for passage in session.passages():
-        for e in session.store.self_edits(passage.id):
+        for e in session.self_edits(passage.id):
             groups.setdefault(e.editor_round, []).append(e)
     out = {}
     for number, edits in groups.items():

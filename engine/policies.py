@@ -21,7 +21,7 @@ from engine.vocabulary import Vocabulary
 if TYPE_CHECKING:
     from engine.domain import Passage, SelfEdit
     from engine.events import OnEvent
-    from engine.selfedit import GateVerdict
+    from engine.gate import GateVerdict
     from engine.session import Session
 
 
@@ -42,7 +42,7 @@ class Pending:
     passage: Passage
     edits: tuple[SelfEdit, ...]
     verdicts: Mapping[int, GateVerdict]
-    """The heuristic gate's verdict per candidate id (engine.selfedit.gate); it decides nothing."""
+    """The heuristic gate's verdict per candidate id (engine.gate.passage_verdicts); it decides nothing."""
     on_event: OnEvent
     stop: Event | None = None
 

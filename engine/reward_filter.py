@@ -12,6 +12,9 @@ are kept, best first, at most top_k. The trials never change the session's versi
 With FilterConfig.ray set, the candidates' trials run on Ray workers that each hold the
 model (engine.runtime.ray_pool), and are read back in candidate order, so the verdicts are
 the ones a run without Ray gives.
+`run_trials` runs them for a session (storing each reward as it comes); the rules it follows
+(trial_recipe, trial_examples, reference_nll, reward_and_damage, verdicts) are plain
+functions that seal bench ki calls too.
 """
 
 from __future__ import annotations
@@ -21,13 +24,21 @@ import time
 from dataclasses import dataclass, replace
 from functools import partial
 from threading import Event
+from typing import TYPE_CHECKING
 
 from engine import events as ev
 from engine.domain import Passage, Probe, SelfEdit
+from engine.edit_lines import to_examples
 from engine.evaluate import probe_text
 from engine.runtime.protocol import TrialScores
 from engine.runtime.ray_pool import Serial
-from engine.selfedit import to_examples
+from engine.training_examples import passage_example
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from engine.config import SessionConfig, TrainConfig
+    from engine.runtime.protocol import Runtime, TrainingGuards
 
 DEFAULT_SECONDS_PER_STEP = 0.3
 """Used for the time estimate before a session has timed any update."""
@@ -58,6 +69,51 @@ def _mean(values: list[float]) -> float:
     return sum(values) / len(values) if values else 0.0
 
 
+def trial_recipe(config: SessionConfig) -> TrainConfig:
+    """How a trial update trains: the session's recipe for filter.trial_epochs epochs, with
+    neither the per-epoch check nor the drift guard."""
+    return replace(config.train, epochs=config.filter.trial_epochs, patience=0, drift_guard=0.0)
+
+
+def passage_alone(passage: Passage, reward_vs: str) -> list[str | tuple[str, str]]:
+    """What the reference trial trains on: with reward_vs="passage" the passage alone, else
+    nothing (the reference is then the start model itself, untrained)."""
+    return [passage_example(passage)] if reward_vs == "passage" else []
+
+
+def trial_examples(passage: Passage, edit: SelfEdit, reward_vs: str) -> list[str | tuple[str, str]]:
+    """What a candidate's trial trains on: all of its examples (to_examples, the passage
+    last), and with reward_vs="passage" the passage once more."""
+    return to_examples(edit.text, passage.title, passage.text, edit.strategy) + passage_alone(passage, reward_vs)
+
+
+def reference_nll(
+    runtime: Runtime,
+    start: Path | None,
+    at_base: bool,
+    alone: list[str | tuple[str, str]],
+    train: TrainConfig,
+    items: list[tuple[str, str]],
+    stop: Event | None = None,
+    guards: TrainingGuards | None = None,
+) -> list[float] | None:
+    """The NLL per item that candidates' trials are measured against: after a trial on
+    `alone` when it is given (passage_alone), else of the start model (`at_base`: the base
+    model). None when the trial was cancelled."""
+    if not alone:
+        return runtime.answer_nll(start, at_base, items)
+    baseline = runtime.trial(start, alone, train, items, stop, guards=guards)
+    return None if baseline is None else baseline.nll
+
+
+def reward_and_damage(before: list[float], after: list[float], own: int) -> tuple[float, float]:
+    """A trial's reward, the drop in mean NLL on the first `own` items (the passage's reward
+    items), and its damage, the rise in mean NLL on the rest (anchor probes; 0 without any)."""
+    reward = _mean(before[:own]) - _mean(after[:own])
+    damage = _mean(after[own:]) - _mean(before[own:]) if len(before) > own else 0.0
+    return reward, damage
+
+
 def estimate_seconds(session, steps: int) -> float:
     """Seconds for `steps` training steps, from the session's last timed update."""
     timed = [u for u in session.updates() if u.losses]
@@ -70,7 +126,7 @@ def run_trials(
 ) -> list[Trial]:
     """Trial-update each candidate; stores and returns reward and damage per candidate."""
     config = session.config.filter
-    trial_train = replace(session.config.train, epochs=config.trial_epochs, patience=0, drift_guard=0.0)
+    trial_train = trial_recipe(session.config)
     earlier = [
         p
         for p in session.passages()
@@ -82,21 +138,17 @@ def run_trials(
     guards = session.guards(passage)
     version = session.start_version(passage)
     start = session.adapter_for(version)
-    alone: list[str | tuple[str, str]] = [f"{passage.title}\n{passage.text}"] if config.reward_vs == "passage" else []
-    examples = {e.id: to_examples(e.text, passage.title, passage.text, e.strategy) + alone for e in candidates}
+    alone = passage_alone(passage, config.reward_vs)
+    examples = {e.id: trial_examples(passage, e, config.reward_vs) for e in candidates}
     steps = (sum(len(x) for x in examples.values()) + len(alone)) * trial_train.epochs
     on_event(
         ev.Stage(
             "filter", f"{len(candidates)} trial updates, about {estimate_seconds(session, steps):.0f}s", passage.id
         )
     )
-    if alone:
-        baseline = session.runtime.trial(start, alone, trial_train, items, stop, guards=guards)
-        if baseline is None:
-            return []
-        before = baseline.nll
-    else:
-        before = session.runtime.answer_nll(start, version == 0, items)
+    before = reference_nll(session.runtime, start, version == 0, alone, trial_train, items, stop, guards)
+    if before is None:
+        return []
     pool = _pool(session)  # None: the trials run here, one after another
     jobs = [partial(_trial, examples[e.id], trial_train, items, guards, None if pool else stop) for e in candidates]
     results = (pool or Serial(session.runtime)).run(jobs, start, stop)
@@ -105,9 +157,7 @@ def run_trials(
     for index, (edit, result) in enumerate(zip(candidates, results)):
         if result is None:  # cancelled mid-trial
             break
-        after = result.nll
-        reward = _mean(before[: len(own)]) - _mean(after[: len(own)])
-        damage = _mean(after[len(own) :]) - _mean(before[len(own) :]) if anchors else 0.0
+        reward, damage = reward_and_damage(before, result.nll, len(own))
         session.store.set_reward(edit.id, reward, damage)
         trials.append(Trial(edit, reward, damage))
         on_event(ev.TrialDone(edit.id, index, len(candidates), reward, damage, time.perf_counter() - t0))

@@ -14,38 +14,27 @@ Paths in the store are relative to the session home, so a moved home still opens
 
 from __future__ import annotations
 
-import random
 from dataclasses import asdict
 from pathlib import Path
 from threading import Event
 
-from engine import editor, reward_filter, routing
+from engine import editor, guards, reward_filter, routing, training_examples
 from engine import events as ev
 from engine.config import GenerationConfig, SessionConfig
 from engine.domain import EditorRound, PaperDraft, Passage, SelfEdit, SessionInfo, Update
-from engine.drift import drift_items
-from engine.evaluate import probe_text
 from engine.faults import crash_point
+from engine.gate import GateVerdict, passage_verdicts
 from engine.policies import POLICIES, Pending
 from engine.probes import parse_qa_pairs, probes_for, qa_probe_messages, recall_roles, split_roles
 from engine.recovery import saved, saving
 from engine.runtime.protocol import Runtime, TrainingGuards
-from engine.selfedit import (
-    GateVerdict,
-    Strategy,
-    StrategyError,
-    build_messages,
-    gate,
-    grounded,
-    repeat_passage,
-    resolve_strategy,
-    to_examples,
-)
+from engine.selfedit import Strategy, StrategyError, resolve_strategy
 from engine.session_access import ModelMismatch, NoModel, check_model, writes
 from engine.session_lock import WriterLock
 from engine.session_scoring import Scoring
 from engine.session_writing import IMPORTED, Writing
 from engine.store import Store
+from engine.training_examples import repeat_passage
 from engine.update_notes import kept_note
 
 __all__ = ["IMPORTED", "ModelMismatch", "NoModel", "Session", "check_model"]
@@ -170,6 +159,20 @@ class Session(Writing, Scoring):
         return self.store.editor_rounds(self.info.id)
 
     @writes
+    def add_editor_round(
+        self,
+        trigger: str,
+        edit_ids: list[int],
+        params: dict,
+        losses: list[float],
+        adapter: str,
+        seconds: float,
+        learned: int,
+    ) -> EditorRound:
+        """Record a trained editor round (engine.editor.run_round); it gets the next round number."""
+        return self.store.add_editor_round(self.info.id, trigger, edit_ids, params, losses, adapter, seconds, learned)
+
+    @writes
     def improve_editor(self, on_event: ev.OnEvent = ev.ignore, stop: Event | None = None) -> EditorRound | None:
         """Run an editor round now on the kept self-edits (raises EditorError when too few)."""
         return editor.run_round(self, "person", on_event, stop)
@@ -228,36 +231,17 @@ class Session(Writing, Scoring):
         """(prompt, answer) of the passage's reward probes (questions and recall): what the
         filter and the per-epoch check may read. A passage stored without any (one or two
         probes, before probe roles existed) gets cloze questions made from its text, never its
-        held-out probes."""
-        probes = [(q.kind, q.question, q.answer) for q in passage.probes if q.role == "reward"]
-        if not probes:
-            stored = [(q.kind, q.question, q.answer) for q in passage.probes]
-            stored = stored if len(stored) < 3 else []  # three or more would alternate: never take held-out ones
-            made = split_roles(passage.title, passage.text, stored)
-            probes = [(k, q, a) for k, q, a, role in made if role == "reward"]
-        return [(probe_text(passage.title, k, q), a) for k, q, a in probes]
+        held-out probes (engine.guards)."""
+        return guards.reward_items(passage)
 
     def guards(self, passage: Passage) -> TrainingGuards:
-        return TrainingGuards(tuple(self.reward_items(passage)), tuple(drift_items("guard")))
+        return guards.training_guards(passage)
 
     # -- self-edits ----------------------------------------------------------------
     def verdicts(self, passage: Passage, edits: list[SelfEdit] | None = None) -> dict[int, GateVerdict]:
-        """The heuristic gate's verdict per candidate id; it decides nothing."""
+        """The heuristic gate's verdict per candidate id (engine.gate.passage_verdicts); it decides nothing."""
         edits = self.store.self_edits(passage.id) if edits is None else edits
-        if not edits:
-            return {}
-        prompt_text = "\n".join(m["content"] for m in build_messages(self.strategy, passage.title, passage.text))
-        out = {}
-        for imported in dict.fromkeys(e.strategy == IMPORTED for e in edits):  # imported: not this strategy's shape
-            group = [e for e in edits if (e.strategy == IMPORTED) == imported]
-            found = gate(
-                [e.text for e in group],
-                passage.text,
-                "" if imported else prompt_text,
-                strategy_name=IMPORTED if imported else self.strategy.name,
-            )
-            out.update({e.id: v for e, v in zip(group, found)})
-        return out
+        return passage_verdicts(self.strategy, passage, edits) if edits else {}
 
     @writes
     def apply_policy(
@@ -322,45 +306,27 @@ class Session(Writing, Scoring):
 
     def replay_examples(self, passage: Passage, count: int, version: int) -> list[str]:
         """A seeded sample of the examples of passages learned earlier on the current path
-        (with per-paper adapters, of the same paper's only)."""
-        if count <= 0:
-            return []
-        pool = [
-            x
-            for p in self.passages()
-            if p.status == "learned" and p.id != passage.id and self.shares_adapter(passage, p)
-            for x in self.examples_for(p)
-        ]
-        return random.Random(self.config.train.seed * 7919 + version).sample(pool, min(count, len(pool)))
+        (with per-paper adapters, of the same paper's only): engine.training_examples.replay_sample."""
+        earlier = [p for p in self.passages() if p.status == "learned" and p.id != passage.id]
+        pool = (x for p in earlier if self.shares_adapter(passage, p) for x in self.examples_for(p))
+        return training_examples.replay_sample(pool, count, self.config.train.seed, version)
 
     def examples_for(self, passage: Passage, accepted: list[SelfEdit] | None = None) -> list[str]:
         """Training examples: every accepted self-edit's lines (those given, else those
         accepted now), grounded (lines_to_train), then the passage itself."""
-        seen, out = {f"{passage.title}\n{passage.text}"}, []
-        if accepted is None:
-            accepted = self.store.self_edits(passage.id, status="accepted")
-        for edit in accepted:
-            for example in self.lines_to_train(passage, edit):
-                if example not in seen:
-                    seen.add(example)
-                    out.append(example)
-        return out + [f"{passage.title}\n{passage.text}"]
+        accepted = self.store.self_edits(passage.id, status="accepted") if accepted is None else accepted
+        return training_examples.passage_examples(passage, accepted, self.config.train.grounding)
 
     def lines_to_train(self, passage: Passage, edit: SelfEdit) -> list:
         """The lines of a self-edit an update trains: the model's own only when grounded (a
         small model invents names and years); those imported from a file (a stronger
         writer's, chosen by the person) all, since what follows from a passage is rarely
-        worded as the passage words it."""
-        lines = to_examples(edit.text, passage.title, passage.text, edit.strategy)[:-1]
-        if edit.strategy == IMPORTED:
-            return lines
-        return grounded(lines, passage.title, passage.text, self.config.train.grounding)
+        worded as the passage words it (engine.training_examples)."""
+        return training_examples.lines_to_train(passage, edit, self.config.train.grounding)
 
     def training_lines(self, passage: Passage, edit: SelfEdit) -> tuple[int, int]:
         """(lines of this self-edit an update would train, lines it has)."""
-        return len(self.lines_to_train(passage, edit)), len(
-            to_examples(edit.text, passage.title, passage.text, edit.strategy)
-        ) - 1
+        return training_examples.line_counts(passage, edit, self.config.train.grounding)
 
     # -- updates and scores --------------------------------------------------------
     @writes

@@ -29,14 +29,25 @@ from functools import partial
 from pathlib import Path
 
 from engine.config import FilterConfig, GenerationConfig, SessionConfig, TrainConfig, preset
-from engine.domain import PaperDraft, PassageDraft, SelfEdit
+from engine.domain import PaperDraft, Passage, PassageDraft, Probe, SelfEdit
 from engine.drift import drift_items
-from engine.evaluate import probe_text, summarize
-from engine.probes import FAMILIES, family, recall_roles, split_probes
-from engine.reward_filter import Trial, verdicts
-from engine.runtime.protocol import TrainingGuards
+from engine.evaluate import summarize
+from engine.gate import passage_verdicts
+from engine.guards import probe_items, reward_items, training_guards
+from engine.imported_edits import IMPORTED
+from engine.probes import FAMILIES, recall_roles, split_probes
+from engine.reward_filter import (
+    Trial,
+    passage_alone,
+    reference_nll,
+    reward_and_damage,
+    trial_examples,
+    trial_recipe,
+    verdicts,
+)
 from engine.runtime.ray_pool import Serial, Workers
-from engine.selfedit import build_messages, gate, grounded, repeat_passage, resolve_strategy, to_examples
+from engine.selfedit import build_messages, resolve_strategy
+from engine.training_examples import passage_examples, repeat_passage
 
 CONDITIONS = ("base", "passage", "edits", "filtered", "teacher")
 FORGET_RUNS = ("plain", "replay", "seal", "per-paper")
@@ -45,10 +56,6 @@ FORGET_RUNS = ("plain", "replay", "seal", "per-paper")
 def passages_of(drafts: list[PaperDraft], limit: int, first: int = 0) -> list[PassageDraft]:
     """`limit` passages that come with questions, from the `first` one on."""
     return [p for d in drafts for p in d.passages if p.questions][first : first + limit]
-
-
-def _unique(examples: list) -> list:
-    return list(dict.fromkeys(examples))
 
 
 def _mean(values: list[float]) -> float:
@@ -62,51 +69,49 @@ def _measured(values: list[float | None]) -> list[float]:
     return out
 
 
-def _split(p: PassageDraft) -> tuple[list, dict[str, list]]:
-    """(reward items, held-out items per probe family) of a passage, as a session makes and
-    splits its probes: its questions, and recall probes beside them."""
+def _stored(p: PassageDraft) -> Passage:
+    """The passage as a session stores it, without a store (ids count from 0): its questions
+    and recall probes beside them, each with the role a session gives it."""
     roles = split_probes(p.title, p.text, list(p.questions), "given") + recall_roles(p.title, p.text)
-    items = lambda role, fam: [  # noqa: E731
-        (probe_text(p.title, k, q), a) for k, q, a, r in roles if r == role and (fam is None or family(k) == fam)
-    ]
-    return items("reward", None), {fam: items("heldout", fam) for fam in FAMILIES}
+    probes = tuple(Probe(i, 0, kind, q, a, role) for i, (kind, q, a, role) in enumerate(roles))
+    return Passage(id=0, paper_id=0, position=0, title=p.title, text=p.text, status="new", probes=probes)
 
 
-def _candidates(runtime, p: PassageDraft, config: SessionConfig) -> list[str]:
-    """The model's self-edits that pass the heuristic gate."""
+def _edits(texts: list[str], strategy: str) -> list[SelfEdit]:
+    """Self-edits of a passage not stored (ids count from 0), as a session reads them."""
+    return [SelfEdit(id=i, passage_id=0, strategy=strategy, text=t, status="pending") for i, t in enumerate(texts)]
+
+
+def _candidates(runtime, passage: Passage, config: SessionConfig) -> list[SelfEdit]:
+    """The model's self-edits that pass the heuristic gate, each sampled as a session samples
+    its candidates (seed + index)."""
     strategy = resolve_strategy(config.strategy)
-    messages = build_messages(strategy, p.title, p.text)
+    messages = build_messages(strategy, passage.title, passage.text)
     written = [
         "".join(
             runtime.stream_chat(messages, replace(config.generation, seed=(config.generation.seed or 0) + k))
         ).strip()
         for k in range(config.generation.candidates)
     ]
-    prompt_text = "\n".join(m["content"] for m in messages)
-    return [c for c, v in zip(written, gate(written, p.text, prompt_text, strategy.name)) if v.ok]
+    edits = _edits(written, strategy.name)
+    gated = passage_verdicts(strategy, passage, edits)
+    return [e for e in edits if gated[e.id].ok]
 
 
-def _filtered(runtime, p: PassageDraft, kept: list[str], config: SessionConfig, reward: list, guards) -> list[str]:
-    """The candidates the reward filter keeps, judged on the reward probes only."""
-    strategy = resolve_strategy(config.strategy)
-    trial_train = replace(config.train, epochs=config.filter.trial_epochs, patience=0, drift_guard=0.0)
-    alone = [f"{p.title}\n{p.text}"] if config.filter.reward_vs == "passage" else []
-    reference = (
-        runtime.trial(None, alone, trial_train, reward, guards=guards).nll
-        if alone
-        else runtime.answer_nll(None, True, reward)
-    )
+def _filtered(runtime, passage: Passage, kept: list[SelfEdit], config: SessionConfig) -> list[SelfEdit]:
+    """The candidates the reward filter keeps, from trials as a session's filter runs them on
+    a passage learned first (from the base model, so no anchor probes)."""
+    train, reward_vs = trial_recipe(config), config.filter.reward_vs
+    reward, guards = reward_items(passage), training_guards(passage)
+    before = reference_nll(runtime, None, True, passage_alone(passage, reward_vs), train, reward, guards=guards)
+    assert before is not None  # nothing stops the benchmark's trials
     trials = []
-    for i, c in enumerate(kept):
-        result = runtime.trial(
-            None, to_examples(c, p.title, p.text, strategy.name) + alone, trial_train, reward, guards=guards
-        )
-        # a pending self-edit of a passage not stored yet (no passage id): verdicts reads its id and text
-        edit = SelfEdit(id=i, passage_id=0, strategy=strategy.name, text=c, status="pending")
-        trials.append(Trial(edit, _mean(reference) - _mean(result.nll), 0.0))
+    for edit in kept:
+        after = runtime.trial(None, trial_examples(passage, edit, reward_vs), train, reward, guards=guards).nll
+        trials.append(Trial(edit, *reward_and_damage(before, after, len(reward))))
     f = config.filter
     chosen = verdicts(trials, f.min_gain, f.budget, f.top_k)
-    return [t.edit.text for t in trials if chosen[t.edit.id].kept]
+    return [e for e in kept if chosen[e.id].kept]
 
 
 def _drift_base(runtime, _start) -> float:
@@ -118,27 +123,21 @@ def _passage_scores(p: PassageDraft, config: SessionConfig, teacher, conditions:
     """One passage's conditions, from the base model: per probe family (held-out count, base
     NLL per held-out probe, per condition the NLL per held-out probe), and per condition the
     NLL per drift report question."""
-    strategy = resolve_strategy(config.strategy)
     drift = drift_items("report")
-    reward, heldout = _split(p)
-    guards = TrainingGuards(tuple(reward), tuple(drift_items("guard")))
-    passage_example = f"{p.title}\n{p.text}"
-
-    def lines(texts: list[str], name: str) -> list:
-        """The self-edits' training lines a session would train (the model's grounded,
-        imported ones whole: Session.lines_to_train), then the passage."""
-        made = [x for t in texts for x in to_examples(t, p.title, p.text, name)[:-1]]
-        kept = made if name == "imported" else grounded(made, p.title, p.text, config.train.grounding)
-        return _unique(kept + [passage_example])
-
-    examples = {"passage": [passage_example]}
+    passage = _stored(p)
+    heldout = {fam: probe_items(passage, "heldout", fam) for fam in FAMILIES}
+    guards = training_guards(passage)
+    grounding = config.train.grounding
+    examples = {"passage": passage_examples(passage, [], grounding)}
     if "edits" in conditions or "filtered" in conditions:
-        kept = _candidates(runtime, p, config)
-        examples["edits"] = lines(kept, strategy.name)
+        kept = _candidates(runtime, passage, config)
+        examples["edits"] = passage_examples(passage, kept, grounding)
         if "filtered" in conditions:
-            examples["filtered"] = lines(_filtered(runtime, p, kept, config, reward, guards), strategy.name)
+            examples["filtered"] = passage_examples(passage, _filtered(runtime, passage, kept, config), grounding)
     if "teacher" in conditions:
-        examples["teacher"] = lines(teacher.for_passage(p.title, p.text)[:1], "imported")
+        examples["teacher"] = passage_examples(
+            passage, _edits(teacher.for_passage(p.title, p.text)[:1], IMPORTED), grounding
+        )
     probes = [item for fam in FAMILIES for item in heldout[fam]]
     base = runtime.answer_nll(None, True, probes)
     trained = {

@@ -6,7 +6,7 @@ from engine.config import ConfigError, GenerationConfig, SessionConfig, TrainCon
 from engine.domain import PaperDraft
 from engine.home import Home
 from engine.ingest import read_paper
-from engine.selfedit import repeat_passage
+from engine.training_examples import repeat_passage
 from tools.scripted_runtime import FakeRuntime
 
 

@@ -6,17 +6,16 @@ import json
 
 import pytest
 
+from engine.edit_lines import to_examples
 from engine.evaluate import probe_prompt
+from engine.gate import GateVerdict, gate
 from engine.selfedit import (
     STRATEGIES,
-    GateVerdict,
     Strategy,
     StrategyError,
     build_messages,
-    gate,
     load_strategies,
     resolve_strategy,
-    to_examples,
 )
 
 TITLE = "Eiffel Tower"

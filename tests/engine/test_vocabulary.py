@@ -15,7 +15,7 @@ from engine.ingest import read_paper
 from engine.metrics import METRICS, Metric, of_answer
 from engine.policies import POLICIES, Decision, Policy
 from engine.reward_filter import FilterVerdict, Trial, verdicts
-from engine.selfedit import repeat_passage
+from engine.training_examples import repeat_passage
 from tools.scripted_runtime import FakeRuntime
 
 FIRST = Policy(
