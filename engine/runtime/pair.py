@@ -12,26 +12,22 @@ class Pair:
 
     def __init__(self, writer: Writer, learner: Learner):
         self.writer, self.learner = writer, learner
-        self.writer_steps, self.activate, self.stream_chat, self.who = (
-            writer.writer_steps,
-            writer.activate,
-            writer.stream_chat,
-            writer.who,
-        )
-        self.learner_steps, self.chat_prompt, self.answer_nll, self.greedy_answers = (
-            learner.learner_steps,
-            learner.chat_prompt,
-            learner.answer_nll,
-            learner.greedy_answers,
-        )
-        self.fits, self.train, self.trial, self.save_adapter, self.identity, self.status = (
-            learner.fits,
-            learner.train,
-            learner.trial,
-            learner.save_adapter,
-            learner.identity,
-            learner.status,
-        )
+        # writing
+        self.writer_steps = writer.writer_steps
+        self.activate = writer.activate
+        self.stream_chat = writer.stream_chat
+        self.who = writer.who
+        # learning and scoring
+        self.learner_steps = learner.learner_steps
+        self.chat_prompt = learner.chat_prompt
+        self.answer_nll = learner.answer_nll
+        self.greedy_answers = learner.greedy_answers
+        self.fits = learner.fits
+        self.train = learner.train
+        self.trial = learner.trial
+        self.save_adapter = learner.save_adapter
+        self.identity = learner.identity
+        self.status = learner.status
 
     @property
     def name(self) -> str:
