@@ -4,7 +4,7 @@ moment the server flushed it.
 A stub OpenAI-compatible server (tools/openai_stub.py, on a free local port) answers each
 chat request after `--stall` seconds (its prompt processing) and then streams pieces
 `--delay` seconds apart, noting when it flushed each reply's first piece. The session runs on
-engine.runtime.served.ServedWriter around the scripted runtime (so no model loads):
+engine.runtime.served.ServedWriter paired with the scripted runtime (so no model loads):
 
 * **engine**: `Session.generate` for one candidate at a time; the figure is the first
   `Token` event's arrival minus the server's first flush.
@@ -37,6 +37,7 @@ from engine import events as ev  # noqa: E402
 from engine.config import GenerationConfig, SessionConfig  # noqa: E402
 from engine.home import Home  # noqa: E402
 from engine.ingest import read_paper  # noqa: E402
+from engine.runtime.pair import Pair  # noqa: E402
 from engine.runtime.served import ServedWriter  # noqa: E402
 from tools.openai_stub import Reply, StubServer  # noqa: E402
 from tools.scripted_runtime import FakeRuntime  # noqa: E402
@@ -58,7 +59,7 @@ def engine_figures(reply: Reply, reps: int) -> list[float]:
     with StubServer([reply]) as server:
         home = Home(tempfile.mkdtemp(prefix="served-bench-"))
         config = SessionConfig(generation=GenerationConfig(candidates=1, seed=1))
-        session = home.open("bench", config, ServedWriter(FakeRuntime(), server.url, "stub"))
+        session = home.open("bench", config, Pair(ServedWriter(server.url, "stub"), FakeRuntime()))
         passage = session.add_paper(read_paper(SAMPLE)[0])[0]
         out = []
         for _ in range(reps):
@@ -91,7 +92,7 @@ def card_figures(reply: Reply, reps: int) -> list[float]:
 
     async def run() -> list[float]:
         with StubServer([reply]) as server:
-            writer = ServedWriter(FakeRuntime(), server.url, "stub")
+            writer = Pair(ServedWriter(server.url, "stub"), FakeRuntime())
             app = SealApp(runtime_factory=lambda config: writer, home=Home(tempfile.mkdtemp(prefix="served-app-")))
             config = SessionConfig(generation=GenerationConfig(candidates=reps, seed=1))
             async with app.run_test(size=(100, 30)) as pilot:

@@ -23,7 +23,7 @@ from engine.evaluate import probe_text  # noqa: E402
 from engine.ingest import read_paper  # noqa: E402
 from engine.probes import recall_roles, split_probes  # noqa: E402
 from engine.runtime.local import LocalRuntime  # noqa: E402
-from engine.runtime.protocol import TrainingGuards  # noqa: E402
+from engine.runtime.protocol import LoraShape, TrainingGuards  # noqa: E402
 from engine.training_examples import repeat_passage  # noqa: E402
 from seal_bench.speed import update_examples  # noqa: E402
 
@@ -42,7 +42,7 @@ def main() -> None:
     runtimes: dict[tuple, LocalRuntime] = {}
     for config in configs.values():
         shape = (config.rank, config.target_modules)
-        runtimes.setdefault(shape, LocalRuntime(ModelConfig(), config))
+        runtimes.setdefault(shape, LocalRuntime(ModelConfig(), LoraShape.of(config)))
     sample = read_paper(str(resources.files("seal_tui") / "samples" / "velmora.md"))[0]
     seconds: dict[str, dict[str, list[float]]] = {name: {} for name in configs}
     kept: dict[str, list] = {name: [] for name in configs}

@@ -131,9 +131,8 @@ class Session(Writing, Scoring):
         """Give the session its model runtime (an app loads it after opening the session;
         None: no model, a NoModel stand-in that refuses any use).
         A model other than the one its updates were trained on is refused (ModelMismatch)."""
-        identity = None if runtime is None or isinstance(runtime, NoModel) else getattr(runtime, "identity", None)
-        if callable(identity):
-            check_model(self.name, self.updates(), identity())
+        if runtime is not None and not isinstance(runtime, NoModel):
+            check_model(self.name, self.updates(), runtime.identity())
         self.runtime = NoModel() if runtime is None else runtime
 
     def sync_generation(self, on_event: ev.OnEvent = ev.ignore, passage: Passage | None = None) -> int:
@@ -343,8 +342,7 @@ class Session(Writing, Scoring):
             "deciders": {str(e.id): e.decided_by for e in accepted},
             "lines": {str(e.id): list(self.training_lines(passage, e)) for e in accepted},
         }  # what trained, as it stood: the history reads these, whatever is decided later
-        if callable(identity := getattr(self.runtime, "identity", None)):  # a fake may have none
-            record["model"] = identity()
+        record["model"] = self.runtime.identity()
         version = self.start_version(passage)
         train = self.config.train
         replayed = self.replay_examples(passage, round(self.config.replay * len(examples)), version)

@@ -114,7 +114,7 @@ class Writing:
     def _writer(self, version: int) -> str:
         """Who writes, as a stored self-edit records it: a served writer's own description,
         else the local model at the version generation uses."""
-        return getattr(self.runtime, "writer", None) or f"local: {self.runtime.name} v{version}"
+        return self.runtime.who(version)
 
     def _from_file(self, passage: Passage, taken: int, count: int) -> tuple[list[str], str]:
         """The edits file's completions [taken, taken + count) for this passage (`taken`: those

@@ -17,7 +17,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from engine.config import GenerationConfig
+from engine.config import GenerationConfig, TrainConfig
 from engine.runtime.cores import usable_cores
 from seal_bench.generation import PROMPT, decode_rate
 from seal_bench.speed import cloze_items
@@ -27,8 +27,9 @@ SETTLE_SECONDS = 2.0
 BUSY_LOOP = "while True: pass"
 
 
-def _figures(runtime, examples: list[str | tuple[str, str]], items, adapter: Path, reps: int) -> dict:
-    one_epoch = replace(runtime.lora, epochs=1)
+def _figures(
+    runtime, examples: list[str | tuple[str, str]], one_epoch: TrainConfig, items, adapter: Path, reps: int
+) -> dict:
     gen = GenerationConfig(max_tokens=192, temperature=1.0, top_p=0.95, seed=1234)
     rates, trains, scores = [], [], []
     for _ in range(reps):
@@ -54,17 +55,20 @@ def _ratios(busy: dict, alone: dict) -> dict:
     }
 
 
-def busy_speed(runtime, paper, examples: list[str | tuple[str, str]], competitors: int, log, reps: int = 2) -> dict:
+def busy_speed(
+    runtime, paper, examples: list[str | tuple[str, str]], competitors: int, log, train: TrainConfig, reps: int = 2
+) -> dict:
     items = cloze_items(paper.passages[0])
     runtime.load()
     adaptive_model = runtime.model_config
     fixed_model = replace(adaptive_model, threads=usable_cores())
     out: dict = {"cores": usable_cores(), "competitors": competitors}
     with tempfile.TemporaryDirectory() as tmp:
-        runtime.train(None, examples, replace(runtime.lora, epochs=1))
+        one_epoch = replace(train, epochs=1)  # the settings the runtime was built with
+        runtime.train(None, examples, one_epoch)
         adapter = runtime.save_adapter(Path(tmp) / "v0001")
         runtime.activate(adapter)
-        _figures(runtime, examples, items, adapter, 1)  # warm-up: caches, allocator, adapter export
+        _figures(runtime, examples, one_epoch, items, adapter, 1)  # warm-up: caches, allocator, adapter export
         for load in ("alone", "busy"):
             procs = [
                 subprocess.Popen([sys.executable, "-c", BUSY_LOOP]) for _ in range(competitors if load == "busy" else 0)
@@ -73,7 +77,9 @@ def busy_speed(runtime, paper, examples: list[str | tuple[str, str]], competitor
                 time.sleep(SETTLE_SECONDS if procs else 0.5)
                 for name, model in (("fixed", fixed_model), ("adaptive", adaptive_model)):
                     runtime.model_config = model
-                    out.setdefault(name, {})[load] = figures = _figures(runtime, examples, items, adapter, reps)
+                    out.setdefault(name, {})[load] = figures = _figures(
+                        runtime, examples, one_epoch, items, adapter, reps
+                    )
                     log(f"{name} threads, {load}: {figures}")
             finally:
                 for proc in procs:

@@ -241,9 +241,9 @@ def _forget_run(name: str, papers: list[PaperDraft], config: SessionConfig, runt
     of its own when its LoRA shape differs, as SEAL's preset's does)."""
     from engine.home import Home
     from engine.runtime.factory import build_runtime
+    from engine.runtime.protocol import LoraShape
 
-    fits = getattr(runtime, "fits", None)
-    if callable(fits) and not fits(config.train):
+    if not runtime.fits(LoraShape.of(config.train)):
         own = build_runtime(config.model, config.train)
         try:
             return _forget_run(name, papers, config, own, _start)

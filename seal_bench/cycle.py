@@ -27,10 +27,11 @@ def cycle(draft: PaperDraft, config: SessionConfig, passages: int, on_line: Call
     """One full passage cycle with the given settings, then scoring as passages grow."""
     from engine.home import Home
     from engine.runtime.local import LocalRuntime  # its load time is timed part by part (peft, generator)
+    from engine.runtime.protocol import LoraShape
 
     with tempfile.TemporaryDirectory() as tmp:
         home = Home(Path(tmp))
-        runtime = LocalRuntime(config.model, config.train)
+        runtime = LocalRuntime(config.model, LoraShape.of(config.train))
         try:
             t0 = time.perf_counter()
             runtime.peft()

@@ -71,13 +71,13 @@ def _padded_steps(lm, examples: list[str | tuple[str, str]], config: TrainConfig
     return time.perf_counter() - t0
 
 
-def speed(runtime, paper, examples: list[str | tuple[str, str]], log) -> dict:
+def speed(runtime, paper, examples: list[str | tuple[str, str]], log, train: TrainConfig) -> dict:
     """All figures of `seal bench speed`; `examples` are SEAL-sized training examples.
     Peak memory is read before the padded reference run, which needs far more."""
     from engine.runtime.trainer import adapter_state, load_adapter_state
 
     items = cloze_items(paper.passages[0])
-    one_epoch = replace(runtime.lora, epochs=1)
+    one_epoch = replace(train, epochs=1)  # the settings the runtime was built with
     runtime.load()
     lm = runtime.peft()
     start = adapter_state(lm.model)

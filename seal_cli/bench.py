@@ -150,15 +150,17 @@ def _bench_speed(args, log) -> dict:
     from engine.config import ModelConfig, TrainConfig
     from engine.ingest import read_paper
     from engine.runtime.local import LocalRuntime  # these figures time its own parts (peft, generator)
+    from engine.runtime.protocol import LoraShape
     from seal_bench.busy import busy_speed
     from seal_bench.speed import speed, update_examples
 
     paper = read_paper(_sample_paper(args))[0]
     examples = update_examples(paper.passages[0])
-    runtime = LocalRuntime(ModelConfig(), TrainConfig())
+    train = TrainConfig()
+    runtime = LocalRuntime(ModelConfig(), LoraShape.of(train))
     try:
         if args.busy:
-            return busy_speed(runtime, paper, examples, args.busy, log)
-        return speed(runtime, paper, examples, log)
+            return busy_speed(runtime, paper, examples, args.busy, log, train)
+        return speed(runtime, paper, examples, log, train)
     finally:
         runtime.close()

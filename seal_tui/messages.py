@@ -43,7 +43,7 @@ class RuntimeReady(Message):
 
     name: str
     placement: str = ""
-    """Where it runs (LocalRuntime.placement), e.g. "llama.cpp: all layers on GPU · torch: ..."."""
+    """Where it runs (RuntimeStatus.placement), e.g. "llama.cpp: all layers on GPU · torch: ..."."""
 
 
 @dataclass

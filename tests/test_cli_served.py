@@ -4,6 +4,7 @@
 import pytest
 
 from engine.home import Home
+from engine.runtime.pair import Pair
 from engine.runtime.served import ServedWriter
 from seal_cli.main import main
 from tools.openai_stub import Reply, StubServer
@@ -15,7 +16,7 @@ def scripted(monkeypatch):
     """The factory as it is, with the scripted runtime in place of the local one."""
 
     def build(model, train):
-        return ServedWriter.of(FakeRuntime(), model) if model.writer_url else FakeRuntime()
+        return Pair(ServedWriter.of(model), FakeRuntime()) if model.writer_url else FakeRuntime()
 
     monkeypatch.setattr("engine.runtime.factory.build_runtime", build)
 

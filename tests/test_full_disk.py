@@ -143,10 +143,11 @@ def test_a_full_disk_during_an_adapter_save_is_one_sentence(disk, monkeypatch, t
 
     from engine.config import ModelConfig, TrainConfig
     from engine.runtime.local import LocalRuntime
+    from engine.runtime.protocol import LoraShape
     from seal_tui.failure_text import failure_text
 
     monkeypatch.setattr("engine.runtime.local.check_model_files", lambda config: tmp_path / "model.gguf")
-    runtime = LocalRuntime(ModelConfig(), TrainConfig())
+    runtime = LocalRuntime(ModelConfig(), LoraShape.of(TrainConfig()))
     model = tiny_peft_model()
     monkeypatch.setattr(runtime, "peft", lambda: SimpleNamespace(model=model))
     adapters = disk.path / "adapters"

@@ -6,7 +6,7 @@ time, an enormous JSON body). It records every request and when it flushed each 
 first piece.
 
     with StubServer([Reply(["Hello", " world"])]) as server:
-        ServedWriter(runtime, server.url) ...
+        Pair(ServedWriter(server.url), learner) ...
 
 As a command, one misbehaving server until it is stopped (bench/served_bounds.py):
 

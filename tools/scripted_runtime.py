@@ -1,6 +1,6 @@
-"""A scripted engine.runtime.Runtime, standing in for engine.runtime.local.LocalRuntime: the
-fast tests and bench/tui_latency.py run the engine and the app on it
-(tests/engine/test_runtime_protocol.py keeps it to the protocol).
+"""A scripted engine.runtime.Runtime (writer and learner in one), standing in for
+engine.runtime.local.LocalRuntime: the fast tests and bench/tui_latency.py run the engine and
+the app on it (tests/engine/test_runtime_protocol.py keeps it to the protocols).
 
 It streams canned self-edits, "trains" by remembering the examples, and scores a probe
 well when its answer appears in what the adapter learned last, worse when learned
@@ -16,7 +16,8 @@ import time
 from pathlib import Path
 
 from engine.atomic import partial_of, publish
-from engine.runtime.protocol import TrialScores
+from engine.runtime.cores import Load
+from engine.runtime.protocol import LoraShape, RuntimeStatus, Steps, TrialScores
 from engine.runtime.trainer import TrainResult
 
 CANNED = (
@@ -44,6 +45,8 @@ class FakeRuntime:
         self.active: list | None = None
         self.fail_load: Exception | None = None
         self.model_identity = "fake-model.gguf 1000 0123456789abcdef"
+        self.machine: Load | None = None
+        """How busy the machine is, as status() says (None: no reading)."""
 
     def stream_chat(self, messages, config, stop=None):
         """The canned text; with an editor active, the last self-edit that editor learned."""
@@ -64,6 +67,24 @@ class FakeRuntime:
         """Nothing to load; a failing load is simulated by setting fail_load."""
         if self.fail_load is not None:
             raise self.fail_load
+
+    def load_steps(self) -> Steps:
+        return [("loading the model", self.load)]
+
+    def learner_steps(self) -> Steps:
+        return self.load_steps()
+
+    def writer_steps(self) -> Steps:
+        return []
+
+    def who(self, version: int) -> str:
+        return f"local: {self.name} v{version}"
+
+    def status(self) -> RuntimeStatus:
+        return RuntimeStatus(self.name, machine=self.machine)
+
+    def fits(self, shape: LoraShape) -> bool:
+        return True
 
     def activate(self, adapter, editor=None, editor_scale=1.0):
         """Generation follows the session's version (and editor); the fake records which."""

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.atomic import discard_own, partial_of, publish
-from engine.config import ModelConfig, TrainConfig
+from engine.config import ModelConfig
 from engine.failures import writing
 from engine.runtime.devices import torch_device
 from engine.runtime.models import thread_count
+from engine.runtime.protocol import LoraShape
 
 
 class ModelLoadError(Exception):
@@ -107,8 +108,8 @@ class LoadedModel:
     folder: Path
 
 
-def load_peft_model(config: ModelConfig, gguf: Path, train: TrainConfig) -> LoadedModel:
-    """Load the base weights in fp32 and wrap them with a fresh LoRA adapter ("default")."""
+def load_peft_model(config: ModelConfig, gguf: Path, shape: LoraShape) -> LoadedModel:
+    """Load the base weights in fp32 and wrap them with a fresh LoRA adapter ("default") of that shape."""
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -126,18 +127,18 @@ def load_peft_model(config: ModelConfig, gguf: Path, train: TrainConfig) -> Load
     if tokenizer.pad_token_id is None:
         tokenizer.pad_token = tokenizer.eos_token
     names = {name.rsplit(".", 1)[-1] for name, _ in base.named_modules()}
-    missing = [m for m in train.target_modules if m not in names]
+    missing = [m for m in shape.target_modules if m not in names]
     if missing:
         raise ModelLoadError(f"target modules not in this model: {', '.join(missing)}")
     lora = LoraConfig(
-        r=train.rank,
-        lora_alpha=train.alpha,
-        lora_dropout=train.dropout,
-        target_modules=list(train.target_modules),
+        r=shape.rank,
+        lora_alpha=shape.alpha,
+        lora_dropout=shape.dropout,
+        target_modules=list(shape.target_modules),
         task_type="CAUSAL_LM",
         bias="none",
     )
-    torch.manual_seed(train.seed)
+    torch.manual_seed(shape.seed)
     device = torch_device()  # a GPU when torch sees one (engine.runtime.devices)
     if device != "cpu":
         base = base.to(device)  # type: ignore[arg-type]  # transformers' @wraps on .to loses the bound self

@@ -1,6 +1,7 @@
 """The local model runtime: llama.cpp generation plus the torch/peft copy for training
-and scoring, loaded lazily: one implementation of engine.runtime.protocol.Runtime, built by
-engine.runtime.factory.build_runtime (the fast tests use tools/scripted_runtime.py's fake).
+and scoring, loaded lazily: both roles of engine.runtime.protocol (Writer and Learner) in one
+object, built by engine.runtime.factory.build_runtime (the fast tests use
+tools/scripted_runtime.py's fake). Its LoRA slot is made once, at the LoraShape it is given.
 
 Each phase runs on as many threads as there are cores nobody else is using
 (engine.runtime.cores), re-read before every call and between training steps; a fixed
@@ -21,7 +22,7 @@ from engine.config import GenerationConfig, ModelConfig, TrainConfig
 from engine.runtime.cores import CpuWatch
 from engine.runtime.devices import check_environment, describe_torch
 from engine.runtime.models import check_model_files
-from engine.runtime.protocol import TrainingGuards, TrialScores
+from engine.runtime.protocol import LoraShape, RuntimeStatus, Steps, TrainingGuards, TrialScores
 
 if TYPE_CHECKING:
     from engine.runtime.trainer import Example, TrainResult
@@ -32,9 +33,9 @@ __all__ = ["LocalRuntime", "TrainingGuards", "TrialScores"]
 class LocalRuntime:
     """Owns the generator (child process) and the peft model (this process)."""
 
-    def __init__(self, model: ModelConfig, lora: TrainConfig):
+    def __init__(self, model: ModelConfig, shape: LoraShape):
         self.model_config = model
-        self.lora = lora
+        self.shape = shape
         self.gguf = check_model_files(model)
         check_environment()  # a bad SEAL_DEVICE / SEAL_GPU_LAYERS is refused before anything loads
         self._generator = None
@@ -76,6 +77,13 @@ class LocalRuntime:
     def name(self) -> str:
         return self.gguf.name
 
+    def who(self, version: int) -> str:
+        """Who writes, as each self-edit records it: this model at the version generation uses."""
+        return f"local: {self.name} v{version}"
+
+    def status(self) -> RuntimeStatus:
+        return RuntimeStatus(self.name, self._placement(), self.cpu.latest())
+
     def identity(self) -> str:
         """What an update records of the model it trained (engine.runtime.models.file_identity)."""
         from engine.runtime.models import file_identity
@@ -87,7 +95,7 @@ class LocalRuntime:
         )
         return file_identity(self.gguf) + hf
 
-    def placement(self) -> str:
+    def _placement(self) -> str:
         """Where the loaded parts run, e.g. "llama.cpp: all layers on GPU · torch: GPU NVIDIA H200 (bf16)"."""
         parts: list[str] = []
         if self._generator is not None:
@@ -114,7 +122,7 @@ class LocalRuntime:
                 from engine.runtime.hf_model import load_peft_model
                 from engine.runtime.trainer import adapter_state
 
-                self._lm = load_peft_model(self.model_config, self.gguf, self.lora)
+                self._lm = load_peft_model(self.model_config, self.gguf, self.shape)
                 self._initial_state = adapter_state(self._lm.model)
             return self._lm
 
@@ -135,12 +143,17 @@ class LocalRuntime:
         for _, step in self.load_steps():
             step()
 
-    def load_steps(self) -> list[tuple[str, Callable[[], object]]]:
+    def load_steps(self) -> Steps:
         """load() as named steps, for a caller that shows which one is running (the app)."""
+        return self.learner_steps() + self.writer_steps()
+
+    def learner_steps(self) -> Steps:
+        return [("reading the weights for training and scoring (torch)", self.peft)]
+
+    def writer_steps(self) -> Steps:
         from engine.runtime.gguf_adapter import prepare_base
 
         return [
-            ("reading the weights for training and scoring (torch)", self.peft),
             ("starting llama.cpp, which writes the self-edits", self.generator),
             ("preparing the base model for adapters", lambda: prepare_base(self.gguf)),
         ]
@@ -251,17 +264,16 @@ class LocalRuntime:
         drift = (lambda _epoch: mean(guards.guard)) if config.drift_guard and guards.guard else None
         return EpochCheck(score, drift) if score or drift else None
 
-    def fits(self, config: TrainConfig) -> bool:
-        """Whether `config` has this runtime's LoRA shape (rank, alpha, modules): the slot the
-        peft model carries is made once, at that shape."""
-        shape = lambda c: (c.rank, c.alpha, tuple(c.target_modules))  # noqa: E731
-        return shape(config) == shape(self.lora)
+    def fits(self, shape: LoraShape) -> bool:
+        """Whether adapters of that shape train here: the slot the peft model carries is made
+        once, at this runtime's shape."""
+        return self.shape.fits(shape)
 
     def _check_shape(self, config: TrainConfig) -> None:
-        if not self.fits(config):
+        if not self.fits(wanted := LoraShape.of(config)):
             raise ValueError(
-                f"this runtime trains LoRA rank {self.lora.rank} on {', '.join(self.lora.target_modules)}; "
-                f"the settings ask for rank {config.rank} on {', '.join(config.target_modules)} (build another runtime)"
+                f"this runtime trains LoRA {self.shape.describe()}; "
+                f"the settings ask for {wanted.describe()} (build another runtime)"
             )
 
     def train(

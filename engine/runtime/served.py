@@ -1,7 +1,7 @@
 """A served writer: self-edits from any OpenAI-compatible chat endpoint (llama.cpp's server,
-vLLM, Ollama, a hosted API), streamed piece by piece, while the wrapped runtime (the local
-model) still learns and scores. ServedWriter overrides what writing uses (stream_chat,
-activate, load) and hands everything else to the inner runtime.
+vLLM, Ollama, a hosted API), streamed piece by piece. ServedWriter plays the writer role
+alone (engine.runtime.protocol.Writer); engine.runtime.factory pairs it with the local model,
+which still learns and scores (engine.runtime.pair).
 
 Standard library only (http.client), so the default install needs nothing more. The API key
 comes from the environment and goes only where it belongs (engine.runtime.writer_keys), never
@@ -17,20 +17,19 @@ import http.client
 import json
 import socket
 import ssl
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from threading import Event
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from engine.runtime import served_reply as reply
-from engine.runtime.protocol import OnStep, Runtime, TrainingGuards, TrialScores
+from engine.runtime.protocol import Steps
 from engine.runtime.served_reply import Breach, Budget, Watch
 from engine.runtime.writer_keys import WRITER_KEY, key_for
 
 if TYPE_CHECKING:
-    from engine.config import GenerationConfig, ModelConfig, TrainConfig
-    from engine.runtime.trainer import Example, TrainResult
+    from engine.config import GenerationConfig, ModelConfig
 
 CONNECT_TIMEOUT_S = 10.0
 READ_TIMEOUT_S = 60.0
@@ -51,11 +50,10 @@ def api_base(url: str) -> str:
 
 
 class ServedWriter:
-    """A Runtime whose self-edits come from a served model; `inner` learns and scores."""
+    """A writer whose self-edits come from a served model."""
 
     def __init__(
         self,
-        inner: Runtime,
         url: str,
         model: str | None = None,
         connect_timeout: float = CONNECT_TIMEOUT_S,
@@ -64,7 +62,6 @@ class ServedWriter:
         line_bytes: int = reply.LINE_BYTES,
         reply_bytes: int = reply.REPLY_BYTES,
     ):
-        self.inner = inner
         self.url = url.strip().rstrip("/")
         self.base = urlsplit(api_base(url))
         self.model = model
@@ -78,37 +75,24 @@ class ServedWriter:
         """Why a key that is set was not sent on the last request (the 401 hint says it)."""
 
     @classmethod
-    def of(cls, inner: Runtime, model: ModelConfig) -> ServedWriter:
-        """The served writer a session's model settings ask for, around `inner`."""
+    def of(cls, model: ModelConfig) -> ServedWriter:
+        """The served writer a session's model settings ask for."""
         assert model.writer_url  # the factory builds one only then
-        return cls(inner, model.writer_url, model.writer_model, reply_timeout=model.writer_timeout)
+        return cls(model.writer_url, model.writer_model, reply_timeout=model.writer_timeout)
 
-    @property
-    def writer(self) -> str:
-        """Who writes, as each self-edit records it: served: MODEL at HOST:PORT."""
+    def who(self, version: int) -> str:
+        """Who writes, as each self-edit records it, at any version: served: MODEL at HOST:PORT."""
         model = self.model or "the served model"
         shown = Path(model).name if model.startswith("/") else model  # llama.cpp's server names a file
         return f"served: {shown} at {self.base.netloc}"
 
-    @property
-    def cpu(self):
-        """The inner runtime's CpuWatch, where it has one (the app shows how busy the machine is)."""
-        return getattr(self.inner, "cpu", None)
-
-    def placement(self) -> str:
-        """Where the inner runtime runs (LocalRuntime.placement), where it says."""
-        placement = getattr(self.inner, "placement", None)
-        return placement() if callable(placement) else ""
-
     # -- writing: the server's ------------------------------------------------------
-    def load(self) -> None:
-        """Load what learning and scoring use; the local generator is not started (the
-        server writes). The server is first asked when a self-edit is written."""
-        scorer = getattr(self.inner, "peft", None)  # LocalRuntime: the torch/peft copy alone
-        if callable(scorer):
-            scorer()
-        else:
-            self.inner.load()
+    def writer_steps(self) -> Steps:
+        """Nothing to load: the server is first asked when a self-edit is written."""
+        return []
+
+    def close(self) -> None:
+        """Nothing to free: each reply has its own connection, closed when it ends."""
 
     def activate(self, adapter: Path | None, editor: Path | None = None, editor_scale: float = 1.0) -> float | None:
         """Nothing to switch: the served model writes whatever version the session is at."""
@@ -318,52 +302,6 @@ class ServedWriter:
 
     def _malformed(self, what: str) -> WriterError:
         return WriterError(f"the writer at {self.url} sent a malformed stream: {what}")
-
-    # -- everything else: the inner runtime's ---------------------------------------
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    def chat_prompt(self, messages: list[dict]) -> str:
-        return self.inner.chat_prompt(messages)
-
-    def answer_nll(self, adapter: Path | None, base: bool, items: list[tuple[str, str]]) -> list[float]:
-        return self.inner.answer_nll(adapter, base, items)
-
-    def greedy_answers(self, adapter: Path | None, base: bool, prompts: list[str]) -> list[str]:
-        return self.inner.greedy_answers(adapter, base, prompts)
-
-    def train(
-        self,
-        start: Path | None,
-        examples: Sequence[Example],
-        config: TrainConfig,
-        on_step: OnStep | None = None,
-        stop: Event | None = None,
-        guards: TrainingGuards | None = None,
-    ) -> TrainResult:
-        return self.inner.train(start, examples, config, on_step, stop, guards)
-
-    def trial(
-        self,
-        start: Path | None,
-        examples: Sequence[Example],
-        config: TrainConfig,
-        items: list[tuple[str, str]],
-        stop: Event | None = None,
-        greedy_prompts: list[str] | None = None,
-        guards: TrainingGuards | None = None,
-    ) -> TrialScores | None:
-        return self.inner.trial(start, examples, config, items, stop, greedy_prompts, guards)
-
-    def save_adapter(self, folder: Path) -> Path:
-        return self.inner.save_adapter(folder)
-
-    def identity(self) -> str:
-        return self.inner.identity()
-
-    def close(self) -> None:
-        self.inner.close()
 
 
 def _error_detail(response: http.client.HTTPResponse) -> str:

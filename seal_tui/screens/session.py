@@ -154,11 +154,10 @@ class SessionScreen(SessionView, SessionDecisions, SessionAccess, SessionWorkers
 
     def _show_machine(self) -> None:
         """While work runs, say so when other programs hold cores (engine.runtime.cores)."""
-        cpu = getattr(self.opened_session.runtime, "cpu", None) if self.model_state == "ready" else None
-        if cpu is None or not self.busy():
+        load = self.opened_session.runtime.status().machine if self.model_state == "ready" and self.busy() else None
+        if load is None:  # no reading (yet), or a runtime that takes none
             return
-        load = cpu.latest()
-        self.query_one(UpdateProgress).machine(load.describe() if load is not None and load.busy else "")
+        self.query_one(UpdateProgress).machine(load.describe() if load.busy else "")
 
     # -- state -> widgets ------------------------------------------------------------
     def _subtitle(self) -> None:

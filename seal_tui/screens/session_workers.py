@@ -61,8 +61,8 @@ def holds_session(method):
 
 
 def close_runtime(runtime) -> None:
-    if runtime is not None and not isinstance(runtime, NoModel) and callable(close := getattr(runtime, "close", None)):
-        close()
+    if runtime is not None and not isinstance(runtime, NoModel):
+        runtime.close()
 
 
 class SessionWorkers(SessionState):
@@ -133,10 +133,9 @@ class SessionWorkers(SessionState):
         if self.closed:
             return
         runtime = seal_app(self).runtime_factory(self.opened_session.config)
-        steps = getattr(runtime, "load_steps", None)
         try:
             # both model copies, after the first frame, each step shown as it begins; a bad model fails here
-            named = steps() if callable(steps) else [("loading the model", runtime.load)]
+            named = runtime.load_steps()
             for index, (name, step) in enumerate(named, 1):
                 self.post_message(LoadStep(index, len(named), name))
                 step()
@@ -150,8 +149,8 @@ class SessionWorkers(SessionState):
         if not attached:  # the person left while it loaded
             close_runtime(runtime)
             return
-        placement = getattr(runtime, "placement", None)
-        self.post_message(RuntimeReady(getattr(runtime, "name", "model"), placement() if callable(placement) else ""))
+        status = runtime.status()
+        self.post_message(RuntimeReady(status.name, status.placement))
 
     @work(thread=True, exclusive=True, exit_on_error=False, group="paper", description="adding a paper")
     @holds_session

@@ -88,14 +88,15 @@ class FixedLoad:
 @pytest.mark.skipif(not embedded_model_available(), reason="embedded model not installed")
 def test_the_runtime_asks_for_the_free_cores_unless_threads_are_fixed():
     from engine.runtime.local import LocalRuntime
+    from engine.runtime.protocol import LoraShape
 
-    runtime = LocalRuntime(ModelConfig(), TrainConfig())
+    runtime = LocalRuntime(ModelConfig(), LoraShape.of(TrainConfig()))
     runtime.cpu = FixedLoad(4, 0.0)
     assert runtime.threads() == 4
     runtime.cpu = FixedLoad(4, 1.0)
     assert runtime.threads() == 3
     runtime.cpu = FixedLoad(2, 2.0)
     assert runtime.threads() == 1
-    fixed = LocalRuntime(ModelConfig(threads=2), TrainConfig())
+    fixed = LocalRuntime(ModelConfig(threads=2), LoraShape.of(TrainConfig()))
     fixed.cpu = FixedLoad(4, 3.0)
     assert fixed.threads() == 2

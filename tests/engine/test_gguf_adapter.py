@@ -252,10 +252,10 @@ def lm():
     from engine.config import ModelConfig, TrainConfig
     from engine.runtime.hf_model import load_peft_model
     from engine.runtime.models import default_gguf_path
+    from engine.runtime.protocol import LoraShape
 
-    return load_peft_model(
-        ModelConfig(threads=2), default_gguf_path(), TrainConfig(rank=8, alpha=16, target_modules=ALL_MODULES)
-    )
+    shape = LoraShape.of(TrainConfig(rank=8, alpha=16, target_modules=ALL_MODULES))
+    return load_peft_model(ModelConfig(threads=2), default_gguf_path(), shape)
 
 
 @pytest.fixture(scope="module")

@@ -11,6 +11,7 @@ from engine.domain import PaperDraft, PassageDraft
 from engine.drift import drift_items
 from engine.home import Home
 from engine.runtime.local import LocalRuntime
+from engine.runtime.protocol import LoraShape
 
 pytestmark = pytest.mark.slow
 
@@ -35,7 +36,7 @@ def _paper(count: int) -> PaperDraft:
 
 @pytest.fixture(scope="module")
 def runtime():
-    rt = LocalRuntime(SessionConfig().model, TrainConfig())
+    rt = LocalRuntime(SessionConfig().model, LoraShape.of(TrainConfig()))
     yield rt
     rt.close()
 
@@ -73,7 +74,7 @@ def test_each_update_teaches_its_own_passage_by_a_margin_and_holds_the_drift_set
 def test_the_anchor_and_the_drift_guard_move_the_drift_set_less_than_seals_preset(runtime):
     ours = _passage_only("ours", TrainConfig(), runtime, count=1)
     seal_train = TrainConfig(**preset("seal")["train"])
-    seal_runtime = LocalRuntime(SessionConfig().model, seal_train)  # SEAL's LoRA shape: rank 32 on q/v
+    seal_runtime = LocalRuntime(SessionConfig().model, LoraShape.of(seal_train))  # SEAL's LoRA shape: rank 32 on q/v
     try:
         seal = _passage_only("seal", seal_train, seal_runtime, count=1)
     finally:

@@ -15,6 +15,7 @@ from engine.config import GenerationConfig, SessionConfig, TrainConfig
 from engine.home import Home
 from engine.ingest import read_paper
 from engine.runtime.local import LocalRuntime
+from engine.runtime.protocol import LoraShape
 from engine.update_notes import kept_note
 
 pytestmark = pytest.mark.slow
@@ -28,7 +29,7 @@ SHORT = SessionConfig(
 
 @pytest.fixture(scope="module")
 def runtime():
-    rt = LocalRuntime(SHORT.model, SHORT.train)
+    rt = LocalRuntime(SHORT.model, LoraShape.of(SHORT.train))
     yield rt
     rt.close()
 

@@ -15,6 +15,7 @@ from engine import events as ev
 from engine.config import ConfigError, GenerationConfig, ModelConfig, SessionConfig, TrainConfig
 from engine.home import Home
 from engine.ingest import read_paper
+from engine.runtime.pair import Pair
 from engine.runtime.served import ServedWriter, WriterError
 from tools.openai_stub import Reply, StubServer
 from tools.scripted_runtime import FakeRuntime
@@ -51,7 +52,7 @@ def failure(seen) -> str:
 
 def test_a_stream_without_end_ends_at_max_tokens(paper):
     with StubServer([Reply(["- The Velmora ", "Observatory ", "stands on Quenby. "], endless=True)]) as stub:
-        edits, seen, seconds = writes(ServedWriter(FakeRuntime(), stub.url, "m"), paper, max_tokens=16)
+        edits, seen, seconds = writes(Pair(ServedWriter(stub.url, "m"), FakeRuntime()), paper, max_tokens=16)
     assert len(edits) == 1, seen
     pieces = [e.text for e in seen if isinstance(e, ev.Token)]
     assert len(pieces) <= 16 and len(edits[0].text) <= 16 * 8
@@ -61,20 +62,20 @@ def test_a_stream_without_end_ends_at_max_tokens(paper):
 
 def test_pieces_longer_than_max_tokens_allow_are_cut_at_the_bound(paper):
     with StubServer([Reply(["y" * 5000] * 3)]) as stub:
-        edits, _, _ = writes(ServedWriter(FakeRuntime(), stub.url, "m"), paper, max_tokens=16)
+        edits, _, _ = writes(Pair(ServedWriter(stub.url, "m"), FakeRuntime()), paper, max_tokens=16)
     assert [len(e.text) for e in edits] == [16 * 8]
 
 
 def test_one_enormous_line_is_refused_and_nothing_is_stored(paper):
     with StubServer([Reply(line_bytes=3_000_000)]) as stub:
-        edits, seen, _ = writes(ServedWriter(FakeRuntime(), stub.url, "m"), paper)
+        edits, seen, _ = writes(Pair(ServedWriter(stub.url, "m"), FakeRuntime()), paper)
         assert edits == []
         assert failure(seen) == f"the writer at {stub.url} sent a stream line longer than 64 KiB"
 
 
 def test_an_enormous_body_is_refused_and_nothing_is_stored(paper):
     with StubServer([Reply(body_bytes=3_000_000)]) as stub:
-        edits, seen, _ = writes(ServedWriter(FakeRuntime(), stub.url, "m"), paper)
+        edits, seen, _ = writes(Pair(ServedWriter(stub.url, "m"), FakeRuntime()), paper)
         assert edits == []
         assert failure(seen) == f"the writer at {stub.url} sent a reply larger than 1 MiB"
 
@@ -82,14 +83,14 @@ def test_an_enormous_body_is_refused_and_nothing_is_stored(paper):
 def test_a_stream_of_empty_chunks_is_refused_past_the_reply_cap(paper):
     empty = '{"choices": [{"index": 0, "delta": {}}]}'
     with StubServer([Reply(lines=[empty], endless=True)]) as stub:
-        edits, seen, _ = writes(ServedWriter(FakeRuntime(), stub.url, "m", reply_bytes=200_000), paper)
+        edits, seen, _ = writes(Pair(ServedWriter(stub.url, "m", reply_bytes=200_000), FakeRuntime()), paper)
         assert edits == []
         assert failure(seen) == f"the writer at {stub.url} sent more than 195 KiB without finishing its reply"
 
 
 def test_a_server_that_sends_a_byte_at_a_time_meets_the_deadline(paper):
     with StubServer([Reply(["- Founded in 1873."], drip=0.05)]) as stub:
-        edits, seen, seconds = writes(ServedWriter(FakeRuntime(), stub.url, "m", reply_timeout=1.5), paper)
+        edits, seen, seconds = writes(Pair(ServedWriter(stub.url, "m", reply_timeout=1.5), FakeRuntime()), paper)
         assert edits == []
         assert failure(seen) == f"the writer at {stub.url} did not finish its reply within 1.5 s"
     assert seconds < 6
@@ -97,7 +98,7 @@ def test_a_server_that_sends_a_byte_at_a_time_meets_the_deadline(paper):
 
 def test_a_server_that_answers_in_time_is_not_cut(paper):
     with StubServer([Reply(["- Founded ", "in 1873."], drip=0.002)]) as stub:
-        edits, seen, _ = writes(ServedWriter(FakeRuntime(), stub.url, "m", reply_timeout=30), paper)
+        edits, seen, _ = writes(Pair(ServedWriter(stub.url, "m", reply_timeout=30), FakeRuntime()), paper)
     assert [e.text for e in edits] == ["- Founded in 1873."], seen
 
 
@@ -121,7 +122,7 @@ def authorization(stub, monkeypatch, env: dict[str, str], paper, local: bool = T
         monkeypatch.setenv(name, value)
     if not local:  # as if the server were on another machine
         monkeypatch.setattr("engine.runtime.writer_keys.on_this_machine", lambda sock: False)
-    writes(ServedWriter(FakeRuntime(), stub.url), paper)
+    writes(Pair(ServedWriter(stub.url), FakeRuntime()), paper)
     return {r.headers.get("Authorization") for r in stub.requests}
 
 
@@ -149,7 +150,7 @@ def test_a_refused_key_says_why_it_was_not_sent(monkeypatch, paper):
     monkeypatch.setenv("SEAL_WRITER_API_KEY", "sk-writer")
     monkeypatch.setattr("engine.runtime.writer_keys.on_this_machine", lambda sock: False)
     with StubServer([Reply(status=401, error={"detail": "Invalid API Key"})]) as stub:
-        _, seen, _ = writes(ServedWriter(FakeRuntime(), stub.url, "m"), paper)
+        _, seen, _ = writes(Pair(ServedWriter(stub.url, "m"), FakeRuntime()), paper)
         host = stub.url.removeprefix("http://").rsplit(":", 1)[0]
         assert failure(seen) == (
             f"the writer at {stub.url} answered HTTP 401: Invalid API Key (SEAL_WRITER_API_KEY is not sent over "

@@ -16,6 +16,7 @@ from engine.export import export_edits
 from engine.home import Home
 from engine.ingest import read_paper
 from engine.runtime import Runtime, build_runtime
+from engine.runtime.pair import Pair
 from engine.runtime.served import ServedWriter, WriterError, api_base
 from tools.openai_stub import Reply, StubServer
 from tools.scripted_runtime import FakeRuntime
@@ -43,7 +44,7 @@ def server():
 
 
 def test_pieces_stream_in_order_as_tokens_and_the_served_writer_is_recorded(server, fixtures):
-    session = open_session(ServedWriter(FakeRuntime(), server.url))
+    session = open_session(Pair(ServedWriter(server.url), FakeRuntime()))
     passage = first_passage(session, fixtures)
     seen: list[ev.Event] = []
     made = session.generate(passage, seen.append)
@@ -57,7 +58,7 @@ def test_pieces_stream_in_order_as_tokens_and_the_served_writer_is_recorded(serv
 
 
 def test_the_settings_are_sent_and_the_model_is_asked_once(server, fixtures):
-    session = open_session(ServedWriter(FakeRuntime(), server.url + "/v1/"))  # with /v1 and a slash
+    session = open_session(Pair(ServedWriter(server.url + "/v1/"), FakeRuntime()))  # with /v1 and a slash
     session.generate(first_passage(session, fixtures))
     assert [r.path for r in server.requests] == ["/v1/models", "/v1/chat/completions", "/v1/chat/completions"]
     bodies = [r.body for r in server.requests[1:]]
@@ -69,7 +70,7 @@ def test_the_settings_are_sent_and_the_model_is_asked_once(server, fixtures):
 
 
 def test_a_named_model_is_sent_without_asking_and_no_seed_when_none(server, fixtures):
-    session = open_session(ServedWriter(FakeRuntime(), server.url, "big-model"), seed=None)
+    session = open_session(Pair(ServedWriter(server.url, "big-model"), FakeRuntime()), seed=None)
     session.generate(first_passage(session, fixtures), count=1)
     assert [r.path for r in server.requests] == ["/v1/chat/completions"]
     assert server.requests[0].body["model"] == "big-model" and "seed" not in server.requests[0].body
@@ -84,7 +85,7 @@ def test_api_base_takes_the_url_with_or_without_v1():
 def test_the_api_key_comes_from_the_environment_and_never_reaches_the_database(server, fixtures, monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-fallback")
     monkeypatch.setenv("SEAL_WRITER_API_KEY", "sk-secret-4242")
-    session = open_session(ServedWriter(FakeRuntime(), server.url))
+    session = open_session(Pair(ServedWriter(server.url), FakeRuntime()))
     session.generate(first_passage(session, fixtures))
     assert {r.headers.get("Authorization") for r in server.requests} == {"Bearer sk-secret-4242"}
     for path in session.home.rglob("*"):
@@ -139,18 +140,18 @@ def test_each_failure_is_one_sentence_and_nothing_half_written_is_kept(kind, fix
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     reply, options = FAILURES[kind]
     with StubServer([reply]) as stub:
-        fails_with(ServedWriter(FakeRuntime(), stub.url, **options), fixtures, stub.url, kind)
+        fails_with(Pair(ServedWriter(stub.url, **options), FakeRuntime()), fixtures, stub.url, kind)
 
 
 def test_a_refused_connection_is_one_sentence(fixtures):
     with StubServer() as stub:
         url = stub.url  # a port that was free a moment ago and is closed now
-    fails_with(ServedWriter(FakeRuntime(), url, "m"), fixtures, url, "refused")
+    fails_with(Pair(ServedWriter(url, "m"), FakeRuntime()), fixtures, url, "refused")
 
 
 def test_a_failure_after_some_candidates_keeps_them_and_asking_again_writes_the_rest(fixtures):
     with StubServer([Reply(PIECES), Reply(status=503, error={"error": "loading model"})]) as stub:
-        session = open_session(ServedWriter(FakeRuntime(), stub.url), candidates=3)
+        session = open_session(Pair(ServedWriter(stub.url), FakeRuntime()), candidates=3)
         passage = first_passage(session, fixtures)
         with pytest.raises(WriterError, match="HTTP 503: loading model"):
             session.generate(passage)
@@ -164,7 +165,7 @@ def test_a_failure_after_some_candidates_keeps_them_and_asking_again_writes_the_
 
 def test_a_set_stop_ends_the_stream_and_keeps_nothing_of_it(fixtures):
     with StubServer([Reply(["x "] * 200, delay=0.1)]) as stub:
-        session = open_session(ServedWriter(FakeRuntime(), stub.url))
+        session = open_session(Pair(ServedWriter(stub.url), FakeRuntime()))
         passage = first_passage(session, fixtures)
         stop = threading.Event()
 
@@ -180,7 +181,7 @@ def test_a_set_stop_ends_the_stream_and_keeps_nothing_of_it(fixtures):
 
 def test_a_stop_while_the_server_is_silent_ends_the_wait(fixtures):
     with StubServer([Reply(stall=30)]) as stub:
-        writer = ServedWriter(FakeRuntime(), stub.url, "m")
+        writer = ServedWriter(stub.url, "m")
         stop = threading.Event()
         threading.Timer(0.3, stop.set).start()
         started = time.perf_counter()
@@ -188,20 +189,21 @@ def test_a_stop_while_the_server_is_silent_ends_the_wait(fixtures):
         assert time.perf_counter() - started < 5
 
 
-def test_writing_loads_and_switches_nothing_local_and_the_rest_is_the_inner_runtimes(server, fixtures, tmp_path):
+def test_writing_loads_and_switches_nothing_local_and_the_rest_is_the_learners(server, fixtures, tmp_path):
     inner = FakeRuntime()
-    writer = ServedWriter(inner, server.url)
+    writer = Pair(ServedWriter(server.url), inner)
     assert isinstance(writer, Runtime)
     assert writer.activate(tmp_path / "adapter") is None and inner.active is None
-    assert (writer.name, writer.identity()) == (inner.name, inner.identity())
+    assert (writer.name, writer.identity(), writer.status()) == (inner.name, inner.identity(), inner.status())
+    assert writer.load_steps() == [("loading the model", writer.load)]
     inner.fail_load = RuntimeError("loaded")
     with pytest.raises(RuntimeError, match="loaded"):
-        writer.load()  # a runtime without a separate scorer loads itself
+        writer.load()  # the learner's steps load; the served writer has none
 
 
 def test_a_session_learns_from_the_served_edits_and_the_export_names_their_writer(server, fixtures, tmp_path):
     inner = FakeRuntime()
-    session = open_session(ServedWriter(inner, server.url, "stub-model"), accept="all")
+    session = open_session(Pair(ServedWriter(server.url, "stub-model"), inner), accept="all")
     passage = first_passage(session, fixtures)
     update = session.step(passage)
     assert update is not None and update.version == 1
@@ -258,9 +260,9 @@ def test_the_factory_builds_a_served_writer_around_the_local_runtime(monkeypatch
     monkeypatch.setattr("engine.runtime.local.check_model_files", lambda config: tmp_path / "model.gguf")
     runtime = build_runtime(ModelConfig(writer_url="http://127.0.0.1:8000/v1", writer_model="m"), TrainConfig())
     try:
-        assert isinstance(runtime, ServedWriter) and runtime.model == "m"
-        assert type(runtime.inner).__name__ == "LocalRuntime"
-        assert runtime.writer == "served: m at 127.0.0.1:8000"
+        assert isinstance(runtime, Pair) and isinstance(runtime.writer, ServedWriter) and runtime.writer.model == "m"
+        assert type(runtime.learner).__name__ == "LocalRuntime"
+        assert runtime.who(3) == "served: m at 127.0.0.1:8000"
     finally:
         runtime.close()
 

@@ -23,6 +23,7 @@ from engine.home import Home
 from engine.ingest import read_paper
 from engine.runtime import build_runtime
 from engine.runtime.models import default_gguf_path
+from engine.runtime.pair import Pair
 from engine.runtime.served import ServedWriter
 from tests.conftest import embedded_model_available
 
@@ -96,8 +97,8 @@ def write(name: str, cfg: SessionConfig, fixtures: Path):
 
 def test_the_server_writes_streamed_cards_that_are_stored_with_their_writer(server, fixtures):
     session, passage, seen, runtime = write("served", config(server), fixtures)
-    assert isinstance(runtime, ServedWriter)
-    assert runtime.inner._generator is None  # the local llama.cpp child never started
+    assert isinstance(runtime, Pair) and isinstance(runtime.writer, ServedWriter)
+    assert runtime.learner._generator is None  # the local llama.cpp child never started
     edits = session.self_edits(passage.id)
     assert len(edits) == 2 and all(e.text for e in edits)
     port = server.rsplit(":", 1)[1]

@@ -11,18 +11,10 @@ from tools.scripted_runtime import FakeRuntime
 pytestmark = pytest.mark.asyncio
 
 
-class Watch:
-    def __init__(self, load):
-        self.load = load
-
-    def latest(self):
-        return self.load
-
-
 async def test_a_busy_machine_is_named_beside_the_progress_and_gone_when_idle(monkeypatch, fixtures):
     monkeypatch.setattr(session_screen, "MACHINE_S", 0.05)
     runtime = FakeRuntime(step_delay=0.3)
-    runtime.cpu = Watch(Load(2, 1.2))
+    runtime.machine = Load(2, 1.2)
     app = make_app(runtime)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await open_session(pilot, paper=fixtures / "velmora.md")
@@ -33,9 +25,9 @@ async def test_a_busy_machine_is_named_beside_the_progress_and_gone_when_idle(mo
         await pilot.press("u")
         await until(pilot, lambda: line.display, what="the busy note")
         assert "other programs use 1.2 of 2 cores" in str(line.render())
-        runtime.cpu.load = Load(2, 0.1)
+        runtime.machine = Load(2, 0.1)
         await until(pilot, lambda: not line.display, what="the note gone on a quiet machine")
-        runtime.cpu.load = Load(2, 1.2)
+        runtime.machine = Load(2, 1.2)
         await until(pilot, lambda: not screen.busy(), timeout=60, what="the update done")
         await pilot.pause()
         assert not line.display

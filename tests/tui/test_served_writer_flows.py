@@ -11,6 +11,7 @@ from rich.console import Group
 
 from engine.config import ModelConfig
 from engine.home import Home
+from engine.runtime.pair import Pair
 from engine.runtime.served import ServedWriter
 from seal_tui.app import SealApp
 from seal_tui.screens.history import HistoryScreen
@@ -30,7 +31,7 @@ def shown(widget) -> str:
 
 
 def served_app(url: str) -> SealApp:
-    writer = ServedWriter(FakeRuntime(), url, "big")
+    writer = Pair(ServedWriter(url, "big"), FakeRuntime())
     return SealApp(runtime_factory=lambda config: writer, home=Home())
 
 
@@ -104,7 +105,7 @@ async def test_the_form_takes_a_writer_url_and_refuses_one_with_a_password():
 
 async def test_a_reply_past_the_deadline_says_so_on_its_card(sample):
     with StubServer([Reply(["- Founded in 1873."], drip=0.05)]) as stub:
-        writer = ServedWriter(FakeRuntime(), stub.url, "big", reply_timeout=1)
+        writer = Pair(ServedWriter(stub.url, "big", reply_timeout=1), FakeRuntime())
         app = SealApp(runtime_factory=lambda config: writer, home=Home())
         async with app.run_test(size=(100, 30)) as pilot:
             screen = await open_session(pilot, paper=sample)
