@@ -64,9 +64,14 @@ async def _write_decide_learn(pilot, screen, card: int, key: str, version: int) 
 
 
 async def settle(pilot) -> None:
-    """No toasts, nothing in flight: a frame that is the same on every run."""
+    """No toasts, nothing in flight, no blinking cursor: a frame that is the same on every run
+    (a cursor that blinks shows or not by how long the machine took to get here)."""
+    from textual.widgets import Input
+
     await pilot.pause()
     pilot.app.clear_notifications()
+    for field in pilot.app.screen.query(Input):
+        field.cursor_blink = False
     for cards in pilot.app.screen.query("#cards"):
         cards.scroll_home(animate=False, immediate=True)
     await pilot.pause()
