@@ -63,7 +63,11 @@ def add_parser(sub) -> None:
         "alone: a local Ray, else a cluster's host:port, ray://host:port or auto (needs the ray extra)",
     )
     bench.add_argument(
-        "--ray-workers", type=int, default=2, metavar="N", help="ki/forget: Ray workers with --ray (default 2)"
+        "--ray-workers",
+        type=int,
+        default=FilterConfig.ray_workers,
+        metavar="N",
+        help=f"ki/forget: Ray workers with --ray (default {FilterConfig.ray_workers})",
     )
     bench.add_argument(
         "--threads",
