@@ -7,9 +7,12 @@ killed process left in its folder (engine.recovery); opening it read-only takes 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
+from engine import events as ev
 from engine.atomic import copy_file
 from engine.config import ConfigError, SessionConfig
 from engine.recovery import recover
@@ -86,6 +89,40 @@ class Home:
         info = self.store.get_session(name)
         if info is not None:
             check_model(name, self.store.updates(info.id), identity)
+
+    @contextmanager
+    def with_model(
+        self,
+        name: str,
+        config: SessionConfig,
+        on_event: ev.OnEvent = ev.ignore,
+        build: Callable[[SessionConfig], Runtime] | None = None,
+    ) -> Iterator[Session]:
+        """A session opened to write with its model loaded: how `seal run` and `seal editor`
+        open one. The writer lock comes first (SessionLocked before a model loads); a model
+        other than the session's is refused before a setting is stored (ModelMismatch); the
+        model loads step by step (a "load" Stage each); on the way out the model is closed and
+        the session let go, whatever happened."""
+        from engine.runtime.factory import build_runtime
+
+        lock = self.writer(name)
+        runtime, session = None, None
+        try:
+            runtime = build(config) if build else build_runtime(config.model, config.train)
+            self.check_model(name, runtime.identity())
+            for step, load in runtime.load_steps():
+                on_event(ev.Stage("load", step))
+                load()
+            session = self.open(name, config, runtime)
+            yield session
+        finally:
+            try:
+                if runtime is not None:
+                    runtime.close()
+            finally:
+                if session is not None:
+                    session.close()
+                lock.release()
 
     def writer(self, name: str) -> WriterLock:
         """Take the session's writer lock now (SessionLocked names the holder); a process

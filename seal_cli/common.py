@@ -24,17 +24,14 @@ def require_session(home, name: str) -> None:
 
 
 @contextmanager
-def model_work(runtime, interrupted: str):
-    """A progress display on stderr that starts by loading the model; yields (report, stop)
-    for the engine's work. Ctrl+C sets stop and ends the command as Interrupted(interrupted)."""
-    from engine.events import Stage
+def progress(interrupted: str):
+    """A progress display on stderr; yields (report, stop) for the engine's work. Ctrl+C sets
+    stop and ends the command as Interrupted(interrupted)."""
     from seal_cli.progress import ProgressReporter
 
     stop = threading.Event()
     try:
         with ProgressReporter() as report:
-            report(Stage("load", runtime.name))
-            runtime.load()
             yield report, stop
     except KeyboardInterrupt:
         stop.set()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from seal_cli.common import model_work, require_session
+from seal_cli.common import progress, require_session
 from seal_cli.flags import add_setting_flags, overrides
 
 
@@ -22,7 +22,6 @@ def cmd_editor(args) -> int:
 
     from engine import editor
     from engine.home import Home
-    from engine.runtime.factory import build_runtime
     from engine.session import NoModel
     from seal_tui.render import editor_table
 
@@ -31,18 +30,17 @@ def cmd_editor(args) -> int:
     config = home.config_for(args.session, overrides(args, "editor"))
     # a round writes: the session's writer lock is taken before the model loads
     session = first = home.open(args.session, runtime=NoModel("the model is not loaded yet"), read_only=args.list)
-    if not args.list:
-        # checked before the model loads or a setting is stored
-        editor.check_enough(len(editor.kept_edits(session, config.editor.per_passage)), config.editor.min_pairs)
-        runtime = build_runtime(config.model, config.train)
-        try:
-            with model_work(runtime, "interrupted: no editor round was stored") as (report, stop):
-                session = home.open(args.session, config, runtime)
+    try:
+        if not args.list:
+            # checked before the model loads or a setting is stored
+            editor.check_enough(len(editor.kept_edits(session, config.editor.per_passage)), config.editor.min_pairs)
+            with (
+                progress("interrupted: no editor round was stored") as (report, stop),
+                home.with_model(args.session, config, report) as session,
+            ):
                 session.improve_editor(report, stop)
-        finally:
-            runtime.close()
-            session.close()
-            first.close()
+    finally:
+        first.close()
     rounds, stats = session.editor_rounds(), editor.round_stats(session)
     if args.json:
         print(

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import time
 
-from seal_cli.common import UsageError, model_work
+from seal_cli.common import UsageError, progress
 from seal_cli.flags import add_setting_flags, overrides
 from seal_cli.show import print_show
+
+INTERRUPTED = "interrupted: everything finished so far is saved; run the same command to continue"
 
 
 def add_parser(sub) -> None:
@@ -22,7 +24,6 @@ def add_parser(sub) -> None:
 def cmd_run(args) -> int:
     from engine.home import Home
     from engine.ingest import read_paper
-    from engine.runtime.factory import build_runtime
 
     started = time.perf_counter()
     home = Home()
@@ -32,24 +33,13 @@ def cmd_run(args) -> int:
     drafts = [d for path in args.paths for d in read_paper(path, config.passage_tokens, config.max_passages)]
     if not drafts and not home.exists(args.session):
         raise UsageError(f"session {args.session!r} does not exist yet: give at least one paper")
-    lock = home.writer(args.session)  # a second writer is told now, not after the model loads
-    runtime, session = None, None
-    try:
-        runtime = build_runtime(config.model, config.train)
-        home.check_model(args.session, runtime.identity())
-        with model_work(
-            runtime, "interrupted: everything finished so far is saved; run the same command to continue"
-        ) as (report, stop):
-            session = home.open(args.session, config, runtime)
-            for draft in drafts:
-                session.add_paper(draft, report)
-            session.run(report, stop)
-    finally:
-        if runtime is not None:
-            runtime.close()
-        if session is not None:
-            session.close()
-        lock.release()
+    with (
+        progress(INTERRUPTED) as (report, stop),
+        home.with_model(args.session, config, report) as session,
+    ):
+        for draft in drafts:
+            session.add_paper(draft, report)
+        session.run(report, stop)
     timings = {**{k: round(v, 2) for k, v in session.timings.items()}, "total": round(time.perf_counter() - started, 2)}
     if args.json:
         print(json.dumps(run_summary(session, timings)))
