@@ -250,10 +250,11 @@ def test_bad_editor_requests_are_refused_and_change_nothing(args, message, learn
 def test_ctrl_c_says_what_was_kept_and_exits_130(argv, kept, learned_session, seal_home, fixtures, monkeypatch, capsys):
     from engine.runtime.local import LocalRuntime
 
-    def load(self):
+    def interrupted():
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(LocalRuntime, "load", load)
+    monkeypatch.setattr(LocalRuntime, "load_steps", lambda self: [("reading the weights", interrupted)])
+    monkeypatch.setattr(LocalRuntime, "identity", lambda self: FakeRuntime().identity())  # the session's model
     argv = [a.replace("{paper}", str(fixtures / "velmora.md")) for a in argv]
     before = dump(seal_home)
     assert main(argv) == 130
