@@ -85,11 +85,7 @@ def run_trials(
     alone: list[str | tuple[str, str]] = [f"{passage.title}\n{passage.text}"] if config.reward_vs == "passage" else []
     examples = {e.id: to_examples(e.text, passage.title, passage.text, e.strategy) + alone for e in candidates}
     steps = (sum(len(x) for x in examples.values()) + len(alone)) * trial_train.epochs
-    on_event(
-        ev.Stage(
-            "filter", f"{len(candidates)} trial updates, about {estimate_seconds(session, steps):.0f}s", passage.id
-        )
-    )
+    on_event(ev.Filtering(passage.id, len(candidates), estimate_seconds(session, steps)))
     if alone:
         baseline = session.runtime.trial(start, alone, trial_train, items, stop, guards=guards)
         if baseline is None:

@@ -46,7 +46,6 @@ from engine.session_lock import WriterLock
 from engine.session_scoring import Scoring
 from engine.session_writing import IMPORTED, Writing
 from engine.store import Store
-from engine.update_notes import kept_note
 
 __all__ = ["IMPORTED", "ModelMismatch", "NoModel", "Session", "check_model"]
 
@@ -217,7 +216,7 @@ class Session(Writing, Scoring):
         """The passage's fixed probes, each with its role (engine.probes.split_roles)."""
         probes = probes_for(title, text, list(given), self.config.probes)
         if self.config.probes == "qa":
-            on_event(ev.Stage("probes", f"writing questions about {title}"))
+            on_event(ev.WritingProbes(title))
             greedy = GenerationConfig(candidates=1, temperature=0.0, max_tokens=200)
             written = "".join(self.runtime.stream_chat(qa_probe_messages(title, text), greedy))
             probes += [("qa", q, a) for q, a in parse_qa_pairs(written)]
@@ -382,12 +381,9 @@ class Session(Writing, Scoring):
         version = self.start_version(passage)
         train = self.config.train
         replayed = self.replay_examples(passage, round(self.config.replay * len(examples)), version)
-        detail = f"{len(examples)} examples" + (f" + {len(replayed)} replayed" if replayed else "")
-        if train.passage_repeats > 1:
-            detail += f", the passage {train.passage_repeats} times an epoch"
+        on_event(ev.Training(passage.id, len(examples), len(replayed), train.passage_repeats, train.epochs))
         trained = repeat_passage(examples, train.passage_repeats) + replayed
         examples = examples + replayed
-        on_event(ev.Stage("train", f"{detail} x {train.epochs} epochs", passage.id))
 
         def on_step(step, total, epoch, loss, seconds):
             on_event(ev.TrainStep(step, total, epoch, loss, seconds))
@@ -400,15 +396,18 @@ class Session(Writing, Scoring):
             on_event(ev.Cancelled("update"))
             return None
         crash_point("trained")
+        epoch_scores = tuple(round(x, 4) for x in result.epoch_scores)
+        drift_scores = tuple(round(x, 4) for x in result.drift_scores)
         check = {}
         if result.kept_epoch is not None:
             check = {
                 "kept_epoch": result.kept_epoch,
-                "epoch_scores": [round(x, 4) for x in result.epoch_scores],
-                "drift_scores": [round(x, 4) for x in result.drift_scores],
+                "epoch_scores": list(epoch_scores),
+                "drift_scores": list(drift_scores),
             }
-        if note := kept_note({**asdict(train), **check}):
-            on_event(ev.Stage("train", note, passage.id))
+        kept = ev.EpochKept(passage.id, train.epochs, result.kept_epoch, epoch_scores, drift_scores, train.drift_guard)
+        if kept.detail:
+            on_event(kept)
         new_version = max([0] + [u.version for u in self.updates()]) + 1
         folder = self.runtime.save_adapter(saving(self.home / self.name / "adapters" / f"v{new_version:04d}"))
         crash_point("adapter-saved")

@@ -11,7 +11,7 @@ from threading import Event
 from typing import TYPE_CHECKING
 
 from engine import events as ev
-from engine.domain import Passage, Score, version_label
+from engine.domain import Passage, Score
 from engine.drift import PARTS as DRIFT_PARTS
 from engine.drift import DriftAnswer, drift_items, drift_questions
 from engine.evaluate import Matrix, build_matrix, contains_match, probe_text, token_f1
@@ -71,7 +71,7 @@ class Scoring:
             if stop is not None and stop.is_set():
                 break
             stored = {(s.probe_id, s.passage_id): s for s in self.store.scores(self.info.id, version)}
-            on_event(ev.Stage("answers", f"{version_label(version)} on {sum(len(p.probes) for p in passages)} probes"))
+            on_event(ev.ScoringAnswers(version, sum(len(p.probes) for p in passages)))
             served = self.serving(version, passages)
             filled = []
             for by in sorted(set(served.values())):
@@ -144,7 +144,7 @@ class Scoring:
         todo = [p for p in passages if (version, p.id) not in done and p.probes]
         if not todo:
             return {}
-        on_event(ev.Stage("score", f"{version_label(version)} on {sum(len(p.probes) for p in todo)} probes", None))
+        on_event(ev.Scoring(version, sum(len(p.probes) for p in todo)))
         started = time.perf_counter()
         served = self.serving(version, todo)
         scores = []

@@ -70,7 +70,7 @@ class Writing:
         existing = len(stored)
         if count is None:
             count = max(0, self.config.generation.candidates - existing)
-        imported, note = self._from_file(passage, sum(e.strategy == IMPORTED for e in stored), count)
+        imported, file, in_file = self._from_file(passage, sum(e.strategy == IMPORTED for e in stored), count)
         if imported:
             return self._store_imported(passage, existing, imported, on_event, stop)
         editor.maybe_auto_round(self, on_event, stop)  # one due when a run was killed writes these
@@ -78,11 +78,7 @@ class Writing:
         messages = build_messages(self.strategy, passage.title, passage.text)
         current = editor.current_round(self)
         writer = None if current is None else current.number
-        on_event(
-            ev.Stage(
-                "generate", f"{count} candidates" + (f", editor round {writer}" if writer else "") + note, passage.id
-            )
-        )
+        on_event(ev.Generating(passage.id, count, writer, file, in_file=in_file))
         started, made = time.perf_counter(), []
         for index in range(existing, existing + count):
             if stop is not None and stop.is_set():
@@ -116,22 +112,21 @@ class Writing:
         else the local model at the version generation uses."""
         return getattr(self.runtime, "writer", None) or f"local: {self.runtime.name} v{version}"
 
-    def _from_file(self, passage: Passage, taken: int, count: int) -> tuple[list[str], str]:
+    def _from_file(self, passage: Passage, taken: int, count: int) -> tuple[list[str], str, int]:
         """The edits file's completions [taken, taken + count) for this passage (`taken`: those
-        already stored), and a note for the generate Stage saying why the model writes instead
-        when there are none."""
+        already stored), with the file's name; when there are none, the file's name and how many
+        it has for the passage (0: none), which the Generating event names to say why the model
+        writes instead. ("", 0 when no file was read.)"""
         path = self.config.generation.edits_from
         if not path or count <= 0:
-            return [], ""
+            return [], "", 0
         if self._imported is None:
             self._imported = load_edits(path)  # once per session; ImportedEditsError names the problem
         found = self._imported.for_passage(passage.title, passage.text)
         name = self._imported.path.name
-        if not found:
-            return [], f" (passage not in {name})"
         if taken >= len(found):
-            return [], f" (the {len(found)} self-edits in {name} are used)"
-        return found[taken : taken + count], ""
+            return [], name, len(found)
+        return found[taken : taken + count], name, len(found)
 
     def _store_imported(
         self, passage: Passage, existing: int, texts: list[str], on_event: ev.OnEvent, stop: Event | None
@@ -139,7 +134,7 @@ class Writing:
         """Store the file's self-edits with the events generation sends, so cards fill alike."""
         assert self._imported is not None  # texts came from it (_from_file)
         name = self._imported.path.name
-        on_event(ev.Stage("generate", f"{len(texts)} self-edits from {name}", passage.id))
+        on_event(ev.Generating(passage.id, len(texts), edits_file=name, from_file=True))
         started, made = time.perf_counter(), []
         for index, text in enumerate(texts, start=existing):
             if stop is not None and stop.is_set():

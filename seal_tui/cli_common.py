@@ -27,13 +27,13 @@ def require_session(home, name: str) -> None:
 def model_work(runtime, interrupted: str):
     """A progress display on stderr that starts by loading the model; yields (report, stop)
     for the engine's work. Ctrl+C sets stop and ends the command as Interrupted(interrupted)."""
-    from engine.events import Stage
+    from engine.events import ModelLoading
     from seal_tui.progress import ProgressReporter
 
     stop = threading.Event()
     try:
         with ProgressReporter() as report:
-            report(Stage("load", runtime.name))
+            report(ModelLoading(runtime.name))
             runtime.load()
             yield report, stop
     except KeyboardInterrupt:

@@ -372,27 +372,25 @@ class SessionScreen(SessionView, SessionDecisions, SessionAccess, SessionWorkers
         event, cards, progress = message.event, self.query_one(CandidateList), self.query_one(UpdateProgress)
         progress.engine_event(event, time.monotonic())
         match event:
-            case ev.Stage(name=name, detail=detail, passage_id=pid):
-                if name == "generate" and cards.failure is not None and cards.failure.passage_id == pid:
+            case ev.Generating(passage_id=pid):
+                if cards.failure is not None and cards.failure.passage_id == pid:
                     cards.failure = None  # written again: the failed card gives way
-                if name == "generate" and pid == self.passage_id:
+                if pid == self.passage_id:
                     self.refresh_cards()
-                if name == "generate":
-                    count = detail.split(maxsplit=1)[0] if detail else ""  # "5 candidates…", "2 self-edits from…"
-                    progress.write(f"writing {detail}", int(count) if count.isdigit() else None)
-                else:
-                    progress.stage(f"{name}: {detail}")
-                if name == "train" and not self._told_what_trains:
+                progress.began(event)
+            case ev.Stage():
+                progress.began(event)
+                if isinstance(event, ev.Training | ev.EpochKept) and not self._told_what_trains:
                     self._told_what_trains = True
-                    self.say_what_trains(pid)
-                if name == "filter":
-                    self.notify(f"Reward filter: {detail}.", title="Estimate")
+                    self.say_what_trains(event.passage_id)
+                if isinstance(event, ev.Filtering):
+                    self.notify(f"Reward filter: {event.detail}.", title="Estimate")
             case ev.Token(passage_id=pid, index=index, text=text):
                 progress.candidate(index)
                 if pid == cards.passage_id:
                     cards.card(index).append(text)
-            case ev.CandidateDone(passage_id=pid, index=index, edit_id=eid, text=text, tokens=n, seconds=secs):
-                progress.candidate_done(index, n, secs)
+            case ev.CandidateDone(passage_id=pid, index=index, edit_id=eid, text=text):
+                progress.candidate_done(event)
                 if pid == cards.passage_id:
                     card = cards.card(index)
                     card.edit_id, card.text, card.status = eid, text, "pending"
@@ -403,8 +401,8 @@ class SessionScreen(SessionView, SessionDecisions, SessionAccess, SessionWorkers
                     decided.decided_by, decided.reason = by, reason
                     decided.status = "accepted" if ok else "rejected"
                     decided.refresh(layout=True)
-            case ev.TrialDone(edit_id=eid, index=i, total=total, reward=reward, damage=damage, seconds=secs):
-                progress.trial(i + 1, total, reward, damage, secs)
+            case ev.TrialDone(edit_id=eid, reward=reward, damage=damage):
+                progress.trial(event)
                 if (tried := cards.by_edit(eid)) is not None:
                     tried.scores(reward, damage)
             case ev.RolledBack(version=v, abandoned=gone):

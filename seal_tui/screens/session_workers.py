@@ -39,6 +39,8 @@ from seal_tui.widgets.passage_list import label
 WORK = ("paper", "generate", "update", "filter", "swap", "editor", "answers", "drift")
 """Worker groups that count as the screen's running work (one at a time, Esc cancels)."""
 TOKEN_BATCH_S = 1 / 30
+LOSSES_FROM = (ev.StageName.TRAIN, ev.StageName.EDITOR)
+"""Stages whose training steps draw a fresh loss line."""
 
 
 def holds_session(method):
@@ -102,7 +104,7 @@ class SessionWorkers(SessionState):
                     TrainProgress(event.step, event.total, event.epoch, event.loss, event.seconds, tuple(losses))
                 )
             else:
-                if isinstance(event, ev.Stage) and event.name in ("train", "editor"):
+                if isinstance(event, ev.Stage) and event.name in LOSSES_FROM:
                     losses.clear()
                 self.post_message(EngineEvent(event))
 

@@ -218,6 +218,8 @@ async def test_footer_fits_100_columns_in_its_widest_state(sample):
             await screen.run_action("update")
             await until(pilot, screen.training, what="training")
             await pilot.pause(0.2)
+            # the footer recomposes as the bindings change: read it once it stands
+            await until(pilot, lambda: len(screen.query_one(Footer).children) > 1, what="the footer composed")
             items = list(screen.query_one(Footer).children)
             keys, palette = items[:-1], items[-1]
             assert "esc" in [getattr(k, "key_display", "") for k in keys]
