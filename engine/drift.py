@@ -37,7 +37,7 @@ def drift_items(part: str) -> list[tuple[str, str]]:
 
 @dataclass(frozen=True)
 class DriftAnswer:
-    """One report question under the base model and a version (Session.drift_detail)."""
+    """One report question under the base model and a version (engine.session_scoring.drift_detail)."""
 
     topic: str
     question: str

@@ -95,7 +95,7 @@ def run_round(
     train = replace(
         session.config.train, epochs=config.epochs, lr=config.lr, max_length=max(session.config.train.max_length, 1024)
     )
-    on_event(ev.Stage("editor", f"round {number}: {len(pairs)} kept self-edits x {train.epochs} epochs"))
+    on_event(ev.EditorTraining(number, len(pairs), train.epochs))
 
     def on_step(step, total, epoch, loss, seconds):
         on_event(ev.TrainStep(step, total, epoch, loss, seconds))
@@ -146,7 +146,7 @@ def maybe_auto_round(session, on_event: ev.OnEvent = ev.ignore, stop: Event | No
     try:
         return run_round(session, "auto", on_event, stop)
     except EditorError as exc:
-        on_event(ev.Stage("editor", f"automatic round skipped: {exc}"))
+        on_event(ev.EditorSkipped(str(exc)))
         return None
 
 

@@ -111,7 +111,7 @@ class Home:
             runtime = build(config) if build else build_runtime(config.model, config.train)
             self.check_model(name, runtime.identity())
             for step, load in runtime.load_steps():
-                on_event(ev.Stage("load", step))
+                on_event(ev.ModelLoading(step))
                 load()
             session = self.open(name, config, runtime)
             yield session

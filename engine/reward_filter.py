@@ -141,11 +141,7 @@ def run_trials(
     alone = passage_alone(passage, config.reward_vs)
     examples = {e.id: trial_examples(passage, e, config.reward_vs) for e in candidates}
     steps = (sum(len(x) for x in examples.values()) + len(alone)) * trial_train.epochs
-    on_event(
-        ev.Stage(
-            "filter", f"{len(candidates)} trial updates, about {estimate_seconds(session, steps):.0f}s", passage.id
-        )
-    )
+    on_event(ev.Filtering(passage.id, len(candidates), estimate_seconds(session, steps)))
     before = reference_nll(session.runtime, start, version == 0, alone, trial_train, items, stop, guards)
     if before is None:
         return []

@@ -1,11 +1,7 @@
-"""The continual-learning loop of one session, driven by plain method calls.
-
-For each passage, in order: candidates are generated (streamed as Token events), gated,
-accepted by policy or by a person; a LoRA update continues from the current adapter (with
-per-paper adapters, from the passage's own paper's: engine.routing); then every passage seen
-so far is re-scored, which fills one row of the forgetting matrix.
-Every step commits to the store before the next begins, so a killed run resumes where it
-stopped with nothing accepted lost. Long steps honour a stop Event.
+"""One session: its store, model runtime and settings, and what a person or a policy does with
+it, driven by plain method calls. The loop that learns passages (engine.session_loop),
+writing candidates (engine.session_writing) and scoring versions (engine.session_scoring)
+are plain functions of a Session; its methods of the same names call them.
 
 A session is opened for writing by one process at a time (engine.session_lock, taken by
 engine.home); opened read-only, every method that would write raises ReadOnlySession.
@@ -14,33 +10,38 @@ Paths in the store are relative to the session home, so a moved home still opens
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from pathlib import Path
 from threading import Event
 
-from engine import editor, guards, reward_filter, routing, training_examples
+from engine import (
+    editor,
+    guards,
+    reward_filter,
+    routing,
+    session_loop,
+    session_scoring,
+    session_writing,
+    training_examples,
+)
 from engine import events as ev
 from engine.config import GenerationConfig, SessionConfig
-from engine.domain import EditorRound, PaperDraft, Passage, SelfEdit, SessionInfo, Update
+from engine.domain import EditorRound, PaperDraft, Passage, Score, SelfEdit, SessionInfo, Update
+from engine.evaluate import Matrix
 from engine.faults import crash_point
 from engine.gate import GateVerdict, passage_verdicts
+from engine.imported_edits import IMPORTED, ImportedEdits
 from engine.policies import POLICIES, Pending
 from engine.probes import parse_qa_pairs, probes_for, qa_probe_messages, recall_roles, split_roles
-from engine.recovery import saved, saving
 from engine.runtime.protocol import Runtime, TrainingGuards
 from engine.selfedit import Strategy, StrategyError, resolve_strategy
 from engine.session_access import ModelMismatch, NoModel, check_model, writes
 from engine.session_lock import WriterLock
-from engine.session_scoring import Scoring
-from engine.session_writing import IMPORTED, Writing
 from engine.store import Store
-from engine.training_examples import repeat_passage
-from engine.update_notes import kept_note
 
 __all__ = ["IMPORTED", "ModelMismatch", "NoModel", "Session", "check_model"]
 
 
-class Session(Writing, Scoring):
+class Session:
     """One named session in a session home, with the model runtime it drives."""
 
     def __init__(
@@ -61,6 +62,8 @@ class Session(Writing, Scoring):
         self.config = SessionConfig.from_dict(info.config)
         self._strategy: Strategy | None = None
         self.timings: dict[str, float] = {"generate": 0.0, "train": 0.0, "score": 0.0}
+        self.edits_file: ImportedEdits | None = None
+        """generation.edits_from, read at first use (engine.session_writing)."""
         self.attach_runtime(runtime)
 
     def close(self) -> None:
@@ -219,7 +222,7 @@ class Session(Writing, Scoring):
         """The passage's fixed probes, each with its role (engine.probes.split_roles)."""
         probes = probes_for(title, text, list(given), self.config.probes)
         if self.config.probes == "qa":
-            on_event(ev.Stage("probes", f"writing questions about {title}"))
+            on_event(ev.WritingProbes(title))
             greedy = GenerationConfig(candidates=1, temperature=0.0, max_tokens=200)
             written = "".join(self.runtime.stream_chat(qa_probe_messages(title, text), greedy))
             probes += [("qa", q, a) for q, a in parse_qa_pairs(written)]
@@ -272,20 +275,8 @@ class Session(Writing, Scoring):
         return reward_filter.verdicts(trials, f.min_gain, f.budget, f.top_k)
 
     def strategy_stats(self) -> dict[str, dict]:
-        """Per strategy: candidates written, accepted, acceptance rate, mean filter reward."""
-        stats: dict[str, dict] = {}
-        for passage in self.passages():
-            for e in self.store.self_edits(passage.id):
-                row = stats.setdefault(e.strategy, {"candidates": 0, "accepted": 0, "rewards": []})
-                row["candidates"] += 1
-                row["accepted"] += e.status == "accepted"
-                if e.reward is not None:
-                    row["rewards"].append(e.reward)
-        for row in stats.values():
-            rewards = row.pop("rewards")
-            row["acceptance"] = row["accepted"] / row["candidates"]
-            row["mean_reward"] = sum(rewards) / len(rewards) if rewards else None
-        return stats
+        """Per strategy, how its candidates fared (engine.session_writing.strategy_stats)."""
+        return session_writing.strategy_stats(self)
 
     @writes
     def decide(self, edit_id: int, accept: bool, reason: str = "") -> SelfEdit:
@@ -327,112 +318,50 @@ class Session(Writing, Scoring):
         """(lines of this self-edit an update would train, lines it has)."""
         return training_examples.line_counts(passage, edit, self.config.train.grounding)
 
-    # -- updates and scores --------------------------------------------------------
+    # -- writing, learning and scoring (plain functions of the session) -------------
+    @writes
+    def generate(
+        self, passage: Passage, on_event: ev.OnEvent = ev.ignore, stop: Event | None = None, count: int | None = None
+    ) -> list[SelfEdit]:
+        """New candidates for the passage (engine.session_writing.generate)."""
+        return session_writing.generate(self, passage, on_event, stop, count)
+
+    @writes
+    def regenerate(
+        self, passage: Passage, on_event: ev.OnEvent = ev.ignore, stop: Event | None = None
+    ) -> list[SelfEdit]:
+        """Fresh candidates in place of the undecided ones (engine.session_writing.regenerate)."""
+        return session_writing.regenerate(self, passage, on_event, stop)
+
     @writes
     def learn(self, passage: Passage, on_event: ev.OnEvent = ev.ignore, stop: Event | None = None) -> Update | None:
-        """One LoRA update on the passage's accepted edits, continuing from start_version.
-        Returns None when cancelled; the previous version then stays current. The decisions
-        and texts read at the start are the ones trained and recorded, whatever changes
-        while it trains."""
-        accepted = self.store.self_edits(passage.id, status="accepted")
-        examples = self.examples_for(passage, accepted)
-        record = {
-            "edit_ids": [e.id for e in accepted],
-            "edits": {str(e.id): e.text for e in accepted},
-            "deciders": {str(e.id): e.decided_by for e in accepted},
-            "lines": {str(e.id): list(self.training_lines(passage, e)) for e in accepted},
-        }  # what trained, as it stood: the history reads these, whatever is decided later
-        record["model"] = self.runtime.identity()
-        version = self.start_version(passage)
-        train = self.config.train
-        replayed = self.replay_examples(passage, round(self.config.replay * len(examples)), version)
-        detail = f"{len(examples)} examples" + (f" + {len(replayed)} replayed" if replayed else "")
-        if train.passage_repeats > 1:
-            detail += f", the passage {train.passage_repeats} times an epoch"
-        trained = repeat_passage(examples, train.passage_repeats) + replayed
-        examples = examples + replayed
-        on_event(ev.Stage("train", f"{detail} x {train.epochs} epochs", passage.id))
-
-        def on_step(step, total, epoch, loss, seconds):
-            on_event(ev.TrainStep(step, total, epoch, loss, seconds))
-
-        result = self.runtime.train(
-            self.adapter_for(version), trained, train, on_step, stop, guards=self.guards(passage)
-        )
-        self.timings["train"] += result.seconds
-        if result.cancelled:
-            on_event(ev.Cancelled("update"))
-            return None
-        crash_point("trained")
-        check = {}
-        if result.kept_epoch is not None:
-            check = {
-                "kept_epoch": result.kept_epoch,
-                "epoch_scores": [round(x, 4) for x in result.epoch_scores],
-                "drift_scores": [round(x, 4) for x in result.drift_scores],
-            }
-        if note := kept_note({**asdict(train), **check}):
-            on_event(ev.Stage("train", note, passage.id))
-        new_version = max([0] + [u.version for u in self.updates()]) + 1
-        folder = self.runtime.save_adapter(saving(self.home / self.name / "adapters" / f"v{new_version:04d}"))
-        crash_point("adapter-saved")
-        update = self.store.add_update(
-            self.info.id,
-            passage.id,
-            new_version,
-            {**asdict(train), "replay": self.config.replay, **record, **check},
-            result.losses,
-            self.path_in_home(folder),
-            result.seconds,
-            len(examples),
-            parent_version=version,
-        )
-        saved(folder)
-        crash_point("update-committed")
-        on_event(ev.UpdateDone(update.id, new_version, passage.id, result.losses[0], result.losses[-1], result.seconds))
-        self.sync_generation(on_event, passage)
-        return update
+        """One LoRA update on the passage (engine.session_loop.learn); None when cancelled."""
+        return session_loop.learn(self, passage, on_event, stop)
 
     @writes
     def step(self, passage: Passage, on_event: ev.OnEvent = ev.ignore, stop: Event | None = None) -> Update | None:
-        """The whole cycle for one passage; resumes from whatever part is already stored."""
-        seen = [p for p in self.passages() if p.position <= passage.position]
-        self.score(0, seen, on_event, stop)
-        self.score_drift(0, on_event)
-        self.score(self.current_version, [passage], on_event, stop)
-        if stop is not None and stop.is_set():
-            return None
-        if self.store.passage(passage.id).status == "new":
-            self.generate(passage, on_event, stop)
-            if stop is not None and stop.is_set():
-                on_event(ev.Cancelled("generation"))
-                return None
-        self.apply_policy(passage, on_event, stop=stop)
-        if stop is not None and stop.is_set():
-            on_event(ev.Cancelled("reward filter"))
-            return None
-        update = self.learn(passage, on_event, stop)
-        if update is not None:
-            self.score(update.version, seen, on_event, stop)
-            self.score_drift(update.version, on_event)
-            editor.maybe_auto_round(self, on_event, stop)
-        return update
+        """The whole cycle for one passage (engine.session_loop.step)."""
+        return session_loop.step(self, passage, on_event, stop)
 
     @writes
     def run(self, on_event: ev.OnEvent = ev.ignore, stop: Event | None = None) -> list[Update]:
-        """Learn every passage not yet learned, in order, and make sure scores are complete.
-        An automatic editor round that was due when a run was killed runs before the next
-        candidates are written (Session.generate), or at the end."""
-        made = []
-        for passage in self.passages():
-            if stop is not None and stop.is_set():
-                break
-            if passage.status == "learned":
-                continue
-            update = self.step(passage, on_event, stop)
-            if update is not None:
-                made.append(update)
-        if stop is None or not stop.is_set():
-            editor.maybe_auto_round(self, on_event, stop)
-        self.fill_scores(on_event, stop)
-        return made
+        """Learn every passage not yet learned (engine.session_loop.run)."""
+        return session_loop.run(self, on_event, stop)
+
+    @writes
+    def score(
+        self, version: int, passages: list[Passage], on_event: ev.OnEvent = ev.ignore, stop: Event | None = None
+    ) -> dict[int, float]:
+        """Score the passages' probes under a version (engine.session_scoring.score)."""
+        return session_scoring.score(self, version, passages, on_event, stop)
+
+    def scores(self, version: int | None = None) -> list[Score]:
+        return self.store.scores(self.info.id, version)
+
+    def families(self) -> list[str]:
+        """The probe families the heatmap can show (engine.session_scoring.families)."""
+        return session_scoring.families(self)
+
+    def matrix(self, metric: str = "answer_nll", family: str | None = None) -> Matrix:
+        """The forgetting matrix (engine.session_scoring.matrix)."""
+        return session_scoring.matrix(self, metric, family)

@@ -42,13 +42,13 @@ class ProgressReporter:
         match event:
             case ev.PaperAdded(title=title, passage_ids=ids):
                 log(f"added [bold]{title}[/]: {len(ids)} passage(s)")
-            case ev.Stage(name="generate", detail=detail, passage_id=pid):
+            case ev.Generating(passage_id=pid):
                 self._tokens = 0
-                self._bar(f"p{pid} writing {detail}", None)
-            case ev.Stage(name="train", detail=detail, passage_id=pid):
-                self._bar(f"p{pid} training on {detail}", None)
-            case ev.Stage(name=name, detail=detail):
-                self._bar(f"{name}: {detail}", None)
+                self._bar(f"p{pid} writing {event.detail}", None)
+            case ev.Training(passage_id=pid) | ev.EpochKept(passage_id=pid):
+                self._bar(f"p{pid} training on {event.detail}", None)
+            case ev.Stage():
+                self._bar(f"{event.name}: {event.detail}", None)
             case ev.Token():
                 self._tokens += 1
                 if self._task is not None:

@@ -57,7 +57,7 @@ class LoadStep(Message):
 
 @dataclass
 class DriftDetail(Message):
-    """The drift set's questions scored one by one at a version (Session.drift_detail)."""
+    """The drift set's questions scored one by one at a version (engine.session_scoring.drift_detail)."""
 
     version: int
     greedy: bool

@@ -130,7 +130,7 @@ class UpdateEta:
                 if self.phase == "export":
                     t.export = now - self.since
                     self._next("score", now)
-            case ev.Stage(name="score"):
+            case ev.Scoring():
                 if self.phase == "export":
                     t.export = now - self.since
                     self._next("score", now)
@@ -186,7 +186,14 @@ class UpdateEta:
 
 
 def recorded_event(row: dict) -> ev.Event:
-    """An event as bench/update_eta.py recorded it (its type's name and fields)."""
+    """An event as bench/update_eta.py recorded it (its type's name and fields). A stage
+    recorded before stages had their own events ("Stage", its name and words) counts here only
+    when it began scoring, and its words say the version and the probes."""
+    if row["type"] == "Stage":
+        if row["name"] != "score":
+            return ev.Event()
+        version, _, probes = row["detail"].removesuffix(" probes").partition(" on ")
+        return ev.Scoring(0 if version == "base" else int(version.removeprefix("v")), int(probes))
     kind = getattr(ev, row["type"])
     names = {f.name for f in fields(kind)}
     values = {k: v for k, v in row.items() if k in names}

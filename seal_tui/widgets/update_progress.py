@@ -156,6 +156,14 @@ class UpdateProgress(Vertical):
         if self.update_eta is not None and self.update_eta.phase not in ("before", "train"):
             self._show_update_eta()
 
+    def began(self, stage: ev.Stage) -> None:
+        """An engine stage began, named as the engine words it; candidates being written get a
+        bar over their count."""
+        if isinstance(stage, ev.Generating):
+            self.write(f"writing {stage.detail}", stage.count)
+        else:
+            self.stage(f"{stage.name}: {stage.detail}")
+
     def write(self, text: str, total: int | None) -> None:
         """Candidates are being written: a bar over `total` of them (None: not known)."""
         self.stage(text)
@@ -174,9 +182,10 @@ class UpdateProgress(Vertical):
             w.current, w.started = index, time.monotonic()
         self._show_writing(w)
 
-    def candidate_done(self, index: int, tokens: int, seconds: float) -> None:
+    def candidate_done(self, done: ev.CandidateDone) -> None:
         if (w := self.writing) is None:
             return
+        index, tokens, seconds = done.index, done.tokens, done.seconds
         if w.first is None:
             w.first = index
         w.took.append(seconds)
@@ -223,12 +232,13 @@ class UpdateProgress(Vertical):
         left = self.eta.update(step, total, seconds)
         return "ETA …" if left is None else f"ETA {duration(left)}" if left > 0 else ""
 
-    def trial(self, done: int, total: int, reward: float, damage: float, seconds: float) -> None:
-        """The reward filter finished trial `done` of `total`."""
+    def trial(self, trial: ev.TrialDone) -> None:
+        """The reward filter finished a trial."""
+        done, total = trial.index + 1, trial.total
         self.add_class("-busy")
         self.query_one(ProgressBar).update(total=total, progress=done)
         self.query_one("#update-loss", Label).update(
-            f"trial {done}/{total} · reward {reward:+.2f} · damage {damage:+.2f} · {seconds:.1f}s"
+            f"trial {done}/{total} · reward {trial.reward:+.2f} · damage {trial.damage:+.2f} · {trial.seconds:.1f}s"
         )
 
     def idle(self, text: str, losses: tuple[float, ...] = ()) -> None:

@@ -14,7 +14,7 @@ def run_update(eta: UpdateEta, before: float, after: float) -> None:
         eta.event(ev.TrainStep(step, 4, 0, 1.0, t - before), t)
     eta.event(ev.UpdateDone(1, 1, 1, 1.0, 0.5, 4.0), t)
     eta.event(ev.AdapterSwapped(1, 0.0), t)
-    eta.event(ev.Stage("score", "v1 on 39 probes"), t)
+    eta.event(ev.Scoring(1, 39), t)
     eta.event(ev.ScoresReady(1, {1: 1.0, 2: 1.0, 3: 1.0}, after), t + after)
     eta.event(ev.DriftScored(1, 1.0), t + after + 1.0)
 
