@@ -1,44 +1,33 @@
 """Papers in, passages out: .txt, .md, .pdf and SQuAD/SEAL .json files become PaperDrafts.
 
-No model and no tokenizer: passages are cut to a token budget by estimate. Every problem with
-an input is an IngestError whose message is one line, "PATH: reason"; nothing else escapes.
+No model and no tokenizer: passages are cut to a token budget by estimate (engine.passages)
+from a file's text (engine.paper_formats). Every problem with an input is an IngestError
+whose message is one line, "PATH: reason"; nothing else escapes.
 """
 
 from __future__ import annotations
 
-import codecs
 import hashlib
-import io
 import json
-import logging
-import math
-import re
-import unicodedata
-import warnings
-from contextlib import contextmanager
 from pathlib import Path
 
 from engine.domain import PaperDraft, PassageDraft
+from engine.paper_formats import (
+    IngestError,
+    decode,
+    markdown_headings,
+    markdown_title,
+    read_bytes,
+    read_pdf,
+    strip_markdown,
+)
 from engine.paper_questions import QuestionsError, assign, split_questions
+from engine.passages import passage_titles, split_passages, text_headings
 
-MAX_BYTES = 20 * 1024 * 1024
-"""Larger files are refused."""
 MAX_PASSAGES = 500
 """A paper that splits into more passages is refused (SessionConfig.max_passages overrides)."""
-MAX_PDF_CHARS = 2_000_000
-"""A PDF with more extracted text is refused; extraction stops at the page that passes it."""
 TITLE_MAX = 120
 """A first line shorter than this (and not ending in a period) is taken as the title."""
-SUPPORTED = ".txt, .md, .pdf, .json"
-
-
-class IngestError(Exception):
-    """A file (or pasted text) that cannot be read as a paper; str() is "PATH: reason"."""
-
-    def __init__(self, path: str | Path, reason: str):
-        self.path = str(path)
-        self.reason = " ".join(reason.split())  # one line, whatever a library said
-        super().__init__(f"{self.path}: {self.reason}")
 
 
 def read_paper(path: str | Path, passage_tokens: int = 300, max_passages: int = MAX_PASSAGES) -> list[PaperDraft]:
@@ -47,18 +36,18 @@ def read_paper(path: str | Path, passage_tokens: int = 300, max_passages: int = 
     A paper (each of a JSON file's titles alike) that splits into more than max_passages
     passages is an IngestError."""
     p = Path(path)
-    data = _read_bytes(p)
+    data = read_bytes(p)
     kind = p.suffix.lower()
     if kind == ".pdf":
-        text, title = _read_pdf(p, data)
+        text, title = read_pdf(p, data)
         return [paper_from_text(text, title or p.stem, str(p), passage_tokens, max_passages)]
-    text = _decode(p, data, known=kind in (".txt", ".text", ".md", ".markdown", ".json"))
+    text = decode(p, data, known=kind in (".txt", ".text", ".md", ".markdown", ".json"))
     if kind == ".json":
         return _read_json(p, text, passage_tokens, max_passages)
     text, questions = _questions(p, text)
     headings = None
     if kind in (".md", ".markdown"):
-        title, headings, text = _markdown_title(text), _markdown_headings(text), _strip_markdown(text)
+        title, headings, text = markdown_title(text), markdown_headings(text), strip_markdown(text)
     else:
         title = _guess_title(text)
     return [paper_from_text(text, title or p.stem, str(p), passage_tokens, max_passages, headings, questions)]
@@ -102,65 +91,10 @@ def paper_from_text(
     if not pieces:
         raise IngestError(source, "no text (empty or only whitespace)")
     _check_count(source, len(pieces), max_passages)
-    titles = passage_titles(title, pieces, _text_headings(text) if headings is None else headings)
+    titles = passage_titles(title, pieces, text_headings(text) if headings is None else headings)
     owned = assign(pieces, questions)
     passages = tuple(PassageDraft(t, piece, q) for t, piece, q in zip(titles, pieces, owned))
     return PaperDraft(title, source, _sha([text, *(f"{q}\n{a}" for q, a in questions)]), passages)
-
-
-HEADING_MAX = 60
-"""A heading longer than this is cut in a passage's title."""
-
-
-def passage_titles(title: str, pieces: list[str], headings: list[tuple[int, str]]) -> list[str]:
-    """Titles that tell a paper's passages apart. A lone passage has the paper's title; else
-    each takes the heading that governs its first word ("The Harrow · History", or "The
-    Harrow · History (2/3)" when a section spans passages), or without one its number in the
-    paper ("The Harrow · 2/3"). Not its opening words: a passage's title heads its training
-    examples and its probes' closed-book prompt ("Topic: …"), where they would give answers
-    away. `headings` are (word index, heading), in order."""
-    if len(pieces) < 2:
-        return [title] * len(pieces)
-    governing, at = [], 0
-    for piece in pieces:
-        governing.append(next((h for w, h in reversed(headings) if w <= at), None))
-        at += len(piece.split())
-    usable = [h if h and h.lower() != title.lower() else None for h in governing]
-    seen: dict[str, int] = {}
-    out = []
-    for n, heading in enumerate(usable, 1):
-        if heading is None:
-            out.append(f"{title} · {n}/{len(pieces)}")
-            continue
-        name = _clip(heading, HEADING_MAX)
-        name = name if title.lower() in heading.lower() else f"{title} · {name}"
-        seen[heading] = seen.get(heading, 0) + 1
-        out.append(f"{name} ({seen[heading]}/{usable.count(heading)})" if usable.count(heading) > 1 else name)
-    return out
-
-
-def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1].rsplit(" ", 1)[0] + "…"
-
-
-def _text_headings(text: str) -> list[tuple[int, str]]:
-    """Heading-like paragraphs of plain text (one short line that is not a sentence and is
-    followed by more text), as (word index, heading)."""
-    out, at = [], 0
-    paras = [p for p in re.split(r"\n\s*\n", text) if p.strip()]
-    for i, para in enumerate(paras):
-        line = " ".join(para.split())
-        if (
-            i + 1 < len(paras)
-            and "\n" not in para.strip()
-            and len(line) <= HEADING_MAX
-            and len(line.split()) <= 10
-            and line[-1] not in ".,;:"
-            and line[0].isupper()
-        ):
-            out.append((at, line))
-        at += len(para.split())
-    return out
 
 
 def _check_count(source: str | Path, count: int, limit: int, lead: str = "splits into", unit: str = "passages") -> None:
@@ -172,59 +106,6 @@ def _check_count(source: str | Path, count: int, limit: int, lead: str = "splits
             source,
             f"{lead} {count:,} {unit}; the limit is {limit:,} passages per paper (raise it with --max-passages N)",
         )
-
-
-def estimate_tokens(text: str) -> int:
-    """A rough token count without a tokenizer: the larger of 1.3 per word and 1 per 4 chars."""
-    return _tokens(len(text.split()), len(text))
-
-
-def _tokens(words: int, chars: int) -> int:
-    return max(math.ceil(words * 1.3), math.ceil(chars / 4))
-
-
-def split_passages(text: str, budget_tokens: int) -> list[str]:
-    """Cut text into pieces of at most budget_tokens (estimated), in order, losing no word.
-
-    Paragraphs (split at blank lines) are packed together up to the budget and joined by a
-    blank line; a paragraph over the budget is cut at sentence ends, a sentence over it at
-    spaces. Whitespace inside a paragraph collapses to single spaces. No piece is empty.
-    """
-    if budget_tokens < 4:
-        raise ValueError(f"budget_tokens must be at least 4, got {budget_tokens}")
-    units: list[tuple[str, str]] = []  # (joiner to the unit before, unit)
-    for para in re.split(r"\n\s*\n", text):
-        para = " ".join(para.split())
-        if para:
-            atoms = [para] if estimate_tokens(para) <= budget_tokens else _atoms(para, budget_tokens)
-            units += [("\n\n" if i == 0 else " ", atom) for i, atom in enumerate(atoms)]
-    pieces: list[str] = []
-    words = chars = 0  # of the last piece, so packing stays linear
-    for joiner, unit in units:
-        w, c = len(unit.split()), len(joiner) + len(unit)
-        if pieces and _tokens(words + w, chars + c) <= budget_tokens:
-            pieces[-1] += joiner + unit
-            words, chars = words + w, chars + c
-        else:
-            pieces.append(unit)
-            words, chars = w, len(unit)
-    return pieces
-
-
-_SENTENCE_END = re.compile(r"(?:(?<=[.!?])|(?<=[.!?][\"'”’)\]]))\s+")
-
-
-def _atoms(para: str, budget: int) -> list[str]:
-    """An over-budget paragraph as sentences, or words where a sentence is over the budget."""
-    atoms: list[str] = []
-    for sentence in _SENTENCE_END.split(para):
-        if estimate_tokens(sentence) <= budget:
-            atoms.append(sentence)
-            continue
-        for word in sentence.split():
-            width = budget * 4  # a word longer than the budget is cut by characters
-            atoms += [word[i : i + width] for i in range(0, len(word), width)]
-    return atoms
 
 
 def _sha(texts: list[str]) -> str:
@@ -240,200 +121,6 @@ def _guess_title(text: str) -> str | None:
 def _first_words(text: str, n: int = 8) -> str:
     words = text.split()
     return " ".join(words[:n]) + ("…" if len(words) > n else "")
-
-
-def _read_bytes(p: Path) -> bytes:
-    try:
-        if not p.exists():
-            raise IngestError(p, "no such file")
-        if p.is_dir():
-            raise IngestError(p, "is a directory, not a file")
-        if not p.is_file():
-            raise IngestError(p, "not a regular file")
-        with p.open("rb") as f:
-            data = f.read(MAX_BYTES + 1)
-            if len(data) > MAX_BYTES:
-                size = max(p.stat().st_size, len(data)) / 2**20
-                raise IngestError(p, f"too large ({size:.1f} MB; the limit is {MAX_BYTES / 2**20:.0f} MB)")
-    except PermissionError:
-        raise IngestError(p, "permission denied (cannot read the file)") from None
-    except OSError as e:
-        raise IngestError(p, f"cannot read the file ({e.strerror or e})") from None
-    if not data.strip():
-        raise IngestError(p, "empty file" if not data else "file holds only whitespace")
-    return data
-
-
-def _decode(p: Path, data: bytes, known: bool) -> str:
-    hint = "" if known else f"; supported formats: {SUPPORTED}"
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        try:
-            data = data.decode("utf-16").encode()
-        except UnicodeDecodeError as e:
-            raise IngestError(p, f"not text (bad UTF-16 at offset {e.start}){hint}") from None
-    if (nul := data.find(b"\0")) >= 0:
-        raise IngestError(p, f"not text (binary data, NUL byte at offset {nul}){hint}")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise IngestError(p, f"not UTF-8 text (undecodable bytes at offset {e.start}){hint}") from None
-    if not text.strip():
-        raise IngestError(p, "file holds only whitespace")
-    return text.replace("\r\n", "\n").replace("\r", "\n")
-
-
-_HEADING = r"(?m)^ {0,3}#{1,6}[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$"
-_MD_RULES = [
-    (re.compile(pattern), repl)
-    for pattern, repl in [
-        (r"\A---\n.*?\n---[ \t]*(\n|\Z)", ""),  # YAML front matter
-        (r"(?s)<!--.*?-->", ""),  # HTML comments
-        (r"(?m)^[ \t]*(```|~~~).*$", ""),  # code fence lines (the code stays)
-        (r"!\[[^\]]*\]\([^)]*\)", ""),  # images
-        (r"\[([^\]]+)\]\((?:[^()]|\([^)]*\))*\)", r"\1"),  # links keep their text
-        (r"\[([^\]]+)\]\[[^\]]*\]", r"\1"),  # reference links
-        (r"(?m)^ {0,3}\[[^\]]+\]:\s+\S.*$", ""),  # reference definitions
-        (r"<((?:https?|mailto):[^>\s]+)>", r"\1"),  # autolinks
-        (r"</?[A-Za-z][^>\n]*>", ""),  # HTML tags
-        (_HEADING, r"\1"),  # headings
-        (r"(?m)^ {0,3}(?:[-*_][ \t]*){3,}$", ""),  # rules
-        (r"(?m)^ {0,3}=+[ \t]*$", ""),  # setext underlines
-        (r"(?m)^ {0,3}>[ \t]?", ""),  # block quotes
-        (r"(?m)^([ \t]*)[-*+][ \t]+", r"\1"),  # bullets
-        (r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1", r"\2"),  # bold
-        (r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?![\w*])", r"\1"),  # italics
-        (r"(?<!\w)_(?=\S)(.+?)(?<=\S)_(?!\w)", r"\1"),
-        (r"~~(.+?)~~", r"\1"),  # strikethrough
-        (r"`+([^`\n]+?)`+", r"\1"),  # inline code
-    ]
-]
-
-
-def _strip_markdown(text: str) -> str:
-    """Markdown as plain text for training: markup goes, the words (and link text) stay."""
-    for pattern, repl in _MD_RULES:
-        text = pattern.sub(repl, text)
-    return text
-
-
-_HEADING_START, _HEADING_END = "\x01", "\x02"
-_SETEXT = re.compile(r"(?m)(?:\A|(?<=\n\n))([^\n]*\S[^\n]*)(?=\n {0,3}(?:=+|-+)[ \t]*$)")
-
-
-def _mark_heading(m: re.Match) -> str:
-    inner = m.group(1)
-    return f"{_HEADING_START}{inner}{_HEADING_END}" if inner.strip() else inner
-
-
-def _markdown_headings(text: str) -> list[tuple[int, str]]:
-    """The headings (ATX and setext) of a Markdown text as (word index in _strip_markdown's
-    output, heading as plain text); none when the two cannot be lined up word for word."""
-    plain = _strip_markdown(text).split()
-    marked = text
-    for pattern, repl in _MD_RULES:
-        if pattern.pattern == _HEADING:
-            marked = _SETEXT.sub(_mark_heading, pattern.sub(_mark_heading, marked))
-        else:
-            marked = pattern.sub(repl, marked)
-    words = marked.split()
-    if len(words) != len(plain):
-        return []
-    out: list[tuple[int, str]] = []
-    start = None
-    for i, word in enumerate(words):
-        if _HEADING_START in word:
-            start = i
-        if _HEADING_END in word and start is not None:
-            out.append((start, " ".join(plain[start : i + 1])))
-            start = None
-    return out
-
-
-def _markdown_title(text: str) -> str | None:
-    m = re.search(r"(?m)^ {0,3}#[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$", text)
-    title = " ".join(_strip_markdown(m.group(1)).split()) if m else ""
-    return title or None
-
-
-@contextmanager
-def _quiet_pypdf():
-    """pypdf warns (via logging and warnings) about every quirk of a file; keep it off stderr."""
-    log = logging.getLogger("pypdf")
-    level = log.level
-    log.setLevel(logging.CRITICAL + 1)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        log.setLevel(level)
-
-
-def _read_pdf(p: Path, data: bytes) -> tuple[str, str | None]:
-    """The text of a PDF, page by page and re-flowed into paragraphs, and its /Title."""
-    if b"%PDF-" not in data[:1024]:
-        raise IngestError(p, "not a PDF file (no %PDF header)")
-    from pypdf import PdfReader
-    from pypdf.errors import DependencyError
-
-    with _quiet_pypdf():
-        try:
-            reader = PdfReader(io.BytesIO(data))
-            if reader.is_encrypted and not reader.decrypt(""):  # many PDFs only restrict editing
-                raise IngestError(p, "encrypted PDF (needs a password)")
-            pages = _pages_text(p, reader.pages)
-        except IngestError:
-            raise
-        except DependencyError as e:  # e.g. AES without the cryptography package
-            raise IngestError(p, f"encrypted PDF (cannot decrypt: {e})") from None
-        except Exception as e:
-            raise IngestError(p, f"corrupt or unreadable PDF ({e})") from None
-        try:
-            title = reader.metadata and reader.metadata.get("/Title")
-        except Exception:  # a broken /Info should not cost the text
-            title = None
-    title = title.strip() or None if isinstance(title, str) else None
-    text = "\n\n".join(_reflow(unicodedata.normalize("NFKC", page)) for page in pages)
-    if not text.strip():
-        raise IngestError(p, "no extractable text (scanned?)")
-    return text, title
-
-
-def _pages_text(p: Path, pages) -> list[str]:
-    """Each page's text, stopping with an IngestError once the total passes MAX_PDF_CHARS."""
-    out: list[str] = []
-    total = 0
-    for n, page in enumerate(pages, 1):
-        out.append(page.extract_text() or "")
-        total += len(out[-1])
-        if total > MAX_PDF_CHARS:
-            raise IngestError(
-                p,
-                f"more than {MAX_PDF_CHARS:,} characters of text by page {n:,} of {len(pages):,}; "
-                f"the limit for a PDF is {MAX_PDF_CHARS:,} (split the file)",
-            )
-    return out
-
-
-def _reflow(page: str) -> str:
-    """Join a page's lines into paragraphs, mending words hyphenated at a line break.
-
-    A paragraph ends at a blank line, or after a short line that ends a sentence.
-    """
-    lines = [" ".join(line.split()) for line in page.splitlines()]
-    width = max(map(len, lines), default=0)
-    paras: list[str] = []
-    current = ""
-    for line in lines:
-        if line:
-            if current.endswith("-") and current[-2:-1].isalpha() and line[0].islower():
-                current = current[:-1] + line
-            else:
-                current = f"{current} {line}" if current else line
-        if current and (not line or (line[-1] in ".!?:" and len(line) < 0.7 * width)):
-            paras.append(current)
-            current = ""
-    return "\n\n".join(paras + [current] if current else paras)
 
 
 def _read_json(p: Path, text: str, budget: int, max_passages: int) -> list[PaperDraft]:

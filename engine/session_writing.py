@@ -15,7 +15,7 @@ from engine import events as ev
 from engine.config import GenerationConfig
 from engine.domain import Passage, SelfEdit
 from engine.imported_edits import IMPORTED, load_edits
-from engine.ingest import estimate_tokens
+from engine.passages import estimate_tokens
 from engine.selfedit import build_messages
 from engine.session_access import writes
 

@@ -11,7 +11,8 @@ from sqlite_utils import Database
 from engine.config import GenerationConfig, SessionConfig, TrainConfig
 from engine.domain import PaperDraft, PassageDraft, Probe
 from engine.home import Home
-from engine.ingest import paper_from_text, passage_titles, read_paper
+from engine.ingest import paper_from_text, read_paper
+from engine.passages import passage_titles
 from engine.probes import cloze_probes, kinds_label, kinds_made
 from engine.store import Store
 from engine.store.migrations import migrations

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from engine import ingest
-from engine.ingest import IngestError, estimate_tokens, paper_from_text, read_paper, split_passages
+from engine import paper_formats
+from engine.ingest import IngestError, paper_from_text, read_paper
+from engine.passages import estimate_tokens, split_passages
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "squad_sample.json"
 WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu".split()
@@ -315,7 +316,7 @@ def test_markdown_with_nothing_but_markup(tmp_path):
 def test_too_large(tmp_path):
     p = tmp_path / "huge.txt"
     with p.open("wb") as f:
-        f.truncate(ingest.MAX_BYTES + 5 * 2**20)  # sparse: fast, takes no disk
+        f.truncate(paper_formats.MAX_BYTES + 5 * 2**20)  # sparse: fast, takes no disk
     err = error_of(p)
     assert "too large (25.0 MB" in err.reason and "20 MB" in err.reason
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from engine import ingest
+from engine import ingest, paper_formats
 from engine.config import ConfigError, SessionConfig
 from engine.imported_edits import ImportedEditsError, load_edits
 from engine.ingest import IngestError, paper_from_text, read_paper
@@ -81,7 +81,7 @@ def test_the_json_limit_is_per_paper_not_per_file(tmp_path):
 
 
 def test_pdf_text_over_the_limit_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setattr(ingest, "MAX_PDF_CHARS", 100)
+    monkeypatch.setattr(paper_formats, "MAX_PDF_CHARS", 100)
     path = tmp_path / "big.pdf"
     path.write_bytes(make_pdf([["A first page of some text here."], ["x " * 60], ["A third page."]]))
     with pytest.raises(IngestError) as info:
@@ -90,7 +90,7 @@ def test_pdf_text_over_the_limit_is_refused(tmp_path, monkeypatch):
 
 
 def test_pdf_extraction_stops_at_the_page_that_passes_the_limit(monkeypatch):
-    monkeypatch.setattr(ingest, "MAX_PDF_CHARS", 10)
+    monkeypatch.setattr(paper_formats, "MAX_PDF_CHARS", 10)
     read = []
 
     class Page:
@@ -102,7 +102,7 @@ def test_pdf_extraction_stops_at_the_page_that_passes_the_limit(monkeypatch):
             return "abcdefgh"
 
     with pytest.raises(IngestError, match="by page 2 of 5"):
-        ingest._pages_text("x.pdf", [Page(n) for n in range(5)])
+        paper_formats._pages_text("x.pdf", [Page(n) for n in range(5)])
     assert read == [0, 1]
 
 

@@ -41,9 +41,9 @@ def runtime():
     rt.close()
 
 
-def _passage_only(home_name: str, train: TrainConfig, runtime, count: int = 2):
+def _passage_only(home: Home, name: str, train: TrainConfig, runtime, count: int = 2):
     """A session that learns each passage from the passage alone (no self-edits)."""
-    session = Home().open(home_name, SessionConfig(accept="none", train=train), runtime)
+    session = home.open(name, SessionConfig(accept="none", train=train), runtime)
     session.add_paper(_paper(count))
     for passage in session.passages():
         session.store.set_passage_status(passage.id, "edits")  # no candidates: the passage alone
@@ -51,8 +51,18 @@ def _passage_only(home_name: str, train: TrainConfig, runtime, count: int = 2):
     return session
 
 
-def test_each_update_teaches_its_own_passage_by_a_margin_and_holds_the_drift_set(runtime):
-    session = _passage_only("recipe", TrainConfig(), runtime)
+@pytest.fixture(scope="module")
+def recipe(runtime, tmp_path_factory):
+    """Two passages learned with the recipe, once for the module (the tests only read it), and
+    the base model's answers to the drift set's guard questions from before it trained."""
+    base_guard = runtime.answer_nll(None, True, drift_items("guard"))
+    session = _passage_only(Home(tmp_path_factory.mktemp("recipe")), "recipe", TrainConfig(), runtime)
+    yield session, base_guard
+    session.close()
+
+
+def test_each_update_teaches_its_own_passage_by_a_margin_and_holds_the_drift_set(recipe):
+    session, _ = recipe
     first, second = session.passages()
     for family in ("question", "recall"):
         m = session.matrix(family=family)
@@ -71,12 +81,12 @@ def test_each_update_teaches_its_own_passage_by_a_margin_and_holds_the_drift_set
     assert 0 < len(heldout) < len(first.probes) and m.cell(1, first.id) == pytest.approx(sum(values) / len(values))
 
 
-def test_the_anchor_and_the_drift_guard_move_the_drift_set_less_than_seals_preset(runtime):
-    ours = _passage_only("ours", TrainConfig(), runtime, count=1)
+def test_the_anchor_and_the_drift_guard_move_the_drift_set_less_than_seals_preset(recipe):
+    ours, _ = recipe  # its v1: the first passage learned from the base model, as SEAL's v1 below
     seal_train = TrainConfig(**preset("seal")["train"])
     seal_runtime = LocalRuntime(SessionConfig().model, LoraShape.of(seal_train))  # SEAL's LoRA shape: rank 32 on q/v
     try:
-        seal = _passage_only("seal", seal_train, seal_runtime, count=1)
+        seal = _passage_only(Home(), "seal", seal_train, seal_runtime, count=1)
     finally:
         seal_runtime.close()
     drift = lambda s: s.matrix().drift[1] - s.matrix().drift[0]  # noqa: E731
@@ -84,7 +94,6 @@ def test_the_anchor_and_the_drift_guard_move_the_drift_set_less_than_seals_prese
     assert drift(ours) <= DRIFT_TOLERANCE
 
 
-def test_the_anchor_needs_no_second_copy_and_leaves_the_base_answers_alone(runtime):
-    base = runtime.answer_nll(None, True, drift_items("guard"))
-    _passage_only("again", TrainConfig(), runtime, count=1)
+def test_the_anchor_needs_no_second_copy_and_leaves_the_base_answers_alone(runtime, recipe):
+    _, base = recipe  # measured before the recipe's two updates trained on this runtime
     assert runtime.answer_nll(None, True, drift_items("guard")) == pytest.approx(base, abs=1e-5)

@@ -2,21 +2,26 @@
 
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from pathlib import Path
 
 import pytest
 
-from engine.config import GenerationConfig, SessionConfig, TrainConfig
+from engine.config import EditorConfig, GenerationConfig, SessionConfig, TrainConfig
+from engine.domain import Passage, Update
 from engine.home import Home
 from engine.ingest import read_paper
 from engine.runtime.local import LocalRuntime
 from engine.runtime.protocol import LoraShape
+from engine.session import Session
 from engine.update_notes import kept_note
+from tests.conftest import FIXTURES
 
 pytestmark = pytest.mark.slow
 
@@ -25,6 +30,8 @@ SHORT = SessionConfig(
     generation=GenerationConfig(candidates=2, max_tokens=64, seed=7),
     train=TrainConfig(),
 )
+EDITOR = replace(SHORT, editor=EditorConfig(min_pairs=1))
+"""SHORT, whose editor may run a round on one kept self-edit (only on demand, as SHORT's)."""
 
 
 @pytest.fixture(scope="module")
@@ -34,12 +41,49 @@ def runtime():
     rt.close()
 
 
-def test_each_update_teaches_its_passage_and_later_updates_move_earlier_columns(runtime, fixtures):
-    session = Home().open("real", SHORT, runtime)
-    passages = session.add_paper(read_paper(fixtures / "velmora.md")[0])
-    first, second = passages[0], passages[1]
+def copy_home(home: Path, to: Path) -> Path:
+    """A copy of a session home whose sessions may be open: the database through SQLite's
+    backup, the rest file by file (a lock file's copy holds no lock)."""
+    db = ("seal.db", "seal.db-wal", "seal.db-shm")
+    shutil.copytree(home, to, ignore=lambda folder, names: [n for n in names if n in db] if folder == str(home) else [])
+    source, target = sqlite3.connect(home / "seal.db"), sqlite3.connect(to / "seal.db")
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
+    return to
+
+
+@dataclass
+class Learned:
+    """Session "real": the fixture paper's first two passages learned, each after its two
+    candidates; the home as it stood after the first update; and the adapter that wrote
+    self-edits right after the second."""
+
+    session: Session
+    first: Passage
+    second: Passage
+    updates: tuple[Update, Update]
+    home_at_v1: Path
+    writing: Path
+
+
+@pytest.fixture(scope="module")
+def learned(runtime, tmp_path_factory):
+    """Made once for the module: the tests read it, and the editor's test works on a copy."""
+    root = tmp_path_factory.mktemp("real")
+    session = Home(root / "home").open("real", EDITOR, runtime)
+    first, second = session.add_paper(read_paper(FIXTURES / "velmora.md")[0])[:2]
     u1 = session.step(first)
+    at_v1 = copy_home(root / "home", root / "at-v1")
     u2 = session.step(second)
+    yield Learned(session, first, second, (u1, u2), at_v1, Path(runtime.generator().adapters[0][0]))
+    session.close()
+
+
+def test_each_update_teaches_its_passage_and_later_updates_move_earlier_columns(learned):
+    session, first, second, (u1, u2) = learned.session, learned.first, learned.second, learned.updates
     assert (u1.version, u2.version) == (1, 2)
     edits = session.self_edits(first.id)
     assert len(edits) == 2 and all(e.text for e in edits)
@@ -56,9 +100,7 @@ def test_each_update_teaches_its_passage_and_later_updates_move_earlier_columns(
         )
     assert m.cell(2, first.id) != pytest.approx(m.cell(1, first.id), abs=1e-4), "a later update changes earlier columns"
     # generation now runs the latest version, exported to GGUF and switched in llama.cpp
-    from pathlib import Path
-
-    assert Path(runtime.generator().adapters[0][0]) == (session.adapter_for(2) / "adapter.gguf").resolve()
+    assert learned.writing == (session.adapter_for(2) / "adapter.gguf").resolve()
     for u in (u1, u2):
         assert (session.home / "real" / "adapters" / f"v{u.version:04d}" / "adapter_model.safetensors").is_file()
         assert sum(u.losses[-8:]) < sum(u.losses[:8])  # the loss falls over the update
@@ -85,9 +127,9 @@ def test_killed_run_resumes_with_nothing_accepted_lost(seal_home, fixtures):
         "--session",
         "k",
         "--edits",
-        "2",
+        "1",
         "--max-tokens",
-        "48",
+        "32",
         "--epochs",
         "1",
         "--passage-repeats",
@@ -119,16 +161,12 @@ def test_killed_run_resumes_with_nothing_accepted_lost(seal_home, fixtures):
     assert all(v is not None for v in summary["matrix"]["values"][-1])
 
 
-def test_an_editor_round_learns_the_kept_edits_and_writes_beside_the_knowledge_adapter(runtime, fixtures):
-    from dataclasses import replace
-    from pathlib import Path
-
-    from engine.config import EditorConfig
+def test_an_editor_round_learns_the_kept_edits_and_writes_beside_the_knowledge_adapter(runtime, learned, seal_home):
     from engine.editor import kept_edits, training_pairs
 
-    session = Home().open("editor", replace(SHORT, editor=EditorConfig(min_pairs=1)), runtime)
-    first = session.add_paper(read_paper(fixtures / "velmora.md")[0])[0]
-    session.step(first)
+    session = Home(copy_home(learned.home_at_v1, seal_home)).open("real", EDITOR, runtime)
+    first = session.passages()[0]
+    assert session.current_version == 1 and first.status == "learned"
     pairs = [pair for _, pair in training_pairs(session, kept_edits(session))]
     assert len(pairs) == 1 and pairs[0][0].startswith("<|im_start|>") and pairs[0][0].endswith("assistant\n")
     before = runtime.answer_nll(None, True, pairs)
@@ -163,12 +201,13 @@ def test_a_fact_a_person_writes_into_a_card_teaches_its_held_out_question(runtim
         passage = session.add_paper(one)[0]
         probe = next(q for q in passage.probes if q.role == "heldout" and q.kind == "given")
         assert (probe.question, probe.answer) == ("Who founded the Velmora Observatory?", "Ilse Narrowgate")
-        edits = session.generate(passage, count=2)
-        for edit in edits:
-            session.decide(edit.id, False, "not this one")
         if name == "fact":
-            session.edit_text(edits[0].id, "The Velmora Observatory was founded by the astronomer Ilse Narrowgate.")
-            session.decide(edits[0].id, True)
+            edit = session.generate(passage, count=1)[0]
+            session.decide(edit.id, False, "not this one")
+            session.edit_text(edit.id, "The Velmora Observatory was founded by the astronomer Ilse Narrowgate.")
+            session.decide(edit.id, True)
+        else:
+            session.store.set_passage_status(passage.id, "edits")  # no candidates: the passage alone
         session.step(passage)
         base = next(s.answer_nll for s in session.scores(0) if s.probe_id == probe.id)
         after[name] = next(s.answer_nll for s in session.scores(1) if s.probe_id == probe.id)

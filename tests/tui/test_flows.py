@@ -163,7 +163,8 @@ async def test_accept_reject_and_edit_from_the_keyboard(sample):
 
 
 async def test_update_shows_progress_and_the_heatmap_gains_a_row(sample):
-    app = make_app(FakeRuntime(step_delay=0.1))
+    runtime = FakeRuntime(step_delay=0.1)
+    app = make_app(runtime)
     async with app.run_test(size=(100, 30)) as pilot:
         screen = await open_session(pilot, paper=sample)
         progress = screen.query_one(UpdateProgress)
@@ -172,6 +173,7 @@ async def test_update_shows_progress_and_the_heatmap_gains_a_row(sample):
         await screen.run_action("update")
         await until(pilot, lambda: "step" in str(progress.query_one("#update-loss").render()), what="train steps")
         assert progress.has_class("-busy")
+        runtime.step_delay = 0.0  # the rest of the update need not take time
         await until(pilot, lambda: not screen.busy(), what="update done")
         await pilot.pause()
         heatmap = screen.query_one(Heatmap)

@@ -21,7 +21,8 @@ pytestmark = [
 SHORT = SessionConfig(
     passage_tokens=120,
     generation=GenerationConfig(candidates=1, max_tokens=48, seed=0),
-    train=TrainConfig(rank=4, alpha=8, epochs=1, max_length=128),
+    # the flow around one update: the passage trains twice, not the recipe's 16 times
+    train=TrainConfig(rank=4, alpha=8, epochs=1, passage_repeats=2, max_length=128),
 )
 
 
