@@ -32,12 +32,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.config import ALL_LINEAR, GenerationConfig, TrainConfig  # noqa: E402
-from engine.drift import drift_items  # noqa: E402
-from engine.edit_lines import to_examples  # noqa: E402
-from engine.evaluate import probe_prompt  # noqa: E402
-from engine.gate import gate, grounded  # noqa: E402
-from engine.probes import recall_probes, split_probes  # noqa: E402
-from engine.selfedit import build_messages, resolve_strategy  # noqa: E402
+from engine.learning.drift import drift_items  # noqa: E402
+from engine.papers.probes import recall_probes, split_probes  # noqa: E402
+from engine.scores.evaluate import probe_prompt  # noqa: E402
+from engine.selfedits.edit_lines import to_examples  # noqa: E402
+from engine.selfedits.gate import gate, grounded  # noqa: E402
+from engine.selfedits.selfedit import build_messages, resolve_strategy  # noqa: E402
 
 LORA = {"qv32": (("q_proj", "v_proj"), 32), "all16": (ALL_LINEAR, 16), "all8": (ALL_LINEAR, 8)}
 

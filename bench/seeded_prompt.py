@@ -31,10 +31,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from engine.ingest import read_paper  # noqa: E402
+from engine.papers.ingest import read_paper  # noqa: E402
 from engine.runtime.generator import Generator  # noqa: E402
 from engine.runtime.models import default_gguf_path  # noqa: E402
-from engine.selfedit import build_messages, resolve_strategy  # noqa: E402
+from engine.selfedits.selfedit import build_messages, resolve_strategy  # noqa: E402
 
 SAMPLE = ROOT / "seal_tui" / "samples" / "velmora.md"
 WAYS = ("kept", "afresh", "cached")

@@ -35,10 +35,10 @@ SAMPLE = ROOT / "seal_tui" / "samples" / "velmora.md"
 
 from engine import events as ev  # noqa: E402
 from engine.config import GenerationConfig, SessionConfig  # noqa: E402
-from engine.home import Home  # noqa: E402
-from engine.ingest import read_paper  # noqa: E402
+from engine.papers.ingest import read_paper  # noqa: E402
 from engine.runtime.pair import Pair  # noqa: E402
 from engine.runtime.served import ServedWriter  # noqa: E402
+from engine.sessions.home import Home  # noqa: E402
 from tools.openai_stub import Reply, StubServer  # noqa: E402
 from tools.scripted_runtime import FakeRuntime  # noqa: E402
 

@@ -24,10 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.config import GenerationConfig, SessionConfig  # noqa: E402
 from engine.domain import PaperDraft  # noqa: E402
-from engine.home import Home  # noqa: E402
-from engine.ingest import read_paper  # noqa: E402
+from engine.papers.ingest import read_paper  # noqa: E402
 from engine.runtime.factory import build_runtime  # noqa: E402
-from engine.session_access import NoModel  # noqa: E402
+from engine.sessions.home import Home  # noqa: E402
+from engine.sessions.session_access import NoModel  # noqa: E402
 
 
 def learning(session) -> dict:

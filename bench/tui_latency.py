@@ -53,7 +53,7 @@ FIRST_FRAME_CHILD = r"""
 import sys
 import seal_cli.main  # what the `seal` command imports first
 from seal_tui.app import SealApp
-from engine.home import Home
+from engine.sessions.home import Home
 
 app = SealApp(home=Home(sys.argv[1]))
 original = app._display
@@ -184,7 +184,7 @@ async def sample_while(
 
 async def bench(args) -> dict:
     from engine.config import GenerationConfig, SessionConfig, TrainConfig
-    from engine.home import Home
+    from engine.sessions.home import Home
     from seal_tui.app import SealApp
     from seal_tui.screens.session import SessionScreen
     from seal_tui.widgets.candidate_list import CandidateList

@@ -28,8 +28,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine import events as ev  # noqa: E402
 from engine.config import GenerationConfig, ModelConfig, SessionConfig, TrainConfig  # noqa: E402
-from engine.home import Home  # noqa: E402
-from engine.ingest import read_paper  # noqa: E402
+from engine.papers.ingest import read_paper  # noqa: E402
+from engine.sessions.home import Home  # noqa: E402
 
 SAMPLE = resources.files("seal_tui") / "samples" / "velmora.md"
 DEMO = SessionConfig(generation=GenerationConfig(candidates=3, max_tokens=160, seed=0))

@@ -18,13 +18,13 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from engine.config import ModelConfig, TrainConfig, preset  # noqa: E402
-from engine.drift import drift_items  # noqa: E402
-from engine.evaluate import probe_text  # noqa: E402
-from engine.ingest import read_paper  # noqa: E402
-from engine.probes import recall_roles, split_probes  # noqa: E402
+from engine.learning.drift import drift_items  # noqa: E402
+from engine.learning.training_examples import repeat_passage  # noqa: E402
+from engine.papers.ingest import read_paper  # noqa: E402
+from engine.papers.probes import recall_roles, split_probes  # noqa: E402
 from engine.runtime.local import LocalRuntime  # noqa: E402
 from engine.runtime.protocol import LoraShape, TrainingGuards  # noqa: E402
-from engine.training_examples import repeat_passage  # noqa: E402
+from engine.scores.evaluate import probe_text  # noqa: E402
 from seal_bench.speed import update_examples  # noqa: E402
 
 BEFORE = TrainConfig(

@@ -39,7 +39,7 @@ class Probe:
     answer: str
     role: str = "heldout"
     """heldout: only reports read it (heatmap, seal show, benchmarks); reward: only the
-    filter, trials and the per-epoch check read it (engine.probes.split_roles)."""
+    filter, trials and the per-epoch check read it (engine.papers.probes.split_roles)."""
 
 
 @dataclass(frozen=True)

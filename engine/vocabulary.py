@@ -2,8 +2,8 @@
 
 A Vocabulary is an ordered, read-mostly mapping name -> entry. Config checks, the store's
 checks, the CLI's `choices` and help, and the new-session form's Selects and help line all
-read the same one, so a new entry (an accept policy in engine.policies, a heatmap metric in
-engine.metrics) is one declaration. Iterating a vocabulary gives its names in declaration
+read the same one, so a new entry (an accept policy in engine.selfedits.policies, a heatmap metric in
+engine.scores.metrics) is one declaration. Iterating a vocabulary gives its names in declaration
 order, so `name in v`, `list(v)` and `", ".join(v)` read as they would on a tuple of names.
 """
 

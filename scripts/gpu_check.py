@@ -21,8 +21,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from engine.config import GenerationConfig, ModelConfig, TrainConfig  # noqa: E402
-from engine.evaluate import probe_prompt  # noqa: E402
 from engine.runtime.factory import build_runtime  # noqa: E402
+from engine.scores.evaluate import probe_prompt  # noqa: E402
 
 PASSAGE = (
     "The Dunmere lighthouse was built in 1872 by the engineer Alice Harrow. Its lamp burned "

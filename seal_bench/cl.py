@@ -30,13 +30,9 @@ from pathlib import Path
 
 from engine.config import FilterConfig, GenerationConfig, SessionConfig, TrainConfig, preset
 from engine.domain import PaperDraft, Passage, PassageDraft, Probe, SelfEdit
-from engine.drift import drift_items
-from engine.evaluate import summarize
-from engine.gate import passage_verdicts
-from engine.guards import probe_items, reward_items, training_guards
-from engine.imported_edits import IMPORTED
-from engine.probes import FAMILIES, recall_roles, split_probes
-from engine.reward_filter import (
+from engine.learning.drift import drift_items
+from engine.learning.guards import probe_items, reward_items, training_guards
+from engine.learning.reward_filter import (
     Trial,
     passage_alone,
     reference_nll,
@@ -45,9 +41,13 @@ from engine.reward_filter import (
     trial_recipe,
     verdicts,
 )
+from engine.learning.training_examples import passage_examples, repeat_passage
+from engine.papers.probes import FAMILIES, recall_roles, split_probes
 from engine.runtime.ray_pool import Serial, Workers
-from engine.selfedit import build_messages, resolve_strategy
-from engine.training_examples import passage_examples, repeat_passage
+from engine.scores.evaluate import summarize
+from engine.selfedits.gate import passage_verdicts
+from engine.selfedits.imported_edits import IMPORTED
+from engine.selfedits.selfedit import build_messages, resolve_strategy
 
 CONDITIONS = ("base", "passage", "edits", "filtered", "teacher")
 FORGET_RUNS = ("plain", "replay", "seal", "per-paper")
@@ -169,7 +169,7 @@ def knowledge_incorporation(
     pool: Workers | None = None,
 ) -> dict:
     """Per condition: mean held-out NLL, own change, drift change and specific gain, over
-    all held-out questions of the passages (teacher: an engine.imported_edits.ImportedEdits).
+    all held-out questions of the passages (teacher: an engine.selfedits.imported_edits.ImportedEdits).
     Each passage is a job: on the pool's Ray workers when given, else one after another on
     `runtime`; the figures are the same either way."""
     conditions = tuple(c for c in conditions if c != "teacher" or teacher is not None)
@@ -239,9 +239,9 @@ def knowledge_incorporation(
 def _forget_run(name: str, papers: list[PaperDraft], config: SessionConfig, runtime, _start) -> dict:
     """One run of `forgetting`: the papers through a session in a temporary home (on a runtime
     of its own when its LoRA shape differs, as SEAL's preset's does)."""
-    from engine.home import Home
     from engine.runtime.factory import build_runtime
     from engine.runtime.protocol import LoraShape
+    from engine.sessions.home import Home
 
     if not runtime.fits(LoraShape.of(config.train)):
         own = build_runtime(config.model, config.train)

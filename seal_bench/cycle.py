@@ -25,9 +25,9 @@ def _copies(draft: PaperDraft, n: int) -> PaperDraft:
 
 def cycle(draft: PaperDraft, config: SessionConfig, passages: int, on_line: Callable[[str], None]) -> dict:
     """One full passage cycle with the given settings, then scoring as passages grow."""
-    from engine.home import Home
     from engine.runtime.local import LocalRuntime  # its load time is timed part by part (peft, generator)
     from engine.runtime.protocol import LoraShape
+    from engine.sessions.home import Home
 
     with tempfile.TemporaryDirectory() as tmp:
         home = Home(Path(tmp))

@@ -15,9 +15,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from engine.config import TrainConfig
-from engine.edit_lines import to_examples
-from engine.evaluate import probe_prompt
-from engine.probes import probes_for
+from engine.papers.probes import probes_for
+from engine.scores.evaluate import probe_prompt
+from engine.selfedits.edit_lines import to_examples
 from seal_bench.generation import PROMPT, decode_rate, generation_speed
 
 PADDED_LENGTH = 2048

@@ -91,7 +91,7 @@ def _sample_paper(args) -> str:
 
 
 def _bench_cycle(args, log) -> dict:
-    from engine.ingest import read_paper
+    from engine.papers.ingest import read_paper
     from engine.runtime.models import default_gguf_path
     from seal_bench import cycle, generation
 
@@ -107,8 +107,8 @@ def _bench_cycle(args, log) -> dict:
 
 
 def _bench_cl(args, log) -> dict:
-    from engine.imported_edits import load_edits
-    from engine.ingest import read_paper
+    from engine.papers.ingest import read_paper
+    from engine.selfedits.imported_edits import load_edits
     from seal_bench import cl
 
     if args.ray is not None and Path(args.ray).is_file():  # `--ray data.json` took the file as its address
@@ -152,7 +152,7 @@ def _workers(args, config, log):
 
 def _bench_speed(args, log) -> dict:
     from engine.config import ModelConfig, TrainConfig
-    from engine.ingest import read_paper
+    from engine.papers.ingest import read_paper
     from engine.runtime.local import LocalRuntime  # these figures time its own parts (peft, generator)
     from engine.runtime.protocol import LoraShape
     from seal_bench.busy import busy_speed

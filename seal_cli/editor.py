@@ -20,9 +20,9 @@ def add_parser(sub) -> None:
 def cmd_editor(args) -> int:
     from rich.console import Console
 
-    from engine import editor
-    from engine.home import Home
-    from engine.session import NoModel
+    from engine.learning import editor
+    from engine.sessions.home import Home
+    from engine.sessions.session import NoModel
     from seal_tui.render import editor_table
 
     home = Home()

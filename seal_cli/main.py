@@ -13,17 +13,17 @@ from seal_cli.common import Interrupted, UsageError
 def _user_errors() -> tuple[type[Exception], ...]:
     """What a person can act on: printed as one line, exit status 2 (imported only when raised)."""
     from engine.config import ConfigError
-    from engine.editor import EditorError
-    from engine.export import ExportError
-    from engine.imported_edits import ImportedEditsError
-    from engine.ingest import IngestError
+    from engine.learning.editor import EditorError
+    from engine.papers.ingest import IngestError
     from engine.runtime.generator import GeneratorError
     from engine.runtime.hf_model import ModelLoadError
     from engine.runtime.models import ModelFileError
     from engine.runtime.ray_pool import RayPoolError
-    from engine.selfedit import StrategyError
-    from engine.session import ModelMismatch
+    from engine.selfedits.imported_edits import ImportedEditsError
+    from engine.selfedits.selfedit import StrategyError
     from engine.session_lock import ReadOnlySession, SessionLocked
+    from engine.sessions.export import ExportError
+    from engine.sessions.session import ModelMismatch
     from engine.store import StoreError
 
     return (
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"seal: {exc}", file=sys.stderr)
         return 1
     except (OSError, sqlite3.Error) as exc:  # a home or disk that fails: a sentence, never a traceback
-        from engine.home import default_home
+        from engine.sessions.home import default_home
         from seal_tui.failure_text import failure_text
 
         print(f"seal: {failure_text(exc, default_home() / 'seal.db')}", file=sys.stderr)
@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def _launch(_args) -> int:
     """The app, once the session home opens: a home that cannot fails here, before Textual starts."""
-    from engine.home import Home
+    from engine.sessions.home import Home
     from seal_tui.launch import launch_app
 
     Home().close()

@@ -22,8 +22,8 @@ def add_parser(sub) -> None:
 
 
 def cmd_run(args) -> int:
-    from engine.home import Home
-    from engine.ingest import read_paper
+    from engine.papers.ingest import read_paper
+    from engine.sessions.home import Home
 
     started = time.perf_counter()
     home = Home()

@@ -67,7 +67,7 @@ def serve_app(command: str, host: str, port: int, public_url: str) -> None:
 
 
 def cmd_serve(args) -> int:
-    from engine.home import Home
+    from engine.sessions.home import Home
 
     try:
         import textual_serve.server  # noqa: F401  # the optional extra

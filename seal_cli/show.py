@@ -8,8 +8,8 @@ from seal_cli.common import require_session
 
 
 def add_parsers(sub) -> None:
-    from engine.metrics import METRICS
-    from engine.probes import FAMILIES
+    from engine.papers.probes import FAMILIES
+    from engine.scores.metrics import METRICS
 
     show = sub.add_parser("show", help="the forgetting heatmap of a session")
     show.add_argument("session")
@@ -52,15 +52,15 @@ def print_show(session, metric: str = "answer_nll", family: str | None = None) -
     console.print(strategy_table(session.strategy_stats()))
     rounds = session.editor_rounds()
     if rounds:
-        from engine.editor import round_stats
+        from engine.learning.editor import round_stats
         from seal_tui.render import editor_table
 
         console.print(editor_table(rounds, round_stats(session)))
 
 
 def cmd_show(args) -> int:
-    from engine.home import Home
-    from engine.session import NoModel
+    from engine.sessions.home import Home
+    from engine.sessions.session import NoModel
 
     home = Home()
     require_session(home, args.session)
@@ -76,7 +76,7 @@ def cmd_show(args) -> int:
 def cmd_sessions(_args) -> int:
     from rich.console import Console
 
-    from engine.home import Home
+    from engine.sessions.home import Home
     from seal_tui.render import sessions_table
 
     home = Home()

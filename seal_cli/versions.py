@@ -22,8 +22,8 @@ def add_parsers(sub) -> None:
 
 
 def cmd_rollback(args) -> int:
-    from engine.home import Home
-    from engine.session import NoModel
+    from engine.sessions.home import Home
+    from engine.sessions.session import NoModel
 
     home = Home()
     require_session(home, args.session)
@@ -40,10 +40,10 @@ def cmd_rollback(args) -> int:
 def cmd_export(args) -> int:
     from pathlib import Path
 
-    from engine import export
-    from engine.home import Home
     from engine.runtime.models import resolve_gguf
-    from engine.session import NoModel
+    from engine.sessions import export
+    from engine.sessions.home import Home
+    from engine.sessions.session import NoModel
 
     home = Home()
     require_session(home, args.session)

@@ -17,8 +17,8 @@ from textual.screen import Screen
 from textual.widget import Widget
 
 from engine.config import ConfigError, SessionConfig
-from engine.home import Home
 from engine.session_lock import SessionLocked
+from engine.sessions.home import Home
 from engine.store import StoreError
 from seal_tui.failure_text import failure_text
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Protocol, cast
 from textual.dom import DOMNode
 
 from engine.config import SessionConfig
-from engine.home import Home
+from engine.sessions.home import Home
 
 if TYPE_CHECKING:
     from engine.runtime.protocol import Runtime

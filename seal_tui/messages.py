@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from textual.message import Message
 
 from engine import events as ev
-from engine.drift import DriftAnswer
+from engine.learning.drift import DriftAnswer
 
 
 @dataclass
@@ -57,7 +57,7 @@ class LoadStep(Message):
 
 @dataclass
 class DriftDetail(Message):
-    """The drift set's questions scored one by one at a version (engine.session_scoring.drift_detail)."""
+    """The drift set's questions scored one by one at a version (engine.sessions.session_scoring.drift_detail)."""
 
     version: int
     greedy: bool

@@ -6,8 +6,8 @@ from rich.table import Table
 from rich.text import Text
 
 from engine.domain import version_label
-from engine.evaluate import LOWER_IS_BETTER, Matrix, summarize
-from engine.metrics import METRICS
+from engine.scores.evaluate import LOWER_IS_BETTER, Matrix, summarize
+from engine.scores.metrics import METRICS
 
 
 def fit_title(title: str, width: int) -> str:
@@ -63,7 +63,7 @@ def vs_base(matrix: Matrix, version: int, passage_id: int) -> tuple[float, float
 
 
 FAMILY_WORDS = {"question": "questions", "recall": "recall probes"}
-"""How reports name a probe family (engine.probes.FAMILIES)."""
+"""How reports name a probe family (engine.papers.probes.FAMILIES)."""
 
 
 def _worse(metric: str, change: float) -> bool:

@@ -32,9 +32,9 @@ PEFT_FILES = ("adapter_config.json", "adapter_model.safetensors")
 def work(variant: str) -> None:
     """The session work, from wherever a killed run left it; each part runs once."""
     from engine.config import EditorConfig, GenerationConfig, SessionConfig, TrainConfig
-    from engine.export import export_edits, export_peft
-    from engine.home import Home
-    from engine.ingest import read_paper
+    from engine.papers.ingest import read_paper
+    from engine.sessions.export import export_edits, export_peft
+    from engine.sessions.home import Home
     from tools.scripted_runtime import FakeRuntime
 
     config = SessionConfig(
@@ -124,7 +124,7 @@ def check_home(
     home: Path, name: str, decided: dict[int, tuple[str, str]], files: tuple[str, ...] = FAKE_FILES
 ) -> list[str]:
     """What is wrong with a session after a resumed run (empty: nothing)."""
-    from engine.home import Home
+    from engine.sessions.home import Home
 
     problems = []
     conn = sqlite3.connect(home / "seal.db")
@@ -153,7 +153,7 @@ def seal_leftovers(root: Path) -> list[Path]:
 
 
 def _check_session(session, decided: dict[int, tuple[str, str]], files: tuple[str, ...]) -> list[str]:
-    from engine.drift import PARTS as DRIFT_PARTS
+    from engine.learning.drift import PARTS as DRIFT_PARTS
 
     problems = []
     updates, rounds, passages = session.updates(), session.editor_rounds(), session.passages()
@@ -222,8 +222,8 @@ def leftovers(session) -> list[str]:
 def check_reopened(home: Path, name: str = NAME) -> list[str]:
     """Open a killed session for writing, as the next run will, and say what recovery left.
     Nothing to open (killed before the session was made): nothing left."""
-    from engine.home import Home
-    from engine.session import NoModel
+    from engine.sessions.home import Home
+    from engine.sessions.session import NoModel
 
     db = home / "seal.db"
     try:
@@ -269,7 +269,7 @@ def _check_fake_chain(session, updates, passages) -> list[str]:
 def check_exports(home: Path, name: str = NAME) -> list[str]:
     """The runner's exports: the edits each update on the current path trained, and the
     current and first versions' adapters, each whole."""
-    from engine.home import Home
+    from engine.sessions.home import Home
 
     out, problems = home / "exports", []
     h = Home(home)

@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 
 from engine.config import GenerationConfig, SessionConfig, TrainConfig
-from engine.home import Home
-from engine.ingest import read_paper
+from engine.papers.ingest import read_paper
+from engine.sessions.home import Home
 from seal_cli.main import main
 from tests.home_snapshot import snapshot
 from tools.scripted_runtime import FakeRuntime

@@ -6,8 +6,8 @@ import sqlite3
 import pytest
 
 from engine.config import GenerationConfig, SessionConfig, TrainConfig
-from engine.home import Home
-from engine.ingest import read_paper
+from engine.papers.ingest import read_paper
+from engine.sessions.home import Home
 from seal_cli.main import main
 from tools.pilot import WorseThanBase
 from tools.scripted_runtime import FakeRuntime

@@ -3,9 +3,9 @@
 
 import pytest
 
-from engine.home import Home
 from engine.runtime.pair import Pair
 from engine.runtime.served import ServedWriter
+from engine.sessions.home import Home
 from seal_cli.main import main
 from tools.openai_stub import Reply, StubServer
 from tools.scripted_runtime import FakeRuntime

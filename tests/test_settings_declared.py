@@ -12,7 +12,7 @@ import pytest
 
 from engine.config import SETTINGS, FormField, SessionConfig, TrainConfig, as_flags, declared
 from engine.config.declare import setting
-from engine.home import Home
+from engine.sessions.home import Home
 from seal_cli.flags import overrides
 from seal_cli.main import build_parser, main
 from tools.settings_table import readme_table, row, table

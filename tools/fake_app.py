@@ -6,7 +6,7 @@ updates take seconds, for working on the screens.
 
 from __future__ import annotations
 
-from engine.home import Home
+from engine.sessions.home import Home
 from seal_tui.app import SealApp
 from tools.scripted_runtime import FakeRuntime
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from engine.config import GenerationConfig, SessionConfig, TrainConfig
-from engine.home import Home
+from engine.sessions.home import Home
 from seal_tui.app import SealApp
 from tools.scripted_runtime import FakeRuntime
 

@@ -10,9 +10,9 @@ from engine.config.filtering import EditorConfig, FilterConfig
 from engine.config.generation import GenerationConfig
 from engine.config.model import ModelConfig
 from engine.config.train import TRAIN_BEFORE_GUARDS, TrainConfig
-from engine.policies import POLICIES
-from engine.probes import KINDS as PROBE_KINDS
-from engine.selfedit import STRATEGIES
+from engine.papers.probes import KINDS as PROBE_KINDS
+from engine.selfedits.policies import POLICIES
+from engine.selfedits.selfedit import STRATEGIES
 from engine.vocabulary import Choice, Vocabulary
 
 ADAPTER_MODES: Vocabulary[Choice] = Vocabulary(

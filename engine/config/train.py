@@ -20,7 +20,7 @@ class TrainConfig:
     anchor, and the drift guard. SEAL's own settings are the `seal` preset (PRESETS). Replay
     is a session setting (SessionConfig.replay): the trainer trains on the examples it is given."""
 
-    # The LoRA shape: fixed once a session has updates (engine.home.LORA_SHAPE).
+    # The LoRA shape: fixed once a session has updates (engine.sessions.home.LORA_SHAPE).
     rank: int = setting(16, "LoRA rank, fixed once a session has updates (alpha follows: 2 x rank)", flag="--rank")
     alpha: int = 32
     """LoRA alpha; given a rank alone, a session takes 2 x rank (SessionConfig.with_overrides)."""

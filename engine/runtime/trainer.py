@@ -6,7 +6,7 @@ weights it started from, so the previous version stays current. An example is a 
 (loss on every token) or a (prompt, completion) pair (loss on the completion only, as the
 self-edit editor is trained).
 
-Guards keep an update from moving the model as a whole (engine.drift has the data): an
+Guards keep an update from moving the model as a whole (engine.learning.drift has the data): an
 anchor, a KL term that holds the model's answers on unrelated questions to the base model's,
 and an EpochCheck after each epoch: the drift guard refuses an epoch whose guard questions
 got worse by more than a tolerance, and the older per-epoch check keeps the epoch that

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from engine.domain import EditorRound, Passage, Probe, Score, SelfEdit, SessionInfo, Update
-from engine.probes import ROLES
-from engine.probes import STORED_KINDS as PROBE_KINDS
+from engine.papers.probes import ROLES
+from engine.papers.probes import STORED_KINDS as PROBE_KINDS
 
 T = TypeVar("T")
 
@@ -21,7 +21,7 @@ class StoreError(Exception):
 
 
 PASSAGE_STATUSES = ("new", "edits", "learned")
-# PROBE_KINDS and ROLES are engine.probes's: how probes are made decides what a stored one may be.
+# PROBE_KINDS and ROLES are engine.papers.probes's: how probes are made decides what a stored one may be.
 SELF_EDIT_STATUSES = ("pending", "accepted", "rejected")
 DECIDERS = ("person", "heuristic", "policy", "filter")
 ROUND_TRIGGERS = ("person", "auto")

@@ -25,8 +25,8 @@ from textual.widgets import Button, Input, Label, Static, TextArea
 from textual.worker import Worker, WorkerState, get_current_worker
 
 from engine.domain import PaperDraft
-from engine.ingest import MAX_PASSAGES, IngestError, paper_from_text, read_paper
-from engine.paper_formats import SUPPORTED
+from engine.papers.ingest import MAX_PASSAGES, IngestError, paper_from_text, read_paper
+from engine.papers.paper_formats import SUPPORTED
 from seal_tui.messages import PaperRequested
 
 PREVIEW_DELAY_S = 0.3

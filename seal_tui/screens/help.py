@@ -8,7 +8,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Markdown
 
-from engine.metrics import METRICS
+from engine.scores.metrics import METRICS
 
 HELP = """\
 # seal: keys
@@ -86,7 +86,7 @@ started (RELIABILITY.md says what seal promises about your data).
 
 
 def help_text() -> str:
-    """HELP with the metrics registered now (engine.metrics), as the metric switch cycles them."""
+    """HELP with the metrics registered now (engine.scores.metrics), as the metric switch cycles them."""
     return HELP.replace("METRIC_NAMES", ", ".join(METRICS[name].label for name in METRICS))
 
 

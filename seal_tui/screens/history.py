@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from engine.editor import round_stats
+from engine.learning.editor import round_stats
 from seal_tui.widgets.editor_rounds import EditorRounds
 from seal_tui.widgets.passage_list import label
 from seal_tui.widgets.strategy_stats import StrategyStats

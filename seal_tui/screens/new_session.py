@@ -15,10 +15,10 @@ from textual.widget import Widget
 from textual.widgets import Button, Input, Label, Select
 
 from engine.config import PRESETS, SETTINGS, ConfigError, SessionConfig, Setting, overrides
-from engine.imported_edits import ImportedEditsError
-from engine.policies import POLICIES
 from engine.runtime.models import ModelFileError
-from engine.selfedit import STRATEGIES, StrategyError
+from engine.selfedits.imported_edits import ImportedEditsError
+from engine.selfedits.policies import POLICIES
+from engine.selfedits.selfedit import STRATEGIES, StrategyError
 from engine.store import StoreError
 from engine.store.names import check_session_name
 from seal_tui.host import seal_app

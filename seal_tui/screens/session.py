@@ -30,7 +30,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header
 from textual.worker import Worker, WorkerState
 
-from engine.probes import kinds_label
+from engine.papers.probes import kinds_label
 from seal_tui.failure_text import failure_text
 from seal_tui.host import seal_app
 from seal_tui.messages import (
@@ -63,7 +63,7 @@ from seal_tui.widgets.update_progress import UpdateProgress
 
 if TYPE_CHECKING:
     from engine.domain import Passage
-    from engine.session import Session
+    from engine.sessions.session import Session
 
 MACHINE_S = 2.0
 """How often running work checks whether other programs hold cores."""

@@ -11,13 +11,13 @@ import threading
 from typing import TYPE_CHECKING
 
 from engine.config import ConfigError
-from engine.session import NoModel
 from engine.session_lock import SessionLocked, WriterLock
+from engine.sessions.session import NoModel
 from engine.store import StoreError
 from seal_tui.host import seal_app
 
 if TYPE_CHECKING:
-    from engine.session import Session
+    from engine.sessions.session import Session
     from seal_tui.screens.session import SessionScreen
 
 OPEN_FAILURES = (OSError, sqlite3.Error, StoreError, ConfigError)

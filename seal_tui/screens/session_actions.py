@@ -88,7 +88,7 @@ class SessionActions:
             screen.work.filter(passage)
 
     def editor(self) -> None:
-        from engine.editor import EditorError, check_enough, kept_edits
+        from engine.learning.editor import EditorError, check_enough, kept_edits
 
         screen = self.screen
         if not screen.access.can_start():

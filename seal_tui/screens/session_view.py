@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 
 from textual import events
 
-from engine import session_scoring
-from engine.metrics import METRICS
+from engine.scores.metrics import METRICS
+from engine.sessions import session_scoring
 from seal_tui.messages import CellSelected, DriftDetail, PassageSelected
 from seal_tui.widgets.candidate_card import CandidateCard
 from seal_tui.widgets.candidate_list import CandidateList
@@ -39,7 +39,7 @@ class SessionView:
         self.screen = screen
         self.metric = "answer_nll"
         self.family: str | None = None
-        """The probe family the heatmap shows (engine.probes.FAMILIES); None: the session's first."""
+        """The probe family the heatmap shows (engine.papers.probes.FAMILIES); None: the session's first."""
         self.last_card = 0
         """The card focused last: Tab comes back to it."""
         self.drift: dict[tuple[int, bool], list] = {}

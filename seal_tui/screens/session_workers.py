@@ -25,17 +25,17 @@ from typing import TYPE_CHECKING, Any
 from textual.worker import Worker, WorkerState
 
 from engine import events as ev
-from engine import session_scoring
 from engine.domain import Passage, version_label
-from engine.ingest import paper_from_text, read_paper
-from engine.session import NoModel
+from engine.papers.ingest import paper_from_text, read_paper
+from engine.sessions import session_scoring
+from engine.sessions.session import NoModel
 from seal_tui.host import seal_app
 from seal_tui.messages import DriftDetail, EngineEvent, LoadStep, PaperRequested, RuntimeReady, TrainProgress, WorkDone
 from seal_tui.render import base_warning, update_note
 from seal_tui.widgets.passage_list import label
 
 if TYPE_CHECKING:
-    from engine.session import Session
+    from engine.sessions.session import Session
     from seal_tui.screens.session import SessionScreen
 
 WORK = ("paper", "generate", "update", "filter", "swap", "editor", "answers", "drift")

@@ -17,11 +17,11 @@ from textual.widgets import Button, Footer, Header, OptionList, Static
 from textual.widgets.option_list import Option
 
 from engine.config import ConfigError, SessionConfig
-from engine.evaluate import summarize
-from engine.home import Home
-from engine.probes import kinds_label
-from engine.session import NoModel
+from engine.papers.probes import kinds_label
+from engine.scores.evaluate import summarize
 from engine.session_lock import Holder, WriterLock
+from engine.sessions.home import Home
+from engine.sessions.session import NoModel
 from seal_tui.host import seal_app
 from seal_tui.render import change_style, change_word, vs_base, worse_than_base
 from seal_tui.screens.session_access import OPEN_FAILURES

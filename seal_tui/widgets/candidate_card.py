@@ -11,7 +11,7 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from engine.domain import SelfEdit
-from engine.reward_filter import FilterVerdict
+from engine.learning.reward_filter import FilterVerdict
 from seal_tui.messages import CandidateDecided, CandidateEditRequested, CandidateReasonRequested
 
 MARK = {"pending": ("? pending", "yellow"), "accepted": ("✓ accepted", "green"), "rejected": ("✗ rejected", "red")}

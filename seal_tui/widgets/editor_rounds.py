@@ -10,7 +10,7 @@ from seal_tui.render import EDITOR_COLUMNS, editor_rows
 
 
 class EditorRounds(Static):
-    """A small table from Session.editor_rounds() and engine.editor.round_stats()."""
+    """A small table from Session.editor_rounds() and engine.learning.editor.round_stats()."""
 
     def show(self, rounds, stats) -> None:
         if not rounds:

@@ -6,7 +6,7 @@ the passages do not fit the width, a window of columns follows the cursor. The l
 always in view, is drift: each version's change in answer NLL on unrelated questions (the
 drift set) against the base model, so a model that got worse as a whole shows apart from
 what it learned; the cursor stops on it too, and the screen then shows its questions. Cells
-score held-out probes only (engine.evaluate's Matrix). Under the rows: gain (against the
+score held-out probes only (engine.scores.evaluate's Matrix). Under the rows: gain (against the
 version before learning), forgetting (since its best) and the current version against base,
 since a gain can hide a passage that still sits above the base model; a cell worse than
 base is marked "!". The legend says which sign of each is better, for the metric shown, and
@@ -21,8 +21,8 @@ from textual.reactive import reactive
 from textual.widget import Widget
 
 from engine.domain import version_label
-from engine.evaluate import LOWER_IS_BETTER, Matrix, summarize
-from engine.metrics import METRICS
+from engine.scores.evaluate import LOWER_IS_BETTER, Matrix, summarize
+from engine.scores.metrics import METRICS
 from seal_tui.messages import CellSelected
 from seal_tui.render import FAMILY_WORDS, change_style, drift_cell, signed_style, vs_base, worse_than_base
 

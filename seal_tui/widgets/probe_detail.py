@@ -14,7 +14,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from engine.domain import Passage, Score, version_label
-from engine.drift import DriftAnswer, drift_questions
+from engine.learning.drift import DriftAnswer, drift_questions
 from seal_tui.render import WORSE
 
 ROLES = {"heldout": ("held-out", "bold cyan"), "reward": ("reward", "bold magenta")}

@@ -8,7 +8,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.widgets import Static
 
-from engine.evaluate import Matrix, summarize
+from engine.scores.evaluate import Matrix, summarize
 from seal_tui.render import WORSE, change_style, change_word, signed_style, signed_word, vs_base, worse_than_base
 
 

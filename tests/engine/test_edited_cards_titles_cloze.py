@@ -10,10 +10,10 @@ from sqlite_utils import Database
 
 from engine.config import GenerationConfig, SessionConfig, TrainConfig
 from engine.domain import PaperDraft, PassageDraft, Probe
-from engine.home import Home
-from engine.ingest import paper_from_text, read_paper
-from engine.passages import passage_titles
-from engine.probes import cloze_probes, kinds_label, kinds_made
+from engine.papers.ingest import paper_from_text, read_paper
+from engine.papers.passages import passage_titles
+from engine.papers.probes import cloze_probes, kinds_label, kinds_made
+from engine.sessions.home import Home
 from engine.store import Store
 from engine.store.migrations import migrations
 from tools.scripted_runtime import FakeRuntime

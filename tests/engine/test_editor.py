@@ -4,12 +4,12 @@ import threading
 
 import pytest
 
-from engine import editor
 from engine import events as ev
 from engine.config import ConfigError, EditorConfig, GenerationConfig, SessionConfig, TrainConfig
-from engine.editor import EditorError
-from engine.home import Home
-from engine.ingest import read_paper
+from engine.learning import editor
+from engine.learning.editor import EditorError
+from engine.papers.ingest import read_paper
+from engine.sessions.home import Home
 from tools.scripted_runtime import FakeRuntime
 
 EDITED = "- Ilse Narrowgate founded the Velmora Observatory on Quenby in 1873."

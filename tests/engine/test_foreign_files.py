@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from engine import export
 from engine.atomic import partial_of, publish
 from engine.config import EditorConfig, GenerationConfig, SessionConfig, TrainConfig
-from engine.home import Home
-from engine.ingest import read_paper
-from engine.session import NoModel
+from engine.papers.ingest import read_paper
+from engine.sessions import export
+from engine.sessions.home import Home
+from engine.sessions.session import NoModel
 from tools.scripted_runtime import FakeRuntime
 
 FIXTURES = Path(__file__).parents[1] / "fixtures"

@@ -7,9 +7,9 @@ import pytest
 
 from engine import events as ev
 from engine.config import GenerationConfig, SessionConfig, TrainConfig
-from engine.home import Home
-from engine.imported_edits import MAX_BYTES, ImportedEditsError, load_edits
-from engine.ingest import read_paper
+from engine.papers.ingest import read_paper
+from engine.selfedits.imported_edits import MAX_BYTES, ImportedEditsError, load_edits
+from engine.sessions.home import Home
 from tools.scripted_runtime import CANNED, FakeRuntime
 
 FIRST = (

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from engine import paper_formats
-from engine.ingest import IngestError, paper_from_text, read_paper
-from engine.passages import estimate_tokens, split_passages
+from engine.papers import paper_formats
+from engine.papers.ingest import IngestError, paper_from_text, read_paper
+from engine.papers.passages import estimate_tokens, split_passages
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "squad_sample.json"
 WORDS = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda mu".split()
@@ -264,7 +264,7 @@ def test_unreadable_file(tmp_path, monkeypatch):
 
 READ_AS_NOBODY = """
 import os, sys
-from engine.ingest import IngestError, read_paper
+from engine.papers.ingest import IngestError, read_paper
 read_paper(sys.argv[1])  # imports what reading needs while the interpreter's files are readable
 if os.geteuid() == 0:  # root reads anything: read as nobody
     os.setgroups([])

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from engine import ingest, paper_formats
 from engine.config import ConfigError, SessionConfig
-from engine.imported_edits import ImportedEditsError, load_edits
-from engine.ingest import IngestError, paper_from_text, read_paper
-from engine.selfedit import StrategyError, load_strategies
+from engine.papers import ingest, paper_formats
+from engine.papers.ingest import IngestError, paper_from_text, read_paper
+from engine.selfedits.imported_edits import ImportedEditsError, load_edits
+from engine.selfedits.selfedit import StrategyError, load_strategies
 from tests.engine.test_ingest import make_pdf, prose
 
 DEEP = "[" * 100_000 + "]" * 100_000
@@ -150,7 +150,7 @@ def test_max_passages_must_be_a_positive_whole_number(bad):
 
 
 def test_seal_run_max_passages_flag_reaches_the_config_and_the_reader(tmp_path, capsys):
-    from engine.home import Home
+    from engine.sessions.home import Home
     from seal_cli.flags import overrides
     from seal_cli.main import build_parser, main
 

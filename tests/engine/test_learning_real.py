@@ -8,10 +8,10 @@ import pytest
 
 from engine.config import SessionConfig, TrainConfig, preset
 from engine.domain import PaperDraft, PassageDraft
-from engine.drift import drift_items
-from engine.home import Home
+from engine.learning.drift import drift_items
 from engine.runtime.local import LocalRuntime
 from engine.runtime.protocol import LoraShape
+from engine.sessions.home import Home
 
 pytestmark = pytest.mark.slow
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from engine.ingest import IngestError, paper_from_text, read_paper
+from engine.papers.ingest import IngestError, paper_from_text, read_paper
 
 PAPER = """# The Orrin Canal
 

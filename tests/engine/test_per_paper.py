@@ -4,9 +4,9 @@ import pytest
 
 from engine.config import ConfigError, GenerationConfig, SessionConfig, TrainConfig
 from engine.domain import PaperDraft
-from engine.home import Home
-from engine.ingest import read_paper
-from engine.training_examples import repeat_passage
+from engine.learning.training_examples import repeat_passage
+from engine.papers.ingest import read_paper
+from engine.sessions.home import Home
 from tools.scripted_runtime import FakeRuntime
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.probes import cloze_probes, parse_qa_pairs, probes_for, qa_probe_messages, sentences
+from engine.papers.probes import cloze_probes, parse_qa_pairs, probes_for, qa_probe_messages, sentences
 
 TITLE = "Eiffel Tower"
 PASSAGE = (
@@ -174,7 +174,7 @@ def test_unknown_probe_kind_is_an_error():
 
 
 def test_recall_probes_are_sentences_up_to_a_salient_span_in_passage_order():
-    from engine.probes import RECALL_MIN_PREFIX_WORDS, recall_probes
+    from engine.papers.probes import RECALL_MIN_PREFIX_WORDS, recall_probes
 
     title = "The Orrin Canal"
     text = (
@@ -193,7 +193,7 @@ def test_recall_probes_are_sentences_up_to_a_salient_span_in_passage_order():
 
 
 def test_recall_roles_alternate_the_first_held_out_and_belong_to_the_recall_family():
-    from engine.probes import FAMILIES, family, recall_roles
+    from engine.papers.probes import FAMILIES, family, recall_roles
 
     roles = recall_roles("Canal", "It opened in 1761. It was dug by Bastien Quell. It closed in 1938. Mules pulled it.")
     assert [r[3] for r in roles] == ["heldout", "reward", "heldout", "reward"][: len(roles)] and len(roles) >= 3

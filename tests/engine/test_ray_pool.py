@@ -11,9 +11,9 @@ import pytest
 
 from engine import events as ev
 from engine.config import ConfigError, FilterConfig, GenerationConfig, SessionConfig, TrainConfig
-from engine.home import Home
-from engine.ingest import read_paper
+from engine.papers.ingest import read_paper
 from engine.runtime.ray_pool import RayPoolError, Serial, _Worker, pack
+from engine.sessions.home import Home
 from seal_cli.flags import overrides
 from seal_cli.main import build_parser, main
 from tools.scripted_runtime import FakeRuntime
@@ -57,8 +57,8 @@ def test_ray_is_not_imported_unless_asked(fixtures):
     script = f"""
 import sys
 from engine.config import FilterConfig, GenerationConfig, SessionConfig, TrainConfig
-from engine.home import Home
-from engine.ingest import read_paper
+from engine.sessions.home import Home
+from engine.papers.ingest import read_paper
 from seal_bench import cl
 from tools.scripted_runtime import FakeRuntime
 

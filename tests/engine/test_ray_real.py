@@ -10,11 +10,11 @@ import pytest
 
 from engine import events as ev
 from engine.config import FilterConfig
-from engine.home import Home
-from engine.ingest import read_paper
+from engine.papers.ingest import read_paper
 from engine.runtime.cores import usable_cores
 from engine.runtime.factory import build_runtime
 from engine.runtime.ray_pool import Serial, Workers, close_shared, shared_pool
+from engine.sessions.home import Home
 from seal_bench import cl
 
 pytestmark = pytest.mark.slow

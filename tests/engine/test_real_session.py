@@ -15,11 +15,11 @@ import pytest
 
 from engine.config import EditorConfig, GenerationConfig, SessionConfig, TrainConfig
 from engine.domain import Passage, Update
-from engine.home import Home
-from engine.ingest import read_paper
+from engine.papers.ingest import read_paper
 from engine.runtime.local import LocalRuntime
 from engine.runtime.protocol import LoraShape
-from engine.session import Session
+from engine.sessions.home import Home
+from engine.sessions.session import Session
 from engine.update_notes import kept_note
 from tests.conftest import FIXTURES
 
@@ -162,7 +162,7 @@ def test_killed_run_resumes_with_nothing_accepted_lost(seal_home, fixtures):
 
 
 def test_an_editor_round_learns_the_kept_edits_and_writes_beside_the_knowledge_adapter(runtime, learned, seal_home):
-    from engine.editor import kept_edits, training_pairs
+    from engine.learning.editor import kept_edits, training_pairs
 
     session = Home(copy_home(learned.home_at_v1, seal_home)).open("real", EDITOR, runtime)
     first = session.passages()[0]
@@ -180,7 +180,7 @@ def test_an_editor_round_learns_the_kept_edits_and_writes_beside_the_knowledge_a
     new = session.generate(first, count=1)
     assert new[0].text and new[0].editor_round == 1
     # the knowledge adapter's weights come back for scoring after the editor trained in their slot
-    from engine.evaluate import probe_text
+    from engine.scores.evaluate import probe_text
 
     items = [(probe_text(first.title, q.kind, q.question), q.answer) for q in first.probes]
     stored = {s.probe_id: s.answer_nll for s in session.scores(1)}

@@ -6,10 +6,10 @@ import json
 
 import pytest
 
-from engine.edit_lines import to_examples
-from engine.evaluate import probe_prompt
-from engine.gate import GateVerdict, gate
-from engine.selfedit import (
+from engine.scores.evaluate import probe_prompt
+from engine.selfedits.edit_lines import to_examples
+from engine.selfedits.gate import GateVerdict, gate
+from engine.selfedits.selfedit import (
     STRATEGIES,
     Strategy,
     StrategyError,

@@ -12,12 +12,12 @@ import pytest
 
 from engine import events as ev
 from engine.config import ConfigError, GenerationConfig, ModelConfig, SessionConfig, TrainConfig
-from engine.export import export_edits
-from engine.home import Home
-from engine.ingest import read_paper
+from engine.papers.ingest import read_paper
 from engine.runtime import Runtime, build_runtime
 from engine.runtime.pair import Pair
 from engine.runtime.served import ServedWriter, WriterError, api_base
+from engine.sessions.export import export_edits
+from engine.sessions.home import Home
 from tools.openai_stub import Reply, StubServer
 from tools.scripted_runtime import FakeRuntime
 

@@ -19,12 +19,12 @@ import pytest
 
 from engine import events as ev
 from engine.config import GenerationConfig, ModelConfig, SessionConfig
-from engine.home import Home
-from engine.ingest import read_paper
+from engine.papers.ingest import read_paper
 from engine.runtime import build_runtime
 from engine.runtime.models import default_gguf_path
 from engine.runtime.pair import Pair
 from engine.runtime.served import ServedWriter
+from engine.sessions.home import Home
 from tests.conftest import embedded_model_available
 
 pytestmark = [

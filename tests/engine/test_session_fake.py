@@ -6,8 +6,8 @@ import pytest
 
 from engine import events as ev
 from engine.config import GenerationConfig, SessionConfig, TrainConfig
-from engine.home import Home
-from engine.ingest import read_paper
+from engine.papers.ingest import read_paper
+from engine.sessions.home import Home
 from tools.scripted_runtime import FakeRuntime
 
 
@@ -231,7 +231,7 @@ def test_reward_against_the_passage_counts_only_what_a_candidate_adds(fixtures):
 def test_reward_filter_rejects_damage_over_budget(fixtures):
     from engine.config import FilterConfig
     from engine.domain import SelfEdit
-    from engine.reward_filter import Trial, verdicts
+    from engine.learning.reward_filter import Trial, verdicts
 
     edits = [SelfEdit(i, 1, "implications", f"e{i}", "pending") for i in range(4)]
     trials = [
@@ -345,7 +345,7 @@ def test_reward_items_never_read_held_out_probes(fixtures):
 
 
 def test_each_passage_gets_recall_probes_scored_as_continuations_and_a_matrix_per_family(fixtures):
-    from engine.evaluate import probe_text
+    from engine.scores.evaluate import probe_text
 
     class Recording(FakeRuntime):
         prompts: list[str] = []
@@ -398,7 +398,7 @@ def test_an_update_trains_the_passage_many_times_an_epoch_and_each_line_once(fix
 
 
 def test_imported_self_edits_train_whole_while_the_models_own_are_grounded(fixtures):
-    from engine.session import IMPORTED
+    from engine.sessions.session import IMPORTED
 
     session = open_session()
     passage = session.add_paper(read_paper(fixtures / "velmora.md")[0])[0]

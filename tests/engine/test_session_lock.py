@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from engine.config import GenerationConfig, SessionConfig, TrainConfig
-from engine.home import Home
-from engine.ingest import read_paper
+from engine.papers.ingest import read_paper
 from engine.session_lock import ReadOnlySession, SessionLocked, WriterLock
+from engine.sessions.home import Home
 from tools.scripted_runtime import FakeRuntime
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,7 +20,7 @@ CONFIG = SessionConfig(generation=GenerationConfig(candidates=2), train=TrainCon
 
 HOLD = """
 import sys, time
-from engine.home import Home
+from engine.sessions.home import Home
 from tools.scripted_runtime import FakeRuntime
 session = Home(sys.argv[1]).open(sys.argv[2], runtime=FakeRuntime())
 print("held", flush=True)
@@ -29,7 +29,7 @@ time.sleep(120)
 
 ATTEMPTS = """
 import json, sys
-from engine.home import Home
+from engine.sessions.home import Home
 from engine.session_lock import SessionLocked
 home = Home(sys.argv[1])
 refused = []
@@ -44,7 +44,7 @@ print(json.dumps(refused))
 
 RACE = """
 import json, os, sys, time
-from engine.home import Home
+from engine.sessions.home import Home
 from engine.session_lock import SessionLocked
 from tools.scripted_runtime import FakeRuntime
 home = Home(sys.argv[1])
@@ -64,7 +64,7 @@ print(json.dumps({"held": held, "refused": refused}))
 
 FRESH = """
 import sys
-from engine.home import Home
+from engine.sessions.home import Home
 from tools.scripted_runtime import FakeRuntime
 home = Home(sys.argv[1])
 home.open(sys.argv[2], runtime=FakeRuntime()).close()

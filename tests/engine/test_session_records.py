@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from engine import export
 from engine.config import ConfigError, GenerationConfig, SessionConfig, TrainConfig
-from engine.home import Home
-from engine.ingest import read_paper
-from engine.session import ModelMismatch
+from engine.papers.ingest import read_paper
+from engine.sessions import export
+from engine.sessions.home import Home
+from engine.sessions.session import ModelMismatch
 from tools.scripted_runtime import FakeRuntime
 
 CONFIG = SessionConfig(generation=GenerationConfig(candidates=3), train=TrainConfig(epochs=2, grounding=0.0))

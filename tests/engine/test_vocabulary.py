@@ -9,13 +9,13 @@ import pytest
 
 from engine import events as ev
 from engine.config import ConfigError, GenerationConfig, SessionConfig, TrainConfig
-from engine.evaluate import summarize
-from engine.home import Home
-from engine.ingest import read_paper
-from engine.metrics import METRICS, Metric, of_answer
-from engine.policies import POLICIES, Decision, Policy
-from engine.reward_filter import FilterVerdict, Trial, verdicts
-from engine.training_examples import repeat_passage
+from engine.learning.reward_filter import FilterVerdict, Trial, verdicts
+from engine.learning.training_examples import repeat_passage
+from engine.papers.ingest import read_paper
+from engine.scores.evaluate import summarize
+from engine.scores.metrics import METRICS, Metric, of_answer
+from engine.selfedits.policies import POLICIES, Decision, Policy
+from engine.sessions.home import Home
 from tools.scripted_runtime import FakeRuntime
 
 FIRST = Policy(
@@ -117,7 +117,8 @@ def test_the_command_line_and_the_config_take_their_choices_from_the_declaration
 
 
 def test_probe_kinds_are_declared_once():
-    from engine import config, probes
+    from engine import config
+    from engine.papers import probes
     from engine.store import rows
 
     assert config.PROBE_KINDS is probes.KINDS and rows.PROBE_KINDS is probes.STORED_KINDS

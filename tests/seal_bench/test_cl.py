@@ -1,6 +1,6 @@
 """seal bench ki and forget on the scripted runtime: their JSON contracts and conditions."""
 
-from engine.ingest import read_paper
+from engine.papers.ingest import read_paper
 from seal_bench import cl
 from tools.scripted_runtime import FakeRuntime
 
@@ -25,7 +25,7 @@ def test_ki_reports_held_out_drift_and_specific_gain_per_condition(fixtures):
 
 
 def split_roles(p):
-    from engine.probes import split_probes
+    from engine.papers.probes import split_probes
 
     return [role for *_, role in split_probes(p.title, p.text, list(p.questions), "given")]
 
@@ -33,7 +33,7 @@ def split_roles(p):
 def test_ki_teacher_condition_trains_the_files_first_self_edit(fixtures, tmp_path):
     import json
 
-    from engine.imported_edits import load_edits
+    from engine.selfedits.imported_edits import load_edits
 
     [p] = passages(fixtures, 1)
     path = tmp_path / "teacher.json"

@@ -9,9 +9,9 @@ from dataclasses import replace
 import pytest
 
 from engine.domain import PaperDraft
-from engine.home import Home
-from engine.imported_edits import load_edits
-from engine.ingest import read_paper
+from engine.papers.ingest import read_paper
+from engine.selfedits.imported_edits import load_edits
+from engine.sessions.home import Home
 from seal_bench import cl
 from tools.scripted_runtime import FakeRuntime
 

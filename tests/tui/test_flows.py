@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine.home import Home
+from engine.sessions.home import Home
 from seal_tui.screens.confirm_quit import ConfirmQuitScreen
 from seal_tui.screens.edit_candidate import EditCandidateScreen
 from seal_tui.screens.help import HelpScreen
@@ -382,7 +382,7 @@ async def test_file_picker_and_screenshot(sample, tmp_path):
 async def test_a_wide_heatmap_shows_a_window_of_passages_that_follows_the_cursor(tmp_path):
     from engine.config import SessionConfig
     from engine.domain import PaperDraft, PassageDraft
-    from engine.home import Home
+    from engine.sessions.home import Home
     from seal_tui.widgets.heatmap import Heatmap
 
     passages = tuple(

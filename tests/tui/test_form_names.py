@@ -3,7 +3,7 @@
 import pytest
 
 from engine.config import SessionConfig
-from engine.home import Home
+from engine.sessions.home import Home
 from seal_tui.screens.new_session import NewSessionScreen
 from tools.pilot import make_app
 

@@ -12,8 +12,8 @@ from dataclasses import replace
 import pytest
 from rich.console import Group
 
-from engine.drift import drift_questions
-from engine.home import Home
+from engine.learning.drift import drift_questions
+from engine.sessions.home import Home
 from seal_tui.screens.new_session import NewSessionScreen
 from seal_tui.screens.sessions import SessionsScreen
 from seal_tui.widgets.heatmap import Heatmap

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from engine.config import GenerationConfig, SessionConfig, TrainConfig
-from engine.home import Home
+from engine.sessions.home import Home
 from seal_tui.app import SealApp
 from seal_tui.screens.session import SessionScreen
 from seal_tui.widgets.heatmap import Heatmap

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.home import Home
-from engine.ingest import read_paper
-from engine.session import NoModel
+from engine.papers.ingest import read_paper
 from engine.session_lock import WriterLock
+from engine.sessions.home import Home
+from engine.sessions.session import NoModel
 from seal_tui.screens.confirm_quit import ConfirmQuitScreen
 from seal_tui.screens.help import HelpScreen
 from seal_tui.screens.history import HistoryScreen

@@ -10,9 +10,9 @@ import pytest
 from rich.console import Group
 
 from engine.config import ModelConfig
-from engine.home import Home
 from engine.runtime.pair import Pair
 from engine.runtime.served import ServedWriter
+from engine.sessions.home import Home
 from seal_tui.app import SealApp
 from seal_tui.screens.history import HistoryScreen
 from seal_tui.screens.new_session import NewSessionScreen

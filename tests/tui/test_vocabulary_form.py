@@ -8,7 +8,7 @@ import pytest
 from textual.widgets import Select
 
 from engine.config import EditorConfig, GenerationConfig, SessionConfig
-from engine.policies import POLICIES
+from engine.selfedits.policies import POLICIES
 from seal_tui.screens.session import SessionScreen
 from tests.engine.test_vocabulary import FIRST
 from tools.pilot import make_app, until

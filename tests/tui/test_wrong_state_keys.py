@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 
 from engine.config import GenerationConfig, SessionConfig, TrainConfig
-from engine.home import Home
-from engine.ingest import read_paper
+from engine.papers.ingest import read_paper
+from engine.sessions.home import Home
 from seal_tui.screens.add_paper import AddPaperScreen
 from seal_tui.screens.new_session import NewSessionScreen
 from seal_tui.screens.session import SessionScreen

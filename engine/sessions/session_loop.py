@@ -4,7 +4,7 @@ functions of a Session, which Session.learn, Session.step and Session.run call.
 
 For each passage, in order: candidates are generated (streamed as Token events), gated,
 accepted by policy or by a person; a LoRA update continues from the current adapter (with
-per-paper adapters, from the passage's own paper's: engine.routing); then every passage seen
+per-paper adapters, from the passage's own paper's: engine.sessions.routing); then every passage seen
 so far is re-scored, which fills one row of the forgetting matrix. Every step commits to the
 store before the next begins, so a killed run resumes where it stopped with nothing accepted
 lost. Long steps honour a stop Event.
@@ -16,18 +16,18 @@ from dataclasses import asdict
 from threading import Event
 from typing import TYPE_CHECKING
 
-from engine import editor
+from engine.learning import editor
 from engine import events as ev
 from engine.domain import Passage, Update
 from engine.faults import crash_point
 from engine.recovery import saved, saving
-from engine.session_access import writes
-from engine.session_scoring import fill_scores, score, score_drift
-from engine.session_writing import generate
-from engine.training_examples import repeat_passage
+from engine.sessions.session_access import writes
+from engine.sessions.session_scoring import fill_scores, score, score_drift
+from engine.sessions.session_writing import generate
+from engine.learning.training_examples import repeat_passage
 
 if TYPE_CHECKING:
-    from engine.session import Session
+    from engine.sessions.session import Session
 
 
 @writes
@@ -130,7 +130,7 @@ def step(
 def run(session: Session, on_event: ev.OnEvent = ev.ignore, stop: Event | None = None) -> list[Update]:
     """Learn every passage not yet learned, in order, and make sure scores are complete.
     An automatic editor round that was due when a run was killed runs before the next
-    candidates are written (engine.session_writing.generate), or at the end."""
+    candidates are written (engine.sessions.session_writing.generate), or at the end."""
     made = []
     for passage in session.passages():
         if stop is not None and stop.is_set():

@@ -24,7 +24,7 @@ from pathlib import Path
 
 IMPORTED = "imported"
 """The strategy name a session stores such self-edits under: gated among themselves and split
-into examples like implications (one per line), and trained whole (engine.training_examples)."""
+into examples like implications (one per line), and trained whole (engine.learning.training_examples)."""
 
 MAX_BYTES = 50 * 1024 * 1024
 """Largest edits file read (SEAL's 200-passage GPT-4.1 file is 2.4 MB)."""

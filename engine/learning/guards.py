@@ -8,15 +8,15 @@ session, the reward filter and the benchmarks; no model here.
 from __future__ import annotations
 
 from engine.domain import Passage
-from engine.drift import drift_items
-from engine.evaluate import probe_text
-from engine.probes import family, split_roles
+from engine.learning.drift import drift_items
+from engine.papers.probes import family, split_roles
 from engine.runtime.protocol import TrainingGuards
+from engine.scores.evaluate import probe_text
 
 
 def probe_items(passage: Passage, role: str, of_family: str | None = None) -> list[tuple[str, str]]:
-    """(prompt, answer) of the passage's probes of one role (engine.probes.ROLES), in stored
-    order; with `of_family`, of that probe family only (engine.probes.FAMILIES)."""
+    """(prompt, answer) of the passage's probes of one role (engine.papers.probes.ROLES), in stored
+    order; with `of_family`, of that probe family only (engine.papers.probes.FAMILIES)."""
     return [
         (probe_text(passage.title, q.kind, q.question), q.answer)
         for q in passage.probes

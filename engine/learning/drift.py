@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from engine.evaluate import probe_prompt
+from engine.scores.evaluate import probe_prompt
 
-DRIFT_FILE = Path(__file__).with_name("data") / "drift_set.json"
+DRIFT_FILE = Path(__file__).parents[1] / "data" / "drift_set.json"
 PARTS = ("guard", "report")
 
 
@@ -37,7 +37,7 @@ def drift_items(part: str) -> list[tuple[str, str]]:
 
 @dataclass(frozen=True)
 class DriftAnswer:
-    """One report question under the base model and a version (engine.session_scoring.drift_detail)."""
+    """One report question under the base model and a version (engine.sessions.session_scoring.drift_detail)."""
 
     topic: str
     question: str

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from engine.edit_lines import (
+from engine.selfedits.edit_lines import (
     ECHO_SHARE,
     STOP_WORDS,
     blocks,
@@ -30,12 +30,12 @@ from engine.edit_lines import (
     qa_pairs,
     talks_about_text,
 )
-from engine.imported_edits import IMPORTED
-from engine.selfedit import prompt_shown
+from engine.selfedits.imported_edits import IMPORTED
+from engine.selfedits.selfedit import prompt_shown
 
 if TYPE_CHECKING:
     from engine.domain import Passage, SelfEdit
-    from engine.selfedit import Strategy
+    from engine.selfedits.selfedit import Strategy
 
 # ---- the heuristic gate -----------------------------------------------------------------------
 
@@ -48,7 +48,7 @@ MIN_SHARED_TERMS = 1  # fewer content words (3+ letters) in common with the pass
 COPY_RATIO = 0.9  # word-sequence similarity to the passage at or above this: a copy
 COPY_MIN_NOVELTY = 0.1  # fewer word trigrams new to the passage than this share: only copies
 NEAR_DUPLICATE = 0.9  # Jaccard or sequence similarity to an earlier candidate: near-duplicate
-# ECHO_SHARE (engine.edit_lines): over this share of word trigrams from the instructions: prompt echo
+# ECHO_SHARE (engine.selfedits.edit_lines): over this share of word trigrams from the instructions: prompt echo
 
 
 @dataclass(frozen=True)

@@ -10,18 +10,18 @@ from dataclasses import replace
 from threading import Event
 from typing import TYPE_CHECKING
 
-from engine import editor
+from engine.learning import editor
 from engine import events as ev
 from engine.config import GenerationConfig
 from engine.domain import Passage, SelfEdit
-from engine.imported_edits import IMPORTED, load_edits
-from engine.passages import estimate_tokens
-from engine.selfedit import build_messages
-from engine.session_access import writes
+from engine.selfedits.imported_edits import IMPORTED, load_edits
+from engine.papers.passages import estimate_tokens
+from engine.selfedits.selfedit import build_messages
+from engine.sessions.session_access import writes
 
 if TYPE_CHECKING:
     from engine.runtime.protocol import Runtime
-    from engine.session import Session
+    from engine.sessions.session import Session
 
 
 def _writer_error() -> type[Exception]:

@@ -28,11 +28,11 @@ from typing import TYPE_CHECKING
 
 from engine import events as ev
 from engine.domain import Passage, Probe, SelfEdit
-from engine.edit_lines import to_examples
-from engine.evaluate import probe_text
+from engine.learning.training_examples import passage_example
 from engine.runtime.protocol import TrialScores
 from engine.runtime.ray_pool import Serial
-from engine.training_examples import passage_example
+from engine.scores.evaluate import probe_text
+from engine.selfedits.edit_lines import to_examples
 
 if TYPE_CHECKING:
     from pathlib import Path

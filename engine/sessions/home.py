@@ -17,13 +17,13 @@ from engine.atomic import copy_file
 from engine.config import ConfigError, SessionConfig
 from engine.recovery import recover
 from engine.runtime.protocol import Runtime
-from engine.selfedit import STRATEGIES, resolve_strategy
-from engine.session import Session, check_model
+from engine.selfedits.selfedit import STRATEGIES, resolve_strategy
+from engine.sessions.session import Session, check_model
 from engine.session_lock import WriterLock
 from engine.store import Store, StoreError
 from engine.store.names import check_session_name
 
-_PROJECT_SESSIONS = Path(__file__).resolve().parents[1] / "sessions"
+_PROJECT_SESSIONS = Path(__file__).resolve().parents[2] / "sessions"
 LORA_SHAPE = ("rank", "alpha", "target_modules")
 MODEL_FILES = ("gguf_path", "hf_dir")
 
@@ -75,7 +75,7 @@ class Home:
         """What the settings name outside the session, checked before it is touched: the
         strategy template, the file of imported self-edits, the model files (StrategyError,
         ImportedEditsError or ModelFileError names the first that fails)."""
-        from engine.imported_edits import load_edits
+        from engine.selfedits.imported_edits import load_edits
         from engine.runtime.models import check_model_files
 
         resolve_strategy(config.strategy, self.path)

@@ -1,7 +1,7 @@
 """What an update on a passage trains on, as the session and the benchmarks build it.
 
 A passage's examples are the lines of its accepted self-edits, in order and each once (the
-model's own lines only where the passage grounds them, engine.gate.grounded; lines imported
+model's own lines only where the passage grounds them, engine.selfedits.gate.grounded; lines imported
 from a file whole), then the passage itself, always last, which an update repeats
 TrainConfig.passage_repeats times an epoch. Replay adds a seeded sample of earlier passages'
 examples. Plain functions of passages, self-edits and settings: nothing here reads a store
@@ -14,9 +14,9 @@ import random
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from engine.edit_lines import to_examples
-from engine.gate import grounded
-from engine.imported_edits import IMPORTED
+from engine.selfedits.edit_lines import to_examples
+from engine.selfedits.gate import grounded
+from engine.selfedits.imported_edits import IMPORTED
 
 if TYPE_CHECKING:
     from engine.domain import Passage, SelfEdit

@@ -2,7 +2,7 @@
 stripped (its title and headings kept), a PDF's text extracted and re-flowed.
 
 Every problem is an IngestError whose message is one line, "PATH: reason"; nothing else
-escapes. Turning the text into passages is engine.ingest's job.
+escapes. Turning the text into passages is engine.papers.ingest's job.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from engine.atomic import discard_own, partial_of, publish, write_text
 from engine.failures import writing
-from engine.selfedit import build_messages, resolve_strategy
+from engine.selfedits.selfedit import build_messages, resolve_strategy
 
 
 class ExportError(Exception):

@@ -17,7 +17,7 @@ from engine import events as ev
 from engine.domain import EditorRound, Passage, SelfEdit
 from engine.faults import crash_point
 from engine.recovery import saved, saving
-from engine.selfedit import StrategyError, build_messages, resolve_strategy
+from engine.selfedits.selfedit import StrategyError, build_messages, resolve_strategy
 
 
 class EditorError(Exception):

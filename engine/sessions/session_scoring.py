@@ -11,15 +11,15 @@ from typing import TYPE_CHECKING
 
 from engine import events as ev
 from engine.domain import Passage, Score
-from engine.drift import PARTS as DRIFT_PARTS
-from engine.drift import DriftAnswer, drift_items, drift_questions
-from engine.evaluate import Matrix, build_matrix, contains_match, probe_text, token_f1
+from engine.learning.drift import PARTS as DRIFT_PARTS
+from engine.learning.drift import DriftAnswer, drift_items, drift_questions
+from engine.scores.evaluate import Matrix, build_matrix, contains_match, probe_text, token_f1
 from engine.faults import crash_point
-from engine.probes import family as family_of
-from engine.session_access import writes
+from engine.papers.probes import family as family_of
+from engine.sessions.session_access import writes
 
 if TYPE_CHECKING:
-    from engine.session import Session
+    from engine.sessions.session import Session
 
 
 @writes
@@ -98,8 +98,8 @@ def families(session: Session) -> list[str]:
 
 
 def matrix(session: Session, metric: str = "answer_nll", family: str | None = None) -> Matrix:
-    """The forgetting matrix under a metric of engine.metrics, from the held-out probes of
-    one family (engine.probes.FAMILIES; None: the one shown first, families()[0])."""
+    """The forgetting matrix under a metric of engine.scores.metrics, from the held-out probes of
+    one family (engine.papers.probes.FAMILIES; None: the one shown first, families()[0])."""
     family = family or families(session)[0]
     updates = session.updates()
     versions = [0] + [u.version for u in updates]

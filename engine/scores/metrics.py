@@ -3,7 +3,7 @@
 A Metric has a name, the label people read, whether lower is better, and how one stored
 score row (engine.domain.Score) gives its value: from the answer NLL, or from the stored
 greedy answer and the probe's gold answer (None where the row has none, e.g. a session
-scored without greedy answers). engine.evaluate builds the matrix and its summaries
+scored without greedy answers). engine.scores.evaluate builds the matrix and its summaries
 through METRICS; `seal show --metric`, the app's metric switch and the heatmap's title read
 names, labels and directions from it. Adding a metric is one `METRICS.register(Metric(...))`.
 

@@ -21,8 +21,8 @@ from engine.vocabulary import Vocabulary
 if TYPE_CHECKING:
     from engine.domain import Passage, SelfEdit
     from engine.events import OnEvent
-    from engine.gate import GateVerdict
-    from engine.session import Session
+    from engine.selfedits.gate import GateVerdict
+    from engine.sessions.session import Session
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class Pending:
     passage: Passage
     edits: tuple[SelfEdit, ...]
     verdicts: Mapping[int, GateVerdict]
-    """The heuristic gate's verdict per candidate id (engine.gate.passage_verdicts); it decides nothing."""
+    """The heuristic gate's verdict per candidate id (engine.selfedits.gate.passage_verdicts); it decides nothing."""
     on_event: OnEvent
     stop: Event | None = None
 
@@ -72,7 +72,7 @@ def _heuristic(pending: Pending) -> dict[int, Decision]:
 
 def _filter(pending: Pending) -> dict[int, Decision]:
     """The gate first; each candidate that passes gets a trial update, which the session runs
-    (engine.reward_filter sits on the runtime, and this vocabulary sits below both)."""
+    (engine.learning.reward_filter sits on the runtime, and this vocabulary sits below both)."""
     out = {e.id: Decision(False, "heuristic", v.reason) for e in pending.edits if not (v := pending.verdicts[e.id]).ok}
     passed = [e for e in pending.edits if e.id not in out]
     for edit_id, verdict in pending.session.filter_verdicts(

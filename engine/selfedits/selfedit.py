@@ -1,7 +1,7 @@
 """Self-edit strategies: how the model is asked for a self-edit, as chat messages; no model here.
 
 The caller renders `build_messages`, samples candidates with its generator, then reads them
-with engine.edit_lines (their training examples) and engine.gate (the heuristic gate and
+with engine.selfedits.edit_lines (their training examples) and engine.selfedits.gate (the heuristic gate and
 grounding). A strategy is a built-in of STRATEGIES or a JSON/TOML template file.
 """
 

@@ -1,10 +1,10 @@
 """One session: its store, model runtime and settings, and what a person or a policy does with
-it, driven by plain method calls. The loop that learns passages (engine.session_loop),
-writing candidates (engine.session_writing) and scoring versions (engine.session_scoring)
+it, driven by plain method calls. The loop that learns passages (engine.sessions.session_loop),
+writing candidates (engine.sessions.session_writing) and scoring versions (engine.sessions.session_scoring)
 are plain functions of a Session; its methods of the same names call them.
 
 A session is opened for writing by one process at a time (engine.session_lock, taken by
-engine.home); opened read-only, every method that would write raises ReadOnlySession.
+engine.sessions.home); opened read-only, every method that would write raises ReadOnlySession.
 Paths in the store are relative to the session home, so a moved home still opens.
 """
 
@@ -13,28 +13,21 @@ from __future__ import annotations
 from pathlib import Path
 from threading import Event
 
-from engine import (
-    editor,
-    guards,
-    reward_filter,
-    routing,
-    session_loop,
-    session_scoring,
-    session_writing,
-    training_examples,
-)
+from engine.learning import editor, guards, reward_filter, training_examples
+
+from engine.sessions import routing, session_loop, session_scoring, session_writing
 from engine import events as ev
 from engine.config import GenerationConfig, SessionConfig
 from engine.domain import EditorRound, PaperDraft, Passage, Score, SelfEdit, SessionInfo, Update
-from engine.evaluate import Matrix
+from engine.scores.evaluate import Matrix
 from engine.faults import crash_point
-from engine.gate import GateVerdict, passage_verdicts
-from engine.imported_edits import IMPORTED, ImportedEdits
-from engine.policies import POLICIES, Pending
-from engine.probes import parse_qa_pairs, probes_for, qa_probe_messages, recall_roles, split_roles
+from engine.selfedits.gate import GateVerdict, passage_verdicts
+from engine.selfedits.imported_edits import IMPORTED, ImportedEdits
+from engine.selfedits.policies import POLICIES, Pending
+from engine.papers.probes import parse_qa_pairs, probes_for, qa_probe_messages, recall_roles, split_roles
 from engine.runtime.protocol import Runtime, TrainingGuards
-from engine.selfedit import Strategy, StrategyError, resolve_strategy
-from engine.session_access import ModelMismatch, NoModel, check_model, writes
+from engine.selfedits.selfedit import Strategy, StrategyError, resolve_strategy
+from engine.sessions.session_access import ModelMismatch, NoModel, check_model, writes
 from engine.session_lock import WriterLock
 from engine.store import Store
 
@@ -63,7 +56,7 @@ class Session:
         self._strategy: Strategy | None = None
         self.timings: dict[str, float] = {"generate": 0.0, "train": 0.0, "score": 0.0}
         self.edits_file: ImportedEdits | None = None
-        """generation.edits_from, read at first use (engine.session_writing)."""
+        """generation.edits_from, read at first use (engine.sessions.session_writing)."""
         self.attach_runtime(runtime)
 
     def close(self) -> None:
@@ -171,7 +164,7 @@ class Session:
         seconds: float,
         learned: int,
     ) -> EditorRound:
-        """Record a trained editor round (engine.editor.run_round); it gets the next round number."""
+        """Record a trained editor round (engine.learning.editor.run_round); it gets the next round number."""
         return self.store.add_editor_round(self.info.id, trigger, edit_ids, params, losses, adapter, seconds, learned)
 
     @writes
@@ -180,7 +173,7 @@ class Session:
         return editor.run_round(self, "person", on_event, stop)
 
     def path_to(self, version: int) -> set[int]:
-        """The versions that make up the model at `version` (engine.routing.path)."""
+        """The versions that make up the model at `version` (engine.sessions.routing.path)."""
         return routing.path(self.updates(), version, self.config.adapters)
 
     def start_version(self, passage: Passage) -> int:
@@ -189,7 +182,7 @@ class Session:
         return self.serving(self.current_version, [passage])[passage.id]
 
     def serving(self, version: int, passages: list[Passage]) -> dict[int, int]:
-        """passage id -> the version whose adapter scores it at `version` (engine.routing)."""
+        """passage id -> the version whose adapter scores it at `version` (engine.sessions.routing)."""
         paper_of = {p.id: p.paper_id for p in self.passages()}
         return routing.serving(self.updates(), paper_of, passages, version, self.config.adapters)
 
@@ -219,7 +212,7 @@ class Session:
         return passages
 
     def _probes(self, title: str, text: str, given, on_event) -> list[tuple[str, str, str, str]]:
-        """The passage's fixed probes, each with its role (engine.probes.split_roles)."""
+        """The passage's fixed probes, each with its role (engine.papers.probes.split_roles)."""
         probes = probes_for(title, text, list(given), self.config.probes)
         if self.config.probes == "qa":
             on_event(ev.WritingProbes(title))
@@ -233,7 +226,7 @@ class Session:
         """(prompt, answer) of the passage's reward probes (questions and recall): what the
         filter and the per-epoch check may read. A passage stored without any (one or two
         probes, before probe roles existed) gets cloze questions made from its text, never its
-        held-out probes (engine.guards)."""
+        held-out probes (engine.learning.guards)."""
         return guards.reward_items(passage)
 
     def guards(self, passage: Passage) -> TrainingGuards:
@@ -241,7 +234,7 @@ class Session:
 
     # -- self-edits ----------------------------------------------------------------
     def verdicts(self, passage: Passage, edits: list[SelfEdit] | None = None) -> dict[int, GateVerdict]:
-        """The heuristic gate's verdict per candidate id (engine.gate.passage_verdicts); it decides nothing."""
+        """The heuristic gate's verdict per candidate id (engine.selfedits.gate.passage_verdicts); it decides nothing."""
         edits = self.store.self_edits(passage.id) if edits is None else edits
         return passage_verdicts(self.strategy, passage, edits) if edits else {}
 
@@ -249,7 +242,7 @@ class Session:
     def apply_policy(
         self, passage: Passage, on_event: ev.OnEvent = ev.ignore, policy: str | None = None, stop: Event | None = None
     ) -> list[SelfEdit]:
-        """Decide every pending candidate by an accept policy of engine.policies (the
+        """Decide every pending candidate by an accept policy of engine.selfedits.policies (the
         session's own unless one is named); a person's decisions stand. Cancelled filter
         trials leave the rest pending."""
         chosen = POLICIES[policy or self.config.accept]
@@ -269,13 +262,13 @@ class Session:
     def filter_verdicts(
         self, passage: Passage, candidates: list[SelfEdit], on_event: ev.OnEvent = ev.ignore, stop: Event | None = None
     ) -> dict[int, reward_filter.FilterVerdict]:
-        """The reward filter's verdict on each candidate, from a trial update each (engine.reward_filter)."""
+        """The reward filter's verdict on each candidate, from a trial update each (engine.learning.reward_filter)."""
         trials = reward_filter.run_trials(self, passage, candidates, on_event, stop)
         f = self.config.filter
         return reward_filter.verdicts(trials, f.min_gain, f.budget, f.top_k)
 
     def strategy_stats(self) -> dict[str, dict]:
-        """Per strategy, how its candidates fared (engine.session_writing.strategy_stats)."""
+        """Per strategy, how its candidates fared (engine.sessions.session_writing.strategy_stats)."""
         return session_writing.strategy_stats(self)
 
     @writes
@@ -296,7 +289,7 @@ class Session:
 
     def replay_examples(self, passage: Passage, count: int, version: int) -> list[str]:
         """A seeded sample of the examples of passages learned earlier on the current path
-        (with per-paper adapters, of the same paper's only): engine.training_examples.replay_sample."""
+        (with per-paper adapters, of the same paper's only): engine.learning.training_examples.replay_sample."""
         earlier = [p for p in self.passages() if p.status == "learned" and p.id != passage.id]
         pool = (x for p in earlier if self.shares_adapter(passage, p) for x in self.examples_for(p))
         return training_examples.replay_sample(pool, count, self.config.train.seed, version)
@@ -311,7 +304,7 @@ class Session:
         """The lines of a self-edit an update trains: the model's own only when grounded (a
         small model invents names and years); those imported from a file (a stronger
         writer's, chosen by the person) all, since what follows from a passage is rarely
-        worded as the passage words it (engine.training_examples)."""
+        worded as the passage words it (engine.learning.training_examples)."""
         return training_examples.lines_to_train(passage, edit, self.config.train.grounding)
 
     def training_lines(self, passage: Passage, edit: SelfEdit) -> tuple[int, int]:
@@ -323,45 +316,45 @@ class Session:
     def generate(
         self, passage: Passage, on_event: ev.OnEvent = ev.ignore, stop: Event | None = None, count: int | None = None
     ) -> list[SelfEdit]:
-        """New candidates for the passage (engine.session_writing.generate)."""
+        """New candidates for the passage (engine.sessions.session_writing.generate)."""
         return session_writing.generate(self, passage, on_event, stop, count)
 
     @writes
     def regenerate(
         self, passage: Passage, on_event: ev.OnEvent = ev.ignore, stop: Event | None = None
     ) -> list[SelfEdit]:
-        """Fresh candidates in place of the undecided ones (engine.session_writing.regenerate)."""
+        """Fresh candidates in place of the undecided ones (engine.sessions.session_writing.regenerate)."""
         return session_writing.regenerate(self, passage, on_event, stop)
 
     @writes
     def learn(self, passage: Passage, on_event: ev.OnEvent = ev.ignore, stop: Event | None = None) -> Update | None:
-        """One LoRA update on the passage (engine.session_loop.learn); None when cancelled."""
+        """One LoRA update on the passage (engine.sessions.session_loop.learn); None when cancelled."""
         return session_loop.learn(self, passage, on_event, stop)
 
     @writes
     def step(self, passage: Passage, on_event: ev.OnEvent = ev.ignore, stop: Event | None = None) -> Update | None:
-        """The whole cycle for one passage (engine.session_loop.step)."""
+        """The whole cycle for one passage (engine.sessions.session_loop.step)."""
         return session_loop.step(self, passage, on_event, stop)
 
     @writes
     def run(self, on_event: ev.OnEvent = ev.ignore, stop: Event | None = None) -> list[Update]:
-        """Learn every passage not yet learned (engine.session_loop.run)."""
+        """Learn every passage not yet learned (engine.sessions.session_loop.run)."""
         return session_loop.run(self, on_event, stop)
 
     @writes
     def score(
         self, version: int, passages: list[Passage], on_event: ev.OnEvent = ev.ignore, stop: Event | None = None
     ) -> dict[int, float]:
-        """Score the passages' probes under a version (engine.session_scoring.score)."""
+        """Score the passages' probes under a version (engine.sessions.session_scoring.score)."""
         return session_scoring.score(self, version, passages, on_event, stop)
 
     def scores(self, version: int | None = None) -> list[Score]:
         return self.store.scores(self.info.id, version)
 
     def families(self) -> list[str]:
-        """The probe families the heatmap can show (engine.session_scoring.families)."""
+        """The probe families the heatmap can show (engine.sessions.session_scoring.families)."""
         return session_scoring.families(self)
 
     def matrix(self, metric: str = "answer_nll", family: str | None = None) -> Matrix:
-        """The forgetting matrix (engine.session_scoring.matrix)."""
+        """The forgetting matrix (engine.sessions.session_scoring.matrix)."""
         return session_scoring.matrix(self, metric, family)

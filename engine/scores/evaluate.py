@@ -1,7 +1,7 @@
 """Probe prompts and the forgetting matrix with its derived metrics.
 
 Pure Python: the model-side scoring lives in engine.runtime.scorer, and what one cell shows
-(answer NLL, F1, contains, ...) is declared in engine.metrics.
+(answer NLL, F1, contains, ...) is declared in engine.scores.metrics.
 Conventions: rows are model versions (0 = base), columns are passages; each metric says
 whether lower is better. Gains and transfer are signed so that positive always means "better".
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
-from engine.metrics import METRICS, contains_match, token_f1
+from engine.scores.metrics import METRICS, contains_match, token_f1
 
 __all__ = [
     "LOWER_IS_BETTER",
@@ -28,7 +28,7 @@ __all__ = [
 
 
 class _LowerIsBetter(Mapping[str, bool]):
-    """metric name -> whether lower is better: a view of engine.metrics.METRICS for callers."""
+    """metric name -> whether lower is better: a view of engine.scores.metrics.METRICS for callers."""
 
     def __getitem__(self, name: str) -> bool:
         return METRICS[name].lower_is_better
@@ -70,7 +70,7 @@ class Matrix:
     """version -> mean answer NLL on the drift set's report questions (unrelated text no
     session learns): a change of the whole model, apart from learning."""
     family: str = "question"
-    """Which probes the cells average (engine.probes.FAMILIES): question or recall."""
+    """Which probes the cells average (engine.papers.probes.FAMILIES): question or recall."""
 
     def cell(self, version: int, passage_id: int) -> float | None:
         return self.values[self.rows.index(version)][self.cols.index(passage_id)]
@@ -93,7 +93,7 @@ def build_matrix(
     metric: str = "answer_nll",
     gold: Mapping[int, str] | None = None,
 ) -> Matrix:
-    """Average each passage's probe values per version under a metric of engine.metrics;
+    """Average each passage's probe values per version under a metric of engine.scores.metrics;
     scores are engine.domain.Score, gold maps probe id -> gold answer (for answer metrics)."""
     measure, gold = METRICS[metric], gold or {}
     sums: dict[tuple[int, int], list[float]] = {}

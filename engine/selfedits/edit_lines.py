@@ -1,7 +1,7 @@
 """A self-edit's text -> its lines -> training examples, as SEAL makes them; no model here.
 
 `to_examples` turns one candidate into the texts an update trains on. The gate
-(engine.gate) reads candidates with the same helpers, so a line counts the same way in
+(engine.selfedits.gate) reads candidates with the same helpers, so a line counts the same way in
 both: split on `---` lines, bullets, labels, filler and lines about the text dropped,
 question/answer pairs kept together.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import re
 
-from engine.evaluate import probe_prompt
-from engine.selfedit import STRATEGIES
+from engine.scores.evaluate import probe_prompt
+from engine.selfedits.selfedit import STRATEGIES
 
 _SEPARATOR = re.compile(r"^[ \t]*-{3,}[ \t]*$", re.M)
 _BULLET = re.compile(r"^\s*(?:[-*•+]\s+|\(?\d{1,3}[.)](?=\s|[^\W\d])\s*|[a-zA-Z]\)\s+)")

@@ -1,7 +1,7 @@
 """Papers in, passages out: .txt, .md, .pdf and SQuAD/SEAL .json files become PaperDrafts.
 
-No model and no tokenizer: passages are cut to a token budget by estimate (engine.passages)
-from a file's text (engine.paper_formats). Every problem with an input is an IngestError
+No model and no tokenizer: passages are cut to a token budget by estimate (engine.papers.passages)
+from a file's text (engine.papers.paper_formats). Every problem with an input is an IngestError
 whose message is one line, "PATH: reason"; nothing else escapes.
 """
 
@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 
 from engine.domain import PaperDraft, PassageDraft
-from engine.paper_formats import (
+from engine.papers.paper_formats import (
     IngestError,
     decode,
     markdown_headings,
@@ -21,8 +21,8 @@ from engine.paper_formats import (
     read_pdf,
     strip_markdown,
 )
-from engine.paper_questions import QuestionsError, assign, split_questions
-from engine.passages import passage_titles, split_passages, text_headings
+from engine.papers.paper_questions import QuestionsError, assign, split_questions
+from engine.papers.passages import passage_titles, split_passages, text_headings
 
 MAX_PASSAGES = 500
 """A paper that splits into more passages is refused (SessionConfig.max_passages overrides)."""
@@ -54,7 +54,7 @@ def read_paper(path: str | Path, passage_tokens: int = 300, max_passages: int = 
 
 
 def _questions(source: str | Path, text: str) -> tuple[str, list[tuple[str, str]]]:
-    """The text without its Questions section, and that section's pairs (engine.paper_questions)."""
+    """The text without its Questions section, and that section's pairs (engine.papers.paper_questions)."""
     try:
         return split_questions(text)
     except QuestionsError as exc:
@@ -76,7 +76,7 @@ def paper_from_text(
     nearest heading: `headings` as (word index in `text`, heading) pairs, e.g. a Markdown
     file's, or by default the text's own heading-like lines. `questions` (question, answer)
     go to the passages that hold their answers; None: read from a Questions section at the
-    end of the text, if it has one (engine.paper_questions)."""
+    end of the text, if it has one (engine.papers.paper_questions)."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     if questions is None:
         text, questions = _questions(source, text)
