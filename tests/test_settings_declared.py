@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.config import SETTINGS, FormField, SessionConfig, TrainConfig, as_flags, declared
+from engine.config import SETTINGS, FormField, as_flags, declared
 from engine.config.declare import setting
 from engine.sessions.home import Home
 from seal_cli.flags import overrides
@@ -75,12 +75,3 @@ async def test_a_declared_setting_is_a_form_field_that_reaches_the_session(dropo
         await pilot.click("#create")
         await until(pilot, lambda: isinstance(app.screen, SessionScreen), what="session screen")
         assert app.screen.session.config.train.dropout == 0.2
-
-
-def test_defaults_are_the_fields_own():
-    """A setting's default is read from its field, never written again."""
-    train = {s.field: s.default for s in SETTINGS.values() if s.section == "train"}
-    assert train == {name: getattr(TrainConfig(), name) for name in train}
-    assert {s.key: s.default for s in SETTINGS.values() if s.section is None} == {
-        s.key: getattr(SessionConfig(), s.key) for s in SETTINGS.values() if s.section is None
-    }
